@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import type { Tx } from '../database/sql';
+import type { AiDecisionForComparison, HumanDecisionForComparison } from './comparison.types';
+
+export interface NewComparison {
+  workflow: string;
+  itemId: string;
+  segment: string;
+  version: number;
+  isChampion: boolean;
+  aiDecisionId: string;
+  humanDecisionId: string;
+  humanKind: string;
+  routeAction: string | null;
+  agree: boolean;
+  fieldAgreement: Record<string, boolean>;
+  verdict: string | null;
+  aiLabel: string | null;
+  humanLabel: string | null;
+  confidence: number | null;
+}
+
+export interface NewHumanPair {
+  workflow: string;
+  itemId: string;
+  segment: string;
+  firstDecisionId: string;
+  secondDecisionId: string;
+  agree: boolean;
+  fieldAgreement: Record<string, boolean>;
+}
+
+type ItemKey = { workflow: string; itemId: string };
+
+@Injectable()
+export class ComparisonRepository {
+  /** Valid AI decisions of the given items, with the routing action of each. */
+  async aiDecisionsFor(tx: Tx, items: ItemKey[]): Promise<AiDecisionForComparison[]> {
+    if (items.length === 0) return [];
+    return tx.query(
+      `SELECT d.id::text AS id, d.workflow, d.item_id AS "itemId", d.segment, d.workflow_version AS version, d.valid,
+              d.decision, d.confidence, r.action AS "routeAction"
+       FROM unnest($1::text[], $2::text[]) AS k(workflow, item_id)
+       JOIN ai_decisions d ON d.workflow = k.workflow AND d.item_id = k.item_id
+       LEFT JOIN routing_decisions r ON r.ai_decision_id = d.id
+       WHERE d.valid`,
+      [items.map((i) => i.workflow), items.map((i) => i.itemId)],
+    );
+  }
+
+  async humanDecisionsFor(tx: Tx, items: ItemKey[]): Promise<HumanDecisionForComparison[]> {
+    if (items.length === 0) return [];
+    return tx.query(
+      `SELECT h.id::text AS id, h.workflow, h.item_id AS "itemId", h.decision, h.kind, h.ai_decision_id::text AS "aiDecisionId", h.verdict
+       FROM unnest($1::text[], $2::text[]) AS k(workflow, item_id)
+       JOIN human_decisions h ON h.workflow = k.workflow AND h.item_id = k.item_id
+       ORDER BY h.id`,
+      [items.map((i) => i.workflow), items.map((i) => i.itemId)],
+    );
+  }
+
+  /** Inserts comparisons; returns only those that were new (a redelivery inserts nothing). */
+  async insertComparisons(tx: Tx, rows: NewComparison[]): Promise<NewComparison[]> {
+    if (rows.length === 0) return [];
+    const inserted: Array<{ a: string; h: string }> = await tx.query(
+      `INSERT INTO comparisons (workflow, item_id, segment, workflow_version, is_champion, ai_decision_id, human_decision_id,
+         human_kind, route_action, agree, field_agreement, verdict, ai_label, human_label, confidence)
+       SELECT workflow, "itemId", segment, version, "isChampion", "aiDecisionId"::bigint, "humanDecisionId"::bigint, "humanKind",
+         "routeAction", agree, "fieldAgreement", verdict, "aiLabel", "humanLabel", confidence
+       FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, "itemId" text, segment text, version int, "isChampion" boolean,
+         "aiDecisionId" text, "humanDecisionId" text, "humanKind" text, "routeAction" text, agree boolean, "fieldAgreement" jsonb,
+         verdict text, "aiLabel" text, "humanLabel" text, confidence double precision)
+       ON CONFLICT (ai_decision_id, human_decision_id) DO NOTHING
+       RETURNING ai_decision_id::text AS a, human_decision_id::text AS h`,
+      [JSON.stringify(rows)],
+    );
+    const fresh = new Set(inserted.map((r) => `${r.a}:${r.h}`));
+    return rows.filter((r) => fresh.has(`${r.aiDecisionId}:${r.humanDecisionId}`));
+  }
+
+  /** Earlier comparisons of other decisions against the same human decisions (for paired tests). */
+  async comparisonsOnHumanDecisions(tx: Tx, humanDecisionIds: string[]): Promise<Array<{ humanDecisionId: string; aiDecisionId: string; version: number; agree: boolean }>> {
+    if (humanDecisionIds.length === 0) return [];
+    return tx.query(
+      `SELECT human_decision_id::text AS "humanDecisionId", ai_decision_id::text AS "aiDecisionId", workflow_version AS version, agree
+       FROM comparisons WHERE human_decision_id = ANY($1::bigint[])`,
+      [humanDecisionIds],
+    );
+  }
+
+  /** Independent human decisions of items whose work item is known, with the item's segment. */
+  async independentDecisionsWithSegment(tx: Tx, items: ItemKey[]): Promise<Array<HumanDecisionForComparison & { segment: string }>> {
+    if (items.length === 0) return [];
+    return tx.query(
+      `SELECT h.id::text AS id, h.workflow, h.item_id AS "itemId", h.decision, h.kind, NULL AS "aiDecisionId", NULL AS verdict, w.segment
+       FROM unnest($1::text[], $2::text[]) AS k(workflow, item_id)
+       JOIN work_items w ON w.workflow = k.workflow AND w.item_id = k.item_id
+       JOIN human_decisions h ON h.workflow = k.workflow AND h.item_id = k.item_id AND h.kind = 'independent'
+       ORDER BY h.id`,
+      [items.map((i) => i.workflow), items.map((i) => i.itemId)],
+    );
+  }
+
+  async insertHumanPairs(tx: Tx, rows: NewHumanPair[]): Promise<NewHumanPair[]> {
+    if (rows.length === 0) return [];
+    const inserted: Array<{ f: string; s: string }> = await tx.query(
+      `INSERT INTO human_agreements (workflow, item_id, segment, first_decision_id, second_decision_id, agree, field_agreement)
+       SELECT workflow, "itemId", segment, "firstDecisionId"::bigint, "secondDecisionId"::bigint, agree, "fieldAgreement"
+       FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, "itemId" text, segment text, "firstDecisionId" text,
+         "secondDecisionId" text, agree boolean, "fieldAgreement" jsonb)
+       ON CONFLICT (first_decision_id, second_decision_id) DO NOTHING
+       RETURNING first_decision_id::text AS f, second_decision_id::text AS s`,
+      [JSON.stringify(rows)],
+    );
+    const fresh = new Set(inserted.map((r) => `${r.f}:${r.s}`));
+    return rows.filter((r) => fresh.has(`${r.firstDecisionId}:${r.secondDecisionId}`));
+  }
+}

@@ -1,0 +1,70 @@
+import { ConfigError, loadConfig } from './app-config';
+
+const minimal = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/understudy',
+  KAFKA_BROKERS: '127.0.0.1:9092, 127.0.0.1:9093',
+  UNLEASH_URL: 'http://127.0.0.1:4242/',
+  UNLEASH_CLIENT_TOKEN: 'default:development.abc',
+  UNLEASH_ADMIN_TOKEN: '*:*.abc',
+  MODEL_BASE_URL: 'http://127.0.0.1:4010/v1',
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('builds a typed object with defaults from a minimal environment', () => {
+    const c = loadConfig(minimal);
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:9092', '127.0.0.1:9093']);
+    expect(c.kafka.topics).toEqual({
+      workItems: 'work.items',
+      workDecisions: 'work.decisions',
+      routing: 'ai.routing',
+      dlq: 'understudy.dlq',
+      alerts: 'understudy.alerts',
+    });
+    expect(c.unleash.url).toBe('http://127.0.0.1:4242');
+    expect(c.http.port).toBe(3000);
+    expect(c.model.maxAttempts).toBe(4);
+    expect(c.roles).toEqual({ ingest: true, runner: true, relay: true });
+    expect(c.model.prices['gpt-4o-mini']).toEqual({ inputPerMillion: 0.15, outputPerMillion: 0.6 });
+  });
+
+  it('names every missing required variable', () => {
+    const problems = problemsOf({});
+    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'UNLEASH_URL', 'UNLEASH_CLIENT_TOKEN', 'UNLEASH_ADMIN_TOKEN', 'MODEL_BASE_URL']) {
+      expect(problems.some((p) => p.startsWith(`${name}: is required`))).toBe(true);
+    }
+  });
+
+  it('names a bad value and shows what was given', () => {
+    const problems = problemsOf({ ...minimal, HTTP_PORT: 'eighty', CONTROLLER_ENABLED: 'maybe' });
+    expect(problems).toHaveLength(2);
+    expect(problems.find((p) => p.startsWith('HTTP_PORT:'))).toContain('"eighty"');
+    expect(problems.find((p) => p.startsWith('CONTROLLER_ENABLED:'))).toContain('"maybe"');
+  });
+
+  it('refuses a database URL that is not postgres', () => {
+    expect(problemsOf({ ...minimal, DATABASE_URL: 'mysql://x' })[0]).toMatch(/^DATABASE_URL: a postgres:\/\/ URL/);
+  });
+
+  it('treats empty strings as unset', () => {
+    expect(loadConfig({ ...minimal, HTTP_PORT: '' }).http.port).toBe(3000);
+  });
+
+  it('merges a price table and names a bad entry', () => {
+    const c = loadConfig({ ...minimal, MODEL_PRICES_JSON: '{"sim-model":{"inputPerMillion":1,"outputPerMillion":2}}' });
+    expect(c.model.prices['sim-model']).toEqual({ inputPerMillion: 1, outputPerMillion: 2 });
+    expect(problemsOf({ ...minimal, MODEL_PRICES_JSON: '{"x":{"inputPerMillion":-1,"outputPerMillion":2}}' })[0]).toMatch(
+      /^MODEL_PRICES_JSON\.x\.inputPerMillion:/,
+    );
+    expect(problemsOf({ ...minimal, MODEL_PRICES_JSON: 'nope' })).toEqual(['MODEL_PRICES_JSON: is not valid JSON']);
+  });
+});

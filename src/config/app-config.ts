@@ -1,0 +1,258 @@
+import { z } from 'zod';
+
+/**
+ * The one typed configuration object, built once at boot from the environment.
+ * Nothing else in the service reads process.env: a missing or bad variable stops
+ * the start with a message that names it (see loadConfig).
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const csv = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(z.string().min(1)).min(1));
+const url = z.url({ protocol: /^https?$/ });
+const topic = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)');
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  INSTANCE_ID: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  HTTP_HOST: z.string().default('127.0.0.1'),
+  HTTP_PORT: int(0, 65535).default(3000),
+
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
+  DATABASE_POOL_SIZE: int(2, 200).default(20),
+  DATABASE_MIGRATIONS_CHECK: z.enum(['fail', 'run', 'off']).default('fail'),
+
+  KAFKA_BROKERS: csv,
+  KAFKA_CLIENT_ID: z.string().min(1).default('understudy'),
+  KAFKA_GROUP_ID: z.string().min(1).default('understudy'),
+  KAFKA_SESSION_TIMEOUT_MS: int(1000).default(30000),
+  KAFKA_HEARTBEAT_MS: int(100).default(3000),
+  TOPIC_WORK_ITEMS: topic.default('work.items'),
+  TOPIC_WORK_DECISIONS: topic.default('work.decisions'),
+  TOPIC_ROUTING: topic.default('ai.routing'),
+  TOPIC_DLQ: topic.default('understudy.dlq'),
+  TOPIC_ALERTS: topic.default('understudy.alerts'),
+  INGEST_MAX_MESSAGE_BYTES: int(1024).default(1_000_000),
+
+  UNLEASH_URL: url,
+  UNLEASH_CLIENT_TOKEN: z.string().min(1),
+  UNLEASH_ADMIN_TOKEN: z.string().min(1),
+  UNLEASH_PROJECT: z.string().min(1).default('default'),
+  UNLEASH_ENVIRONMENT: z.string().min(1).default('development'),
+  UNLEASH_REFRESH_MS: int(100).default(5000),
+  UNLEASH_BACKUP_PATH: z.string().min(1).optional(),
+  UNLEASH_KILL_SWITCH_FLAG: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('understudy.kill-switch'),
+
+  MODEL_BASE_URL: url,
+  MODEL_API_KEY: z.string().min(1).default('not-needed-for-the-simulator'),
+  MODEL_TIMEOUT_MS: int(100).default(30000),
+  MODEL_CONCURRENCY: int(1, 10000).default(64),
+  MODEL_MAX_ATTEMPTS: int(1, 20).default(4),
+  MODEL_BACKOFF_BASE_MS: int(1).default(500),
+  MODEL_BACKOFF_MAX_MS: int(1).default(30000),
+  MODEL_CIRCUIT_ERROR_PERCENT: int(1, 100).default(50),
+  MODEL_CIRCUIT_MIN_CALLS: int(1).default(20),
+  MODEL_CIRCUIT_RESET_MS: int(100).default(30000),
+  MODEL_PRICES_JSON: z.string().optional(),
+  JOB_LEASE_MS: int(1000).default(120000),
+
+  WORKFLOWS_FILE: z.string().min(1).default('config/workflows.yaml'),
+
+  CONTROLLER_ENABLED: bool.default(true),
+  CONTROLLER_INTERVAL_MS: int(100).default(10000),
+  ALERT_WEBHOOK_URL: url.optional(),
+
+  RUN_INGEST: bool.default(true),
+  RUN_RUNNER: bool.default(true),
+  RUN_RELAY: bool.default(true),
+  ROUTING_MAX_DELAY_MS: int(0).default(300000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Price per million tokens, USD. */
+export interface ModelPrice {
+  inputPerMillion: number;
+  outputPerMillion: number;
+}
+
+const pricesSchema = z.record(
+  z.string(),
+  z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }),
+);
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  instanceId: string;
+  logLevel: Env['LOG_LEVEL'];
+  http: { host: string; port: number };
+  database: { url: string; poolSize: number; migrationsCheck: Env['DATABASE_MIGRATIONS_CHECK'] };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    groupId: string;
+    sessionTimeoutMs: number;
+    heartbeatMs: number;
+    maxMessageBytes: number;
+    topics: { workItems: string; workDecisions: string; routing: string; dlq: string; alerts: string };
+  };
+  unleash: {
+    url: string;
+    clientToken: string;
+    adminToken: string;
+    project: string;
+    environment: string;
+    refreshMs: number;
+    backupPath?: string;
+    killSwitchFlag: string;
+  };
+  model: {
+    baseUrl: string;
+    apiKey: string;
+    timeoutMs: number;
+    concurrency: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    circuit: { errorPercent: number; minCalls: number; resetMs: number };
+    prices: Record<string, ModelPrice>;
+    jobLeaseMs: number;
+  };
+  workflowsFile: string;
+  controller: { enabled: boolean; intervalMs: number; alertWebhookUrl?: string };
+  roles: { ingest: boolean; runner: boolean; relay: boolean };
+  routing: { maxDelayMs: number };
+}
+
+/** Default prices (USD per million tokens); MODEL_PRICES_JSON overrides or extends them. */
+export const DEFAULT_MODEL_PRICES: Record<string, ModelPrice> = {
+  'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+  'gpt-4o': { inputPerMillion: 2.5, outputPerMillion: 10 },
+  'gpt-4.1-mini': { inputPerMillion: 0.4, outputPerMillion: 1.6 },
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Builds the typed configuration from an environment map; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  // Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const given = cleaned[name];
+        return given === undefined
+          ? `${name}: ${issue.code === 'invalid_type' ? 'is required' : issue.message}`
+          : `${name}: ${issue.message} (got ${JSON.stringify(given.length > 80 ? `${given.slice(0, 80)}…` : given)})`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  let prices = { ...DEFAULT_MODEL_PRICES };
+  if (e.MODEL_PRICES_JSON) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(e.MODEL_PRICES_JSON);
+    } catch {
+      throw new ConfigError(['MODEL_PRICES_JSON: is not valid JSON']);
+    }
+    const p = pricesSchema.safeParse(raw);
+    if (!p.success) {
+      throw new ConfigError(
+        p.error.issues.map((i) => `MODEL_PRICES_JSON.${i.path.join('.')}: ${i.message}`),
+      );
+    }
+    prices = { ...prices, ...p.data };
+  }
+  return {
+    env: e.NODE_ENV,
+    instanceId: e.INSTANCE_ID ?? `understudy-${process.pid}`,
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationsCheck: e.DATABASE_MIGRATIONS_CHECK },
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      clientId: e.KAFKA_CLIENT_ID,
+      groupId: e.KAFKA_GROUP_ID,
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatMs: e.KAFKA_HEARTBEAT_MS,
+      maxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
+      topics: {
+        workItems: e.TOPIC_WORK_ITEMS,
+        workDecisions: e.TOPIC_WORK_DECISIONS,
+        routing: e.TOPIC_ROUTING,
+        dlq: e.TOPIC_DLQ,
+        alerts: e.TOPIC_ALERTS,
+      },
+    },
+    unleash: {
+      url: e.UNLEASH_URL.replace(/\/+$/, ''),
+      clientToken: e.UNLEASH_CLIENT_TOKEN,
+      adminToken: e.UNLEASH_ADMIN_TOKEN,
+      project: e.UNLEASH_PROJECT,
+      environment: e.UNLEASH_ENVIRONMENT,
+      refreshMs: e.UNLEASH_REFRESH_MS,
+      backupPath: e.UNLEASH_BACKUP_PATH,
+      killSwitchFlag: e.UNLEASH_KILL_SWITCH_FLAG,
+    },
+    model: {
+      baseUrl: e.MODEL_BASE_URL,
+      apiKey: e.MODEL_API_KEY,
+      timeoutMs: e.MODEL_TIMEOUT_MS,
+      concurrency: e.MODEL_CONCURRENCY,
+      maxAttempts: e.MODEL_MAX_ATTEMPTS,
+      backoffBaseMs: e.MODEL_BACKOFF_BASE_MS,
+      backoffMaxMs: e.MODEL_BACKOFF_MAX_MS,
+      circuit: {
+        errorPercent: e.MODEL_CIRCUIT_ERROR_PERCENT,
+        minCalls: e.MODEL_CIRCUIT_MIN_CALLS,
+        resetMs: e.MODEL_CIRCUIT_RESET_MS,
+      },
+      prices,
+      jobLeaseMs: e.JOB_LEASE_MS,
+    },
+    workflowsFile: e.WORKFLOWS_FILE,
+    controller: {
+      enabled: e.CONTROLLER_ENABLED,
+      intervalMs: e.CONTROLLER_INTERVAL_MS,
+      alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    },
+    roles: { ingest: e.RUN_INGEST, runner: e.RUN_RUNNER, relay: e.RUN_RELAY },
+    routing: { maxDelayMs: e.ROUTING_MAX_DELAY_MS },
+  };
+}
+
+/** The documented variables, for the README's configuration table and `--help`. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
+const databaseEnvSchema = envSchema.pick({ DATABASE_URL: true, DATABASE_POOL_SIZE: true, DATABASE_MIGRATIONS_CHECK: true });
+
+/** Only the database part, for commands that need nothing else (migrations, token creation). */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): AppConfig['database'] {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = databaseEnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.code === 'invalid_type' ? 'is required' : i.message}`),
+    );
+  }
+  return {
+    url: parsed.data.DATABASE_URL,
+    poolSize: parsed.data.DATABASE_POOL_SIZE,
+    migrationsCheck: parsed.data.DATABASE_MIGRATIONS_CHECK,
+  };
+}

@@ -1,0 +1,66 @@
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations';
+import { AppConfig } from '../config/app-config';
+import { ENTITIES } from './entities';
+
+/** The one set of TypeORM options: schema only through migrations, never synchronize. */
+export function dataSourceOptions(db: AppConfig['database'], applicationName = 'understudy'): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: db.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    migrationsRun: false,
+    logging: ['error'],
+    extra: {
+      max: db.poolSize,
+      application_name: applicationName,
+      // A dropped connection must fail fast and be replaced, not hang a worker.
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    },
+  };
+}
+
+export function createDataSource(db: AppConfig['database'], applicationName?: string): DataSource {
+  return new DataSource(dataSourceOptions(db, applicationName));
+}
+
+export class PendingMigrationsError extends Error {
+  constructor(readonly pending: string[]) {
+    super(
+      `The database schema is behind: ${pending.length} migration(s) not applied (${pending.join(', ')}). ` +
+        'Run `npm run migrate` (or start with DATABASE_MIGRATIONS_CHECK=run).',
+    );
+    this.name = 'PendingMigrationsError';
+  }
+}
+
+/** Names of migrations the database has not applied yet. */
+export async function pendingMigrations(ds: DataSource): Promise<string[]> {
+  const runner = ds.createQueryRunner();
+  try {
+    const exists = await runner.hasTable('schema_migrations');
+    const applied = new Set<string>(
+      exists ? (await runner.query('SELECT name FROM schema_migrations')).map((r: { name: string }) => r.name) : [],
+    );
+    return ds.migrations.map((m) => m.name ?? m.constructor.name).filter((name) => !applied.has(name));
+  } finally {
+    await runner.release();
+  }
+}
+
+/** The start-up check: refuse to run on an old schema, or migrate first when asked to. */
+export async function checkMigrations(ds: DataSource, mode: AppConfig['database']['migrationsCheck']): Promise<void> {
+  if (mode === 'off') return;
+  if (mode === 'run') {
+    await ds.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const pending = await pendingMigrations(ds);
+  if (pending.length > 0) throw new PendingMigrationsError(pending);
+}

@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Tx } from '../database/sql';
+
+export type JobState = 'pending' | 'processing' | 'retrying' | 'completed' | 'failed' | 'skipped';
+
+/** A claimed job with what the runner needs of its work item. */
+export interface ClaimedJob {
+  id: string;
+  workflow: string;
+  itemId: string;
+  version: number;
+  attempts: number;
+  segment: string;
+  attributes: Record<string, string>;
+  input: Record<string, unknown>;
+  receivedAt: Date;
+}
+
+export interface JobOutcome {
+  id: string;
+  state: Exclude<JobState, 'pending' | 'processing'>;
+  error?: string | null;
+  skipReason?: string | null;
+  nextAttemptAt?: Date | null;
+  /** When the attempt did not really happen (circuit open), the claim's attempt is given back. */
+  refundAttempt?: boolean;
+}
+
+/** The job queue in PostgreSQL: claimed with FOR UPDATE SKIP LOCKED, so any number of workers and instances share it. */
+@Injectable()
+export class JobRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async claim(limit: number, instanceId: string): Promise<ClaimedJob[]> {
+    if (limit <= 0) return [];
+    return this.dataSource.query(
+      `WITH ready AS (
+         SELECT id FROM ai_jobs
+         WHERE state IN ('pending', 'retrying') AND next_attempt_at <= now()
+         ORDER BY next_attempt_at, id
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE ai_jobs j SET state = 'processing', attempts = j.attempts + 1, locked_by = $2, locked_at = now(), updated_at = now()
+         FROM ready WHERE j.id = ready.id
+         RETURNING j.id, j.work_item_id, j.workflow, j.item_id, j.workflow_version, j.attempts
+       )
+       SELECT c.id::text, c.workflow, c.item_id AS "itemId", c.workflow_version AS version, c.attempts,
+              w.segment, w.attributes, w.input, w.received_at AS "receivedAt"
+       FROM claimed c JOIN work_items w ON w.id = c.work_item_id
+       ORDER BY c.id`,
+      [limit, instanceId],
+    );
+  }
+
+  /**
+   * Jobs whose lease ran out (their instance died or hung) go back to the queue. A late answer
+   * from the old holder cannot create a second decision: decisions are unique per job's item and version.
+   */
+  async releaseExpired(leaseMs: number): Promise<number> {
+    // TypeORM answers an UPDATE with [rows, affectedCount].
+    const [, affected]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE ai_jobs SET state = 'retrying', next_attempt_at = now(), locked_by = NULL, locked_at = NULL, updated_at = now(),
+              last_error = 'lease expired: the instance holding the job stopped or stalled'
+       WHERE state = 'processing' AND locked_at < now() - make_interval(secs => $1::double precision / 1000)`,
+      [leaseMs],
+    );
+    return affected;
+  }
+
+  /** Records outcomes of a batch of jobs, in the caller's transaction. Only jobs still held by this instance change. */
+  async record(tx: Tx, outcomes: JobOutcome[], instanceId: string): Promise<void> {
+    if (outcomes.length === 0) return;
+    await tx.query(
+      `UPDATE ai_jobs j SET
+         state = o.state,
+         last_error = coalesce(o.error, j.last_error),
+         skip_reason = o."skipReason",
+         next_attempt_at = coalesce(o."nextAttemptAt", j.next_attempt_at),
+         attempts = CASE WHEN o."refundAttempt" THEN greatest(j.attempts - 1, 0) ELSE j.attempts END,
+         locked_by = NULL, locked_at = NULL, updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS o(id text, state text, error text, "skipReason" text, "nextAttemptAt" timestamptz, "refundAttempt" boolean)
+       WHERE j.id = o.id::bigint AND j.state = 'processing' AND (j.locked_by = $2 OR j.locked_by IS NULL)`,
+      [JSON.stringify(outcomes.map((o) => ({ ...o, refundAttempt: o.refundAttempt ?? false }))), instanceId],
+    );
+  }
+
+  async countsByState(workflow?: string): Promise<Record<JobState, number>> {
+    const rows: Array<{ state: JobState; n: string }> = await this.dataSource.query(
+      `SELECT state, count(*)::text AS n FROM ai_jobs ${workflow ? 'WHERE workflow = $1' : ''} GROUP BY state`,
+      workflow ? [workflow] : [],
+    );
+    const out: Record<JobState, number> = { pending: 0, processing: 0, retrying: 0, completed: 0, failed: 0, skipped: 0 };
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+}

@@ -1,0 +1,296 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import Bottleneck from 'bottleneck';
+import CircuitBreaker from 'opossum';
+import { Logger } from 'pino';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { Clock, CLOCK } from '../common/clock';
+import { errorMessage } from '../common/domain-error';
+import { LOGGER } from '../common/logger';
+import { IngestService, JOBS_CREATED } from '../ingest/ingest.service';
+import { MetricsService } from '../metrics/metrics.service';
+import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
+import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import { DECISION_MODEL, DecisionModel, ModelAnswer, ModelCallError } from './decision-model';
+import { DecisionRecord, DecisionWriter, FinishedJob } from './decision-writer';
+import { confidenceFromLogprobs } from './domain/logprob-confidence';
+import { asksSelfReportedConfidence, buildModelRequest, estimateMaxTokens, ModelRequest } from './domain/model-request';
+import { parseModelOutput } from './domain/parse-output';
+import { costOf, decideRetry } from './domain/retry-policy';
+import { BudgetService } from './budget.service';
+import { ClaimedJob, JobRepository } from './job.repository';
+import { classify } from './openai-decision-model';
+
+const IDLE_POLL_MS = 250;
+const MAX_BACKLOG = 5000;
+
+/** Something that can say whether the kill switch is on (the flag reader). */
+export interface KillSwitchSource {
+  killSwitch(): boolean;
+}
+export const KILL_SWITCH_SOURCE = Symbol('KILL_SWITCH_SOURCE');
+
+/**
+ * The AI runner: a pool of up to MODEL_CONCURRENCY calls in flight, fed from the PostgreSQL job
+ * queue. Each call passes the budget, the workflow's rate limit and the circuit breaker; its
+ * answer is validated against the workflow's schema and handed to the decision writer.
+ */
+@Injectable()
+export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log: Logger;
+  private readonly breaker: CircuitBreaker<[ModelRequest], ModelAnswer>;
+  private readonly limiters = new Map<string, Bottleneck>();
+  private inFlight = 0;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private readonly onJobs = () => this.wakeUp();
+
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly writer: DecisionWriter,
+    private readonly budget: BudgetService,
+    private readonly workflows: WorkflowRegistry,
+    private readonly metrics: MetricsService,
+    private readonly ingest: IngestService,
+    @Inject(DECISION_MODEL) private readonly model: DecisionModel,
+    @Inject(KILL_SWITCH_SOURCE) private readonly killSwitch: KillSwitchSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'runner' });
+    const c = config.model.circuit;
+    this.breaker = new CircuitBreaker((req: ModelRequest) => this.model.complete(req), {
+      timeout: false, // the SDK's own timeout applies
+      errorThresholdPercentage: c.errorPercent,
+      volumeThreshold: c.minCalls,
+      resetTimeout: c.resetMs,
+      rollingCountTimeout: 10_000,
+      rollingCountBuckets: 10,
+      // A request the provider refuses as malformed says nothing about the provider's health.
+      errorFilter: (e: unknown) => e instanceof ModelCallError && e.failure.kind === 'client_error',
+    });
+    this.breaker.on('open', () => {
+      this.metrics.circuitOpen.set(1);
+      this.log.warn({ resetMs: c.resetMs }, 'model circuit opened: calls stop; items go to humans');
+    });
+    this.breaker.on('halfOpen', () => {
+      this.log.info('model circuit half-open: trying one call');
+      this.wakeUp();
+    });
+    this.breaker.on('close', () => {
+      this.metrics.circuitOpen.set(0);
+      this.log.info('model circuit closed');
+      this.wakeUp();
+    });
+  }
+
+  /** 'closed', 'open' or 'half-open', for /health. */
+  get circuitState(): 'closed' | 'open' | 'half-open' {
+    if (this.breaker.halfOpen) return 'half-open';
+    return this.breaker.opened ? 'open' : 'closed';
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.roles.runner) this.start();
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.ingest.events.on(JOBS_CREATED, this.onJobs);
+    this.loop = this.run();
+    this.leaseTimer = setInterval(() => {
+      this.jobs
+        .releaseExpired(this.config.model.jobLeaseMs)
+        .then((n) => {
+          if (n > 0) {
+            this.log.warn({ jobs: n }, 'released jobs whose lease expired');
+            this.wakeUp();
+          }
+        })
+        .catch((e) => this.log.error({ err: errorMessage(e) }, 'releasing expired jobs failed'));
+    }, Math.max(1000, Math.floor(this.config.model.jobLeaseMs / 4)));
+    this.leaseTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.ingest.events.off(JOBS_CREATED, this.onJobs);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.wakeUp();
+    await this.loop;
+    // Let calls in flight finish (bounded by the model timeout) so their answers are kept.
+    const deadline = Date.now() + this.config.model.timeoutMs + 1000;
+    while (this.inFlight > 0 && Date.now() < deadline) await sleep(20);
+    await this.writer.drain();
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async idle(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const free = this.config.model.concurrency - this.inFlight;
+      const circuitBlocked = this.breaker.opened && !this.breaker.halfOpen;
+      if (free <= 0 || circuitBlocked || this.writer.backlog > MAX_BACKLOG) {
+        await this.idle(circuitBlocked ? IDLE_POLL_MS * 4 : 20);
+        continue;
+      }
+      let claimed: ClaimedJob[];
+      try {
+        claimed = await this.jobs.claim(this.breaker.halfOpen ? 1 : Math.min(free, 200), this.config.instanceId);
+      } catch (e) {
+        this.log.error({ err: errorMessage(e) }, 'claiming jobs failed');
+        await this.idle(1000);
+        continue;
+      }
+      if (claimed.length === 0) {
+        await this.idle(IDLE_POLL_MS);
+        continue;
+      }
+      for (const job of claimed) {
+        this.inFlight++;
+        this.process(job)
+          .then((f) => this.writer.submit(f))
+          .catch((e) => {
+            // process() classifies every failure itself; this is a programming error. The job's
+            // lease will expire and it will be retried.
+            this.log.error({ err: errorMessage(e), job: job.id }, 'unexpected runner error');
+          })
+          .finally(() => {
+            this.inFlight--;
+            this.wakeUp();
+          });
+      }
+    }
+  }
+
+  /** Runs one job to an outcome; never throws for expected failures. */
+  async process(job: ClaimedJob): Promise<FinishedJob> {
+    const version = this.workflows.version(job.workflow, job.version);
+    if (!version) return { kind: 'failed', job, error: `workflow version ${job.workflow} v${job.version} is not stored` };
+    if (this.killSwitch.killSwitch()) return { kind: 'skipped', job, reason: 'kill switch on: the AI is not called' };
+
+    const def = version.definition;
+    const { request, inputHash } = buildModelRequest(def, job);
+    const est = estimateMaxTokens(request);
+    const estCost = costOf(def.model.name, { promptTokens: est.prompt, completionTokens: est.completion }, this.config.model.prices).costUsd;
+    const reservation = await this.budget.reserve(def, est.prompt + est.completion, estCost);
+    if (!reservation.ok) return { kind: 'skipped', job, reason: reservation.reason };
+
+    let answer: ModelAnswer | null = null;
+    try {
+      answer = await this.limiter(version).schedule(() => this.breaker.fire(request));
+      this.metrics.aiLatency.observe({ workflow: job.workflow }, answer.latencyMs / 1000);
+    } catch (e) {
+      return this.failure(job, e);
+    } finally {
+      const usage = answer ? { tokens: answer.promptTokens + answer.completionTokens, cost: this.cost(def.model.name, answer) } : undefined;
+      this.budget.release(def.name, est.prompt + est.completion, estCost, usage);
+    }
+    return { kind: 'decided', job, record: this.toRecord(version, answer, inputHash) };
+  }
+
+  private toRecord(version: WorkflowVersion, answer: ModelAnswer, inputHash: string): DecisionRecord {
+    const def = version.definition;
+    const parsed = parseModelOutput(answer.content, def.decision.schema, asksSelfReportedConfidence(def));
+    const costUsd = this.cost(def.model.name, answer);
+    this.metrics.aiTokens.inc({ workflow: def.name, kind: 'prompt' }, answer.promptTokens);
+    this.metrics.aiTokens.inc({ workflow: def.name, kind: 'completion' }, answer.completionTokens);
+    this.metrics.aiCost.inc({ workflow: def.name }, costUsd);
+    const base = {
+      inputHash,
+      model: def.model.name,
+      promptVersion: def.prompt.version,
+      promptTokens: answer.promptTokens,
+      completionTokens: answer.completionTokens,
+      costUsd,
+      latencyMs: answer.latencyMs,
+    };
+    if (!parsed.ok) {
+      this.metrics.aiCalls.inc({ workflow: def.name, outcome: 'invalid' });
+      return { ...base, valid: false, decision: null, rawOutput: (answer.content ?? '').slice(0, 10_000), error: parsed.error, confidence: null, confidenceSource: 'none' };
+    }
+    this.metrics.aiCalls.inc({ workflow: def.name, outcome: 'ok' });
+    const fromLogprobs =
+      def.model.confidence === 'self-reported' ? null : confidenceFromLogprobs(answer.content ?? '', answer.logprobs, Object.keys(def.comparator.fields));
+    const confidence = fromLogprobs ?? parsed.selfConfidence;
+    return {
+      ...base,
+      valid: true,
+      decision: parsed.decision,
+      rawOutput: null,
+      error: null,
+      confidence,
+      confidenceSource: fromLogprobs !== null ? 'logprobs' : parsed.selfConfidence !== null ? 'self-reported' : 'none',
+    };
+  }
+
+  private failure(job: ClaimedJob, e: unknown): FinishedJob {
+    const now = this.clock.now();
+    if ((e as { code?: string })?.code === 'EOPENBREAKER') {
+      this.metrics.aiCalls.inc({ workflow: job.workflow, outcome: 'circuit_open' });
+      return {
+        kind: 'retry',
+        job,
+        error: 'model circuit open: call not attempted',
+        nextAttemptAt: new Date(now.getTime() + this.config.model.circuit.resetMs),
+        refundAttempt: true,
+      };
+    }
+    const failure = classify(e).failure;
+    this.metrics.aiCalls.inc({ workflow: job.workflow, outcome: failure.kind });
+    const m = this.config.model;
+    const decision = decideRetry(failure, job.attempts, m.maxAttempts, m.backoffBaseMs, m.backoffMaxMs, Math.random());
+    if (decision.action === 'retry') {
+      return { kind: 'retry', job, error: failure.message, nextAttemptAt: new Date(now.getTime() + decision.delayMs), refundAttempt: false };
+    }
+    return { kind: 'failed', job, error: `${failure.message} (after ${job.attempts} attempt${job.attempts === 1 ? '' : 's'})` };
+  }
+
+  private cost(model: string, a: ModelAnswer): number {
+    return costOf(model, { promptTokens: a.promptTokens, completionTokens: a.completionTokens }, this.config.model.prices).costUsd;
+  }
+
+  private limiter(version: WorkflowVersion): Bottleneck {
+    const rate = version.definition.rateLimitPerSecond;
+    const key = `${version.workflow}:${rate}`;
+    let l = this.limiters.get(key);
+    if (!l) {
+      // A token bucket refilled every 100 ms keeps bursts short without a timer per call.
+      const perTick = Math.max(1, Math.round(rate / 10));
+      l = new Bottleneck({ reservoir: perTick, reservoirRefreshAmount: perTick, reservoirRefreshInterval: 100 });
+      this.limiters.set(key, l);
+    }
+    return l;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.stop();
+    this.breaker.shutdown();
+    for (const l of this.limiters.values()) await l.stop({ dropWaitingJobs: true }).catch(() => undefined);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

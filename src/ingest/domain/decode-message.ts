@@ -1,0 +1,87 @@
+/**
+ * Turns raw Kafka bytes into a JSON value, or a reason it cannot be stored. Everything refused
+ * here goes to the DLQ with that reason, so each reason names what is wrong and where.
+ * PostgreSQL's jsonb refuses NUL characters and lone surrogates, so those are caught here
+ * rather than failing a whole batch's transaction later.
+ */
+export type Decoded = { ok: true; value: unknown } | { ok: false; reason: string };
+
+export const MAX_JSON_DEPTH = 32;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeMessage(raw: Buffer | null, maxBytes: number): Decoded {
+  if (raw === null || raw.length === 0) return { ok: false, reason: 'empty message: a JSON object was expected' };
+  if (raw.length > maxBytes) return { ok: false, reason: `message too large: ${raw.length} bytes, the limit is ${maxBytes}` };
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    return { ok: false, reason: 'not valid UTF-8' };
+  }
+  // Depth is checked on the text before parsing so that a hostile, very deep document
+  // cannot exhaust the stack in JSON.parse or in the checks below.
+  const depth = maxNesting(text);
+  if (depth > MAX_JSON_DEPTH) return { ok: false, reason: `nested too deeply: ${depth} levels, the limit is ${MAX_JSON_DEPTH}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+  }
+  const bad = findUnstorableString(value, '');
+  if (bad) return { ok: false, reason: bad };
+  return { ok: true, value };
+}
+
+/** Deepest bracket nesting in a JSON text, ignoring brackets inside strings. */
+function maxNesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) {
+      depth++;
+      if (depth > max) max = depth;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
+
+function findUnstorableString(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return checkString(value, path || '(root)');
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const r = findUnstorableString(value[i], `${path}[${i}]`);
+      if (r) return r;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const p = path ? `${path}.${k}` : k;
+    const rk = checkString(k, `key ${JSON.stringify(p)}`);
+    if (rk) return rk;
+    const r = findUnstorableString(v, p);
+    if (r) return r;
+  }
+  return null;
+}
+
+function checkString(s: string, where: string): string | null {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0) return `${where}: contains a NUL character (\\u0000), which cannot be stored`;
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (!(next >= 0xdc00 && next <= 0xdfff)) return `${where}: contains an unpaired UTF-16 surrogate`;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return `${where}: contains an unpaired UTF-16 surrogate`;
+  }
+  return null;
+}

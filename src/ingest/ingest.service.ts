@@ -1,0 +1,172 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { ComparisonService } from '../comparison/comparison.service';
+import { RollupAccumulator } from '../comparison/domain/rollup';
+import { RollupRepository } from '../comparison/rollup.repository';
+import { lockItems } from '../database/sql';
+import { MetricsService } from '../metrics/metrics.service';
+import { segmentKey } from '../workflows/domain/segment-key';
+import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import { decodeMessage } from './domain/decode-message';
+import { validateEvent, workDecisionEventSchema, workItemEventSchema } from './domain/work-events';
+import { IngestRepository, NewHumanDecision, NewWorkItem } from './ingest.repository';
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+  headers?: Record<string, unknown>;
+}
+
+export interface Refused {
+  message: IncomingMessage;
+  reason: string;
+}
+
+export interface BatchResult {
+  stored: number;
+  duplicates: number;
+  refused: Refused[];
+}
+
+/** Emitted after a commit that created AI jobs, so the runner starts at once instead of at its next poll. */
+export const JOBS_CREATED = 'jobs-created';
+
+/**
+ * Validates and stores one batch of messages from one topic in one transaction: work items
+ * with their AI jobs, or human decisions with the comparisons they complete. What cannot be
+ * stored is returned with its reason for the dead-letter topic.
+ */
+@Injectable()
+export class IngestService {
+  readonly events = new EventEmitter();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly repo: IngestRepository,
+    private readonly workflows: WorkflowRegistry,
+    private readonly comparisons: ComparisonService,
+    private readonly rollups: RollupRepository,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async handleBatch(topic: string, messages: IncomingMessage[]): Promise<BatchResult> {
+    const { workItems, workDecisions } = this.config.kafka.topics;
+    if (topic === workItems) return this.handleItems(messages);
+    if (topic === workDecisions) return this.handleDecisions(messages);
+    return { stored: 0, duplicates: 0, refused: messages.map((m) => ({ message: m, reason: `unexpected topic ${topic}` })) };
+  }
+
+  private async handleItems(messages: IncomingMessage[]): Promise<BatchResult> {
+    const refused: Refused[] = [];
+    const items: NewWorkItem[] = [];
+    for (const m of messages) {
+      const decoded = decodeMessage(m.value, this.config.kafka.maxMessageBytes);
+      if (!decoded.ok) {
+        refused.push({ message: m, reason: decoded.reason });
+        continue;
+      }
+      const v = validateEvent(workItemEventSchema, decoded.value, 'work.items');
+      if (!v.ok) {
+        refused.push({ message: m, reason: v.reason });
+        continue;
+      }
+      const e = v.event;
+      const active = this.workflows.activeOf(e.workflow);
+      if (!active) {
+        refused.push({ message: m, reason: `unknown workflow "${e.workflow}"` });
+        continue;
+      }
+      const seg = segmentKey(active.champion.definition.segmentBy, e.attributes);
+      if (!seg.ok) {
+        refused.push({ message: m, reason: seg.error });
+        continue;
+      }
+      items.push({ eventId: e.eventId, workflow: e.workflow, itemId: e.itemId, segment: seg.segment, attributes: e.attributes, input: e.input, occurredAt: e.occurredAt });
+    }
+    const versions: Record<string, number[]> = {};
+    for (const w of new Set(items.map((i) => i.workflow))) {
+      const a = this.workflows.activeOf(w)!;
+      versions[w] = [a.champion.version, ...a.challengers.map((c) => c.version)];
+    }
+    let stored = 0;
+    if (items.length > 0) {
+      stored = await this.dataSource.transaction(async (tx) => {
+        await lockItems(tx, items);
+        const inserted = await this.repo.insertItems(tx, items, versions);
+        const acc = new RollupAccumulator();
+        await this.comparisons.onItems(tx, inserted, acc);
+        await this.rollups.write(tx, acc);
+        return inserted.length;
+      });
+      if (stored > 0) this.events.emit(JOBS_CREATED, stored);
+    }
+    this.count(this.config.kafka.topics.workItems, stored, items.length - stored, refused.length);
+    return { stored, duplicates: items.length - stored, refused };
+  }
+
+  private async handleDecisions(messages: IncomingMessage[]): Promise<BatchResult> {
+    const refused: Refused[] = [];
+    const decisions: NewHumanDecision[] = [];
+    for (const m of messages) {
+      const decoded = decodeMessage(m.value, this.config.kafka.maxMessageBytes);
+      if (!decoded.ok) {
+        refused.push({ message: m, reason: decoded.reason });
+        continue;
+      }
+      const v = validateEvent(workDecisionEventSchema, decoded.value, 'work.decisions');
+      if (!v.ok) {
+        refused.push({ message: m, reason: v.reason });
+        continue;
+      }
+      const e = v.event;
+      const active = this.workflows.activeOf(e.workflow);
+      if (!active) {
+        refused.push({ message: m, reason: `unknown workflow "${e.workflow}"` });
+        continue;
+      }
+      const missing = Object.keys(active.champion.definition.comparator.fields).filter((f) => !(f in e.decision));
+      if (missing.length > 0) {
+        refused.push({ message: m, reason: `decision.${missing[0]} is required: ${e.workflow} compares ${Object.keys(active.champion.definition.comparator.fields).join(', ')}` });
+        continue;
+      }
+      decisions.push({
+        eventId: e.eventId,
+        workflow: e.workflow,
+        itemId: e.itemId,
+        decision: e.decision,
+        actor: e.actor,
+        kind: e.kind,
+        aiDecisionId: e.aiDecisionId === undefined ? null : String(e.aiDecisionId),
+        verdict: e.verdict ?? null,
+        decidedAt: e.decidedAt,
+      });
+    }
+    let stored = 0;
+    if (decisions.length > 0) {
+      stored = await this.dataSource.transaction(async (tx) => {
+        await lockItems(tx, decisions);
+        const inserted = await this.repo.insertDecisions(tx, decisions);
+        const acc = new RollupAccumulator();
+        await this.comparisons.onHumanDecisions(tx, inserted, acc);
+        await this.rollups.write(tx, acc);
+        return inserted.length;
+      });
+    }
+    this.count(this.config.kafka.topics.workDecisions, stored, decisions.length - stored, refused.length);
+    return { stored, duplicates: decisions.length - stored, refused };
+  }
+
+  private count(topic: string, stored: number, duplicates: number, refused: number): void {
+    if (stored) this.metrics.eventsIn.inc({ topic, outcome: 'stored' }, stored);
+    if (duplicates) this.metrics.eventsIn.inc({ topic, outcome: 'duplicate' }, duplicates);
+    if (refused) this.metrics.eventsIn.inc({ topic, outcome: 'dlq' }, refused);
+  }
+}

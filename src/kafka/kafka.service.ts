@@ -1,0 +1,105 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Consumer, ConsumerConfig, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Logger } from 'pino';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger';
+
+export interface OutgoingMessage {
+  key: string | null;
+  value: Buffer | string;
+  headers?: IHeaders;
+}
+
+/** The event bus: one kafkajs client, one shared producer, consumers made on demand. */
+@Injectable()
+export class KafkaService implements OnModuleDestroy {
+  readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private producerConnecting: Promise<Producer> | null = null;
+  private readonly consumers = new Set<Consumer>();
+  private readonly log: Logger;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Inject(LOGGER) logger: Logger) {
+    this.log = logger.child({ component: 'kafka' });
+    const log = this.log;
+    this.kafka = new Kafka({
+      clientId: config.kafka.clientId,
+      brokers: config.kafka.brokers,
+      connectionTimeout: 5000,
+      requestTimeout: 30000,
+      retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          if (level === logLevel.ERROR) log.error(rest, message);
+          else if (level === logLevel.WARN) log.warn(rest, message);
+          else log.debug(rest, message);
+        },
+    });
+  }
+
+  /** Publishes and resolves only once every broker acknowledged (acks = all). */
+  async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const producer = await this.getProducer();
+    await producer.send({ topic, messages, acks: -1 });
+  }
+
+  consumer(config: Partial<ConsumerConfig> & { groupId: string }): Consumer {
+    const consumer = this.kafka.consumer({
+      sessionTimeout: this.config.kafka.sessionTimeoutMs,
+      heartbeatInterval: this.config.kafka.heartbeatMs,
+      rebalanceTimeout: Math.max(this.config.kafka.sessionTimeoutMs * 2, 10000),
+      allowAutoTopicCreation: false,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5000 },
+      ...config,
+    });
+    this.consumers.add(consumer);
+    return consumer;
+  }
+
+  /** True when a metadata request succeeds against the brokers (used by /health). */
+  async ping(timeoutMs = 3000): Promise<void> {
+    const admin = this.kafka.admin();
+    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
+    try {
+      await Promise.race([
+        (async () => {
+          await admin.connect();
+          await admin.describeCluster();
+        })(),
+        timer,
+      ]);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async getProducer(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    if (!this.producerConnecting) {
+      const producer = this.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 10, initialRetryTime: 200 } });
+      this.producerConnecting = producer
+        .connect()
+        .then(() => {
+          this.producer = producer;
+          return producer;
+        })
+        .finally(() => {
+          this.producerConnecting = null;
+        });
+    }
+    return this.producerConnecting;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    for (const c of this.consumers) await c.disconnect().catch(() => undefined);
+    this.consumers.clear();
+    if (this.producer) await this.producer.disconnect().catch(() => undefined);
+    this.producer = null;
+  }
+}

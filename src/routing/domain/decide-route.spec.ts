@@ -1,0 +1,55 @@
+import { decideRoute, RouteInput, stableDraw } from './decide-route';
+
+const base: RouteInput = {
+  flag: { stage: 'confidence-routed', reason: 'variant', variant: 'confidence-routed' },
+  killSwitch: false,
+  valid: true,
+  confidence: 0.95,
+  threshold: 0.8,
+  auditShare: 0.05,
+  doubleLabelShare: 0.05,
+  stale: false,
+  auditDraw: 0.5,
+  doubleLabelDraw: 0.5,
+};
+
+describe('decideRoute (the stage table)', () => {
+  it('shadow: nothing leaves, except the double-label sample', () => {
+    const shadow = { ...base, flag: { stage: 'shadow' as const, reason: 'variant' as const, variant: 'shadow' as const } };
+    expect(decideRoute(shadow).action).toBe('none');
+    expect(decideRoute({ ...shadow, doubleLabelDraw: 0.01 }).action).toBe('double-label');
+  });
+  it('supervised: a suggestion for every item, whatever the confidence', () => {
+    const sup = { ...base, flag: { stage: 'supervised' as const, reason: 'variant' as const, variant: 'supervised' as const } };
+    expect(decideRoute({ ...sup, confidence: 0.1 }).action).toBe('suggest');
+    expect(decideRoute({ ...sup, confidence: null }).action).toBe('suggest');
+  });
+  it('confidence-routed: auto at or above the threshold, review below, audit for the sample', () => {
+    expect(decideRoute(base)).toEqual({ action: 'auto', stage: 'confidence-routed', reason: 'confidence 0.950 at or above threshold 0.800' });
+    expect(decideRoute({ ...base, confidence: 0.8 }).action).toBe('auto');
+    expect(decideRoute({ ...base, confidence: 0.79 }).action).toBe('review');
+    expect(decideRoute({ ...base, auditDraw: 0.049 }).action).toBe('audit');
+    expect(decideRoute({ ...base, confidence: 0.5, auditDraw: 0.01 }).action).toBe('review');
+    expect(decideRoute({ ...base, threshold: null }).action).toBe('review');
+    expect(decideRoute({ ...base, confidence: null }).action).toBe('review');
+  });
+  it('sends nothing on kill switch, disabled flag, invalid or late decisions, or unknown state', () => {
+    expect(decideRoute({ ...base, killSwitch: true }).action).toBe('none');
+    expect(decideRoute({ ...base, flag: { stage: null, reason: 'flag-disabled' } })).toEqual({ action: 'none', stage: null, reason: 'workflow flag disabled: humans only' });
+    expect(decideRoute({ ...base, valid: false }).action).toBe('none');
+    expect(decideRoute({ ...base, stale: true }).action).toBe('none');
+    expect(decideRoute({ ...base, flag: { stage: 'shadow', reason: 'unknown-state' }, doubleLabelDraw: 0 }).action).toBe('none');
+  });
+});
+
+describe('stableDraw', () => {
+  it('is reproducible, independent between purposes and roughly uniform', () => {
+    expect(stableDraw('T-1', 'audit')).toBe(stableDraw('T-1', 'audit'));
+    expect(stableDraw('T-1', 'audit')).not.toBe(stableDraw('T-1', 'double-label'));
+    const n = 20_000;
+    let below = 0;
+    for (let i = 0; i < n; i++) if (stableDraw(`item-${i}`, 'audit') < 0.05) below++;
+    // 5 % of 20,000 = 1,000; the binomial sd is about 31, so ±5 sd:
+    expect(Math.abs(below - 1000)).toBeLessThan(155);
+  });
+});

@@ -1,0 +1,135 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventEmitter } from 'node:events';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import { Clock, CLOCK } from '../common/clock';
+import type { RollupAccumulator } from '../comparison/domain/rollup';
+import type { Tx } from '../database/sql';
+import type { FlagReader } from '../flags/flag-reader';
+import { FLAG_READER } from '../flags/flags.module';
+import type { RoutableDecision, RoutingPlanner } from '../inference/routing-planner';
+import { MetricsService } from '../metrics/metrics.service';
+import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import { decideRoute, Route, stableDraw } from './domain/decide-route';
+import { SegmentStateCache } from './segment-state.cache';
+
+/** The event published on ai.routing (documented in the README). */
+export interface RoutingEvent {
+  eventId: string;
+  itemId: string;
+  workflow: string;
+  segment: string;
+  stage: string | null;
+  action: string;
+  /** The AI's decision; null for audit and double-label, which people must decide blind. */
+  decision: Record<string, unknown> | null;
+  confidence: number | null;
+  threshold: number | null;
+  aiDecisionId: string;
+  model: string;
+  promptVersion: string;
+  workflowVersion: number;
+  reason: string;
+  routedAt: string;
+}
+
+export const OUTBOX_WRITTEN = 'outbox-written';
+
+/**
+ * Decides, for each new champion decision, what leaves Understudy, and writes the routing row
+ * and — when something leaves — the outbox row in the same transaction as the decision.
+ */
+@Injectable()
+export class RoutingService implements RoutingPlanner {
+  readonly events = new EventEmitter();
+
+  constructor(
+    @Inject(FLAG_READER) private readonly flags: FlagReader,
+    private readonly segments: SegmentStateCache,
+    private readonly workflows: WorkflowRegistry,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<Map<string, string>> {
+    const actions = new Map<string, string>();
+    if (decisions.length === 0) return actions;
+    const now = this.clock.now();
+    const killSwitch = this.flags.killSwitch();
+    const routes: Array<{ d: RoutableDecision; route: Route; threshold: number | null }> = [];
+    for (const d of decisions) {
+      const def = this.workflows.version(d.workflow, d.version)?.definition;
+      const seg = await this.segments.get(d.workflow, d.segment);
+      const route = decideRoute({
+        flag: this.flags.stageFor(d.workflow, d.segment, d.itemId),
+        killSwitch,
+        valid: d.valid,
+        confidence: d.confidence,
+        threshold: seg.threshold,
+        auditShare: def?.rollout.auditShare ?? 0.05,
+        doubleLabelShare: def?.rollout.doubleLabelShare ?? 0,
+        stale: this.config.routing.maxDelayMs > 0 && now.getTime() - d.receivedAt.getTime() > this.config.routing.maxDelayMs,
+        auditDraw: stableDraw(d.itemId, `audit:${d.workflow}`),
+        doubleLabelDraw: stableDraw(d.itemId, `double-label:${d.workflow}`),
+      });
+      routes.push({ d, route, threshold: seg.threshold });
+      actions.set(d.aiDecisionId, route.action);
+      acc.addRouted({ workflow: d.workflow, segment: d.segment, version: d.version, at: now, action: route.action });
+      this.metrics.routed.inc({ workflow: d.workflow, segment: d.segment, action: route.action });
+    }
+    await tx.query(
+      `INSERT INTO routing_decisions (ai_decision_id, workflow, item_id, segment, stage, action, reason, threshold, confidence)
+       SELECT "aiDecisionId"::bigint, workflow, "itemId", segment, stage, action, reason, threshold, confidence
+       FROM jsonb_to_recordset($1::jsonb) AS x("aiDecisionId" text, workflow text, "itemId" text, segment text, stage text,
+         action text, reason text, threshold double precision, confidence double precision)
+       ON CONFLICT (ai_decision_id) DO NOTHING`,
+      [
+        JSON.stringify(
+          routes.map(({ d, route, threshold }) => ({
+            aiDecisionId: d.aiDecisionId,
+            workflow: d.workflow,
+            itemId: d.itemId,
+            segment: d.segment,
+            stage: route.stage,
+            action: route.action,
+            reason: route.reason,
+            threshold,
+            confidence: d.confidence,
+          })),
+        ),
+      ],
+    );
+    const outgoing = routes.filter((r) => r.route.action !== 'none');
+    if (outgoing.length > 0) {
+      const topic = this.config.kafka.topics.routing;
+      const events: RoutingEvent[] = outgoing.map(({ d, route, threshold }) => ({
+        eventId: `routing-${d.aiDecisionId}`,
+        itemId: d.itemId,
+        workflow: d.workflow,
+        segment: d.segment,
+        stage: route.stage,
+        action: route.action,
+        decision: route.action === 'audit' || route.action === 'double-label' ? null : d.decision,
+        confidence: d.confidence,
+        threshold,
+        aiDecisionId: d.aiDecisionId,
+        model: d.model,
+        promptVersion: d.promptVersion,
+        workflowVersion: d.version,
+        reason: route.reason,
+        routedAt: now.toISOString(),
+      }));
+      await tx.query(
+        `INSERT INTO outbox (topic, message_key, payload)
+         SELECT $1, x->>'itemId', x FROM jsonb_array_elements($2::jsonb) AS x`,
+        [topic, JSON.stringify(events)],
+      );
+    }
+    return actions;
+  }
+
+  committed(): void {
+    this.events.emit(OUTBOX_WRITTEN);
+  }
+}

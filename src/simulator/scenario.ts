@@ -1,0 +1,197 @@
+/**
+ * What the MODEL SIMULATOR does for one model name: how often it answers like the ground truth, how
+ * confident it says it is, how slow it is, how often it fails and how its quality drifts.
+ *
+ * A scenario is plain JSON (it travels through the control API and the CLI's --scenario file); every
+ * field is optional and validated here, and an error names the offending field.
+ */
+import { z } from 'zod';
+
+const probability = z.number().min(0).max(1);
+
+const latencySchema = z.union([
+  z.number().min(0),
+  z.discriminatedUnion('distribution', [
+    z
+    .strictObject({ distribution: z.literal('uniform'), min: z.number().min(0), max: z.number().min(0) })
+    .refine((v) => v.max >= v.min, { message: 'max must be >= min', path: ['max'] }),
+  z
+    .strictObject({ distribution: z.literal('lognormal'), median: z.number().positive(), p95: z.number().positive() })
+    .refine((v) => v.p95 >= v.median, { message: 'p95 must be >= median', path: ['p95'] }),
+  ]),
+], { error: "expected milliseconds, {distribution:'uniform',min,max} or {distribution:'lognormal',median,p95}" });
+
+const driftSchema = z
+  .strictObject({
+    segment: z.string().min(1).optional(),
+    afterRequests: z.number().int().min(0).optional(),
+    atTime: z
+      .string()
+      .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO 8601 date-time' })
+      .optional(),
+    accuracy: probability,
+  })
+  .refine((d) => d.afterRequests !== undefined || d.atTime !== undefined, {
+    message: 'a drift entry needs afterRequests or atTime (or both)',
+  });
+
+export const scenarioSchema = z
+  .strictObject({
+    /** Free text for people reading the control API. */
+    description: z.string().optional(),
+    /** Probability that the answer equals the ground truth. */
+    accuracy: probability.default(0.9),
+    /** Per-segment accuracy overrides; the key is the `simulation.segment` of the item. */
+    segments: z.record(z.string(), z.strictObject({ accuracy: probability })).default({}),
+    /** Fields a wrong answer may corrupt (default: every field of the truth). */
+    corruptFields: z.array(z.string().min(1)).min(1).optional(),
+    confidence: z
+      .strictObject({
+        correctMean: probability.default(0.9),
+        wrongMean: probability.default(0.6),
+        spread: z.number().min(0).max(1).default(0.1),
+      })
+      .prefault({}),
+    /** Whether this "provider" offers logprobs at all; when false, `logprobs` is always null. */
+    logprobs: z.boolean().default(true),
+    latencyMs: latencySchema.default(0),
+    errors: z
+      .strictObject({
+        rate429: probability.default(0),
+        retryAfterSeconds: z.number().min(0).default(1),
+        rate500: probability.default(0),
+        rateHang: probability.default(0),
+        hangMs: z.number().int().min(0).default(120_000),
+      })
+      .prefault({}),
+    /** Probability that a 200 answer is unusable: invalid JSON, or JSON that violates the schema. */
+    malformedRate: probability.default(0),
+    malformed: z.strictObject({ invalidJsonShare: probability.default(0.5) }).prefault({}),
+    drift: z.array(driftSchema).default([]),
+    /** Seed of the per-model PRNG; without one it is derived from the model name. */
+    seed: z.number().int().optional(),
+  })
+  .refine((s) => s.errors.rate429 + s.errors.rate500 + s.errors.rateHang + s.malformedRate <= 1, {
+    message: 'errors.rate429 + errors.rate500 + errors.rateHang + malformedRate must not exceed 1',
+    path: ['errors'],
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Latency = Scenario['latencyMs'];
+export type DriftEntry = Scenario['drift'][number];
+
+export class ScenarioError extends Error {
+  constructor(
+    message: string,
+    /** Dotted path of the first offending field, e.g. `errors.rate429`; '' for the whole scenario. */
+    readonly field: string,
+  ) {
+    super(message);
+    this.name = 'ScenarioError';
+  }
+}
+
+export function parseScenario(input: unknown): Scenario {
+  const result = scenarioSchema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issues = flattenIssues(result.error.issues);
+  const first = issues[0];
+  const message = issues.map((i) => `${i.path || '(scenario)'}: ${i.message}`).join('; ');
+  throw new ScenarioError(`invalid scenario: ${message}`, first?.path ?? '');
+}
+
+export const DEFAULT_SCENARIO: Scenario = parseScenario({});
+
+/**
+ * JSON merge patch (RFC 7386) of a scenario: objects merge, arrays and scalars replace, `null`
+ * removes a field so it falls back to its default. The result is validated as a whole.
+ */
+export function mergeScenario(base: Scenario, patch: unknown): Scenario {
+  if (!isPlainObject(patch)) throw new ScenarioError('invalid scenario patch: expected a JSON object', '');
+  return parseScenario(mergePatch(base, patch));
+}
+
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return patch;
+  const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+export interface DriftCounters {
+  /** Chat requests for this model that arrived before the current one (since the scenario was set). */
+  modelRequests: number;
+  /** The same, counted only for the current request's segment. */
+  segmentRequests: number;
+}
+
+/**
+ * Accuracy in force for one request. Base: the segment override, else `accuracy`. Then each drift
+ * entry, in the order listed, that matches (its segment, if any, is this request's segment) and is
+ * due (every condition it names holds: at least `afterRequests` earlier requests — of the model, or
+ * of the segment when the entry names one — and `now >= atTime`) replaces it; the last due entry wins.
+ * A drift entry without a segment therefore overrides per-segment accuracies too.
+ */
+export function accuracyFor(
+  scenario: Scenario,
+  segment: string | null,
+  counters: DriftCounters,
+  nowMs: number,
+): number {
+  let accuracy = (segment !== null ? scenario.segments[segment]?.accuracy : undefined) ?? scenario.accuracy;
+  for (const entry of scenario.drift) {
+    if (entry.segment !== undefined && entry.segment !== segment) continue;
+    const seen = entry.segment !== undefined ? counters.segmentRequests : counters.modelRequests;
+    if (entry.afterRequests !== undefined && seen < entry.afterRequests) continue;
+    if (entry.atTime !== undefined && nowMs < Date.parse(entry.atTime)) continue;
+    accuracy = entry.accuracy;
+  }
+  return accuracy;
+}
+
+export interface FlatIssue {
+  path: string;
+  message: string;
+}
+
+/**
+ * Zod reports a failed union as one "Invalid input" at the union's path; descend into the branch
+ * that got furthest so the message names the real field (e.g. `latencyMs.max`).
+ */
+export function flattenIssues(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const branches = issue.errors.filter((b) => !(b.length === 1 && b[0]!.code === 'invalid_type' && b[0]!.path.length === 0));
+      if (branches.length === 1) {
+        out.push(...flattenIssues(branches[0]!, path));
+        continue;
+      }
+    }
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: formatPath([...path, key]), message: 'unknown field' });
+      continue;
+    }
+    out.push({ path: formatPath(path), message: issue.message });
+  }
+  return out;
+}
+
+/** `['messages', 0, 'role']` → `messages[0].role`, the way the OpenAI API names parameters. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

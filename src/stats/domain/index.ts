@@ -1,0 +1,50 @@
+// The statistics of Understudy: pure functions, no framework, no clock.
+export { normalCdf, normalQuantile, normalUpperTail, zForConfidence } from './normal';
+export { binomialCdf, binomialPmf, binomialUpperTail } from './binomial';
+export { samplesNeeded, wilsonBounds, wilsonInterval } from './wilson-interval';
+export type { WilsonInterval } from './wilson-interval';
+export { independentProportionDifference, pairedProportionDifference } from './proportion-difference';
+export type { PairedCounts, ProportionDifference } from './proportion-difference';
+export { cohensKappa, confusionCells } from './cohens-kappa';
+export type { CohensKappa, ConfusionCell } from './cohens-kappa';
+export { mcnemarTest } from './mcnemar';
+export type { McNemarResult, McNemarVerdict, PairedComparisonCounts } from './mcnemar';
+export { calibration, confidenceBinIndex } from './calibration';
+export type { CalibrationBin, CalibrationInput, CalibrationResult } from './calibration';
+export { recommendThreshold } from './threshold';
+export type { ThresholdCandidate, ThresholdInput, ThresholdRecommendation, ThresholdStatus } from './threshold';
+export {
+  DEFAULT_GUARD_DROP,
+  DEFAULT_GUARD_TARGET_ARL0,
+  defaultGuardParams,
+  falseAlarmProbability,
+  guardArl,
+  guardIncrements,
+  guardThresholdFor,
+  initialGuardState,
+  updateGuard,
+} from './regression-guard';
+export type { GuardBatch, GuardParams, GuardState, GuardUpdate } from './regression-guard';
+export { simulateGuard } from './regression-guard-simulation';
+export type { GuardSimulationOptions, GuardSimulationResult } from './regression-guard-simulation';
+export { evaluateGate } from './gate';
+export type {
+  GateCriteria,
+  GateCriterionName,
+  GateCriterionResult,
+  GateInput,
+  GateMetrics,
+  GateResult,
+  GateStage,
+  GateVerdict,
+} from './gate';
+export {
+  compareWithHumanBaseline,
+  countFieldAgreement,
+  fieldAgreementSummary,
+  overrideRate,
+  percentileFromHistogram,
+} from './agreement';
+export type { BaselineComparison, FieldAgreement, FieldCounts, OverrideRate } from './agreement';
+export { mulberry32, seededRandom } from './random';
+export type { Random } from './random';

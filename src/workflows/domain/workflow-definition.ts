@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/**
+ * A workflow version: everything that decides how the AI is asked, how its answer is judged
+ * and how the rollout may proceed. Versions are immutable once stored; a change is a new version.
+ */
+
+const fieldPath = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*(\.([A-Za-z_][A-Za-z0-9_-]*|\*))*$/, 'a dot path such as customer.email or lines.*.iban');
+
+export const fieldMatchSchema = z.discriminatedUnion('match', [
+  z.object({ match: z.literal('exact'), caseInsensitive: z.boolean().default(false) }),
+  z.object({
+    match: z.literal('number'),
+    absTolerance: z.number().min(0).default(0),
+    relTolerance: z.number().min(0).max(1).default(0),
+  }),
+  z.object({ match: z.literal('date'), toleranceDays: z.number().int().min(0).default(0) }),
+  z.object({ match: z.literal('text') }),
+  z.object({ match: z.literal('set'), caseInsensitive: z.boolean().default(false) }),
+]);
+export type FieldMatch = z.infer<typeof fieldMatchSchema>;
+
+const gateSchema = z.object({
+  minSample: z.number().int().min(1).default(200),
+  minDwellMinutes: z.number().min(0).default(60),
+  agreementTarget: z.number().gt(0).lt(1),
+  confidence: z.number().gt(0.5).lt(1).default(0.95),
+  maxOverrideRate: z.number().min(0).max(1).optional(),
+  maxErrorRate: z.number().min(0).max(1).default(0.05),
+  approval: z.boolean().default(false),
+});
+export type GateConfig = z.infer<typeof gateSchema>;
+
+const guardSchema = z.object({
+  /** The smallest drop in agreement below the baseline that must be caught. */
+  minDetectableDrop: z.number().gt(0).lt(1).default(0.08),
+  /** CUSUM decision threshold; higher means fewer false reverts and slower detection. */
+  threshold: z.number().gt(0).default(6),
+  /** Slack below the baseline before evidence counts against the stage. */
+  tolerance: z.number().min(0).lt(1).default(0.02),
+  minBaselineSample: z.number().int().min(1).default(100),
+});
+export type GuardConfig = z.infer<typeof guardSchema>;
+
+export const rolloutSchema = z
+  .object({
+    steps: z
+      .array(z.number().int().min(1).max(100))
+      .min(1)
+      .default([10, 25, 50, 100])
+      .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]) && s[s.length - 1] === 100, 'increasing percentages ending at 100'),
+    gates: z.object({ supervised: gateSchema, 'confidence-routed': gateSchema }),
+    guard: guardSchema.default(guardSchema.parse({})),
+    revert: z.enum(['one-stage', 'to-shadow']).default('one-stage'),
+    /** Accuracy the auto threshold must guarantee above it, with probability at least 1 - delta. */
+    accuracyTarget: z.number().gt(0).lt(1).default(0.9),
+    delta: z.number().gt(0).lt(0.5).default(0.1),
+    minLabelsPerThreshold: z.number().int().min(1).default(30),
+    auditShare: z.number().min(0).max(1).default(0.05),
+    doubleLabelShare: z.number().min(0).max(1).default(0.05),
+  });
+export type RolloutConfig = z.infer<typeof rolloutSchema>;
+
+export const workflowDefinitionSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'lower-case letters, digits and dashes, starting with a letter'),
+  version: z.number().int().min(1),
+  title: z.string().min(1),
+  description: z.string().default(''),
+  segmentBy: z.array(z.string().min(1)).min(1),
+  decision: z.object({
+    /** JSON Schema of the decision; also sent to the model as its structured-output format. */
+    schema: z.record(z.string(), z.unknown()),
+    /** A categorical field used for the confusion matrix and Cohen's kappa. */
+    labelField: z.string().optional(),
+  }),
+  prompt: z.object({
+    version: z.string().min(1),
+    system: z.string().min(1),
+    user: z.string().min(1).refine((s) => s.includes('{{input}}') || /\{\{input\.[^}]+\}\}/.test(s), 'must include {{input}} or {{input.<field>}}'),
+  }),
+  model: z.object({
+    name: z.string().min(1),
+    temperature: z.number().min(0).max(2).default(0),
+    maxTokens: z.number().int().min(16).max(32000).default(400),
+    /** Where confidence comes from: answer-token logprobs, a field the model fills, or logprobs when offered. */
+    confidence: z.enum(['logprobs', 'self-reported', 'auto']).default('auto'),
+  }),
+  comparator: z.object({ fields: z.record(z.string(), fieldMatchSchema).refine((f) => Object.keys(f).length > 0, 'at least one field') }),
+  redact: z.array(fieldPath).default([]),
+  budget: z
+    .object({ dailyTokens: z.number().int().min(1).optional(), dailyCostUsd: z.number().gt(0).optional() })
+    .default({}),
+  rateLimitPerSecond: z.number().gt(0).default(200),
+  rollout: rolloutSchema,
+});
+
+export type WorkflowDefinition = z.infer<typeof workflowDefinitionSchema>;
+export type WorkflowDefinitionInput = z.input<typeof workflowDefinitionSchema>;
+
+export type WorkflowRole = 'champion' | 'challenger' | 'retired';
+
+export interface WorkflowVersion {
+  workflow: string;
+  version: number;
+  role: WorkflowRole;
+  definition: WorkflowDefinition;
+  definitionHash: string;
+}
+
+export class WorkflowDefinitionError extends Error {
+  constructor(
+    readonly where: string,
+    readonly problems: string[],
+  ) {
+    super(`${where}: ${problems.join('; ')}`);
+    this.name = 'WorkflowDefinitionError';
+  }
+}
+
+/** Validates a definition, including the cross-field rules zod alone cannot state. */
+export function parseWorkflowDefinition(raw: unknown, where = 'workflow'): WorkflowDefinition {
+  const parsed = workflowDefinitionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new WorkflowDefinitionError(
+      where,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const def = parsed.data;
+  const problems: string[] = [];
+  const schema = def.decision.schema as { type?: unknown; properties?: Record<string, unknown> };
+  if (schema.type !== 'object' || typeof schema.properties !== 'object' || schema.properties === null) {
+    problems.push('decision.schema: must be an object schema with properties');
+  } else {
+    for (const field of Object.keys(def.comparator.fields)) {
+      if (!(field in schema.properties)) problems.push(`comparator.fields.${field}: not a property of decision.schema`);
+    }
+    if (def.decision.labelField && !(def.decision.labelField in schema.properties)) {
+      problems.push(`decision.labelField: "${def.decision.labelField}" is not a property of decision.schema`);
+    }
+    if ('confidence' in schema.properties && def.model.confidence !== 'logprobs') {
+      problems.push('decision.schema: "confidence" is reserved for the model\'s self-reported confidence');
+    }
+  }
+  if (problems.length) throw new WorkflowDefinitionError(where, problems);
+  return def;
+}

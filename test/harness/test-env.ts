@@ -1,0 +1,226 @@
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer, AddressInfo } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import type { ScenarioInput } from '../../src/simulator/scenario';
+import { findRepoRoot, KafkaControl } from './kafka-cluster';
+import { createTestDatabase } from './postgres';
+import type { StackInfo } from './stack';
+
+/** What an integration test needs of the shared stack (set by globalSetup in US_STACK). */
+export function stackInfo(): StackInfo {
+  const raw = process.env.US_STACK;
+  if (!raw) throw new Error('US_STACK is not set: integration tests run through jest\'s integration project (npm test)');
+  return JSON.parse(raw) as StackInfo;
+}
+
+export function uniqueSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export interface TestTopics {
+  workItems: string;
+  workDecisions: string;
+  routing: string;
+  dlq: string;
+  alerts: string;
+}
+
+export async function createTopics(suffix: string, partitions = 4): Promise<TestTopics> {
+  const t: TestTopics = {
+    workItems: `work.items.${suffix}`,
+    workDecisions: `work.decisions.${suffix}`,
+    routing: `ai.routing.${suffix}`,
+    dlq: `understudy.dlq.${suffix}`,
+    alerts: `understudy.alerts.${suffix}`,
+  };
+  const control = new KafkaControl(stackInfo().kafka.control);
+  try {
+    await control.createTopics(Object.values(t).map((name) => ({ name, partitions })));
+  } finally {
+    control.close();
+  }
+  return t;
+}
+
+export function kafkaClient(clientId = 'test'): Kafka {
+  return new Kafka({ clientId, brokers: stackInfo().kafka.brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
+}
+
+/** Sets the simulator's scenario for a model name of the test's own. */
+export async function setScenario(model: string, scenario: ScenarioInput | Record<string, unknown>, method: 'PUT' | 'PATCH' = 'PUT'): Promise<void> {
+  const base = stackInfo().simulator.url.replace(/\/v1$/, '');
+  const r = await fetch(`${base}/_simulator/scenarios/${encodeURIComponent(model)}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(scenario),
+  });
+  if (!r.ok) throw new Error(`simulator refused the scenario: ${r.status} ${await r.text()}`);
+}
+
+export async function simulatorRequests(model: string, limit = 100_000): Promise<Array<{ body: unknown }>> {
+  const base = stackInfo().simulator.url.replace(/\/v1$/, '');
+  const r = await fetch(`${base}/_simulator/requests?model=${encodeURIComponent(model)}&limit=${limit}`);
+  const json = (await r.json()) as { requests: Array<{ body: unknown }> };
+  return json.requests;
+}
+
+export interface TestService {
+  /** Base URL of the service's HTTP API. */
+  url: string;
+  env: Record<string, string>;
+  databaseUrl: string;
+  pid: number;
+  logFile: string;
+  /** Graceful stop (SIGTERM), as an orchestrator would. */
+  stop(): Promise<void>;
+  /** SIGKILL: a crash, nothing flushed. */
+  kill(): Promise<void>;
+  exited(): boolean;
+}
+
+export interface ServiceOptions {
+  suffix: string;
+  topics: TestTopics;
+  workflowsFile: string;
+  databaseUrl?: string;
+  env?: Record<string, string>;
+  /** How long to wait for /health; default 60 s. */
+  readyTimeoutMs?: number;
+}
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The environment a service instance of a test runs with (own database, topics, group, flags). */
+export function serviceEnv(o: ServiceOptions & { databaseUrl: string; port: number }): Record<string, string> {
+  const s = stackInfo();
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+    INSTANCE_ID: `test-${o.suffix}-${randomBytes(2).toString('hex')}`,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_PORT: String(o.port),
+    DATABASE_URL: o.databaseUrl,
+    DATABASE_POOL_SIZE: '10',
+    KAFKA_BROKERS: s.kafka.brokers.join(','),
+    KAFKA_GROUP_ID: `understudy-${o.suffix}`,
+    KAFKA_SESSION_TIMEOUT_MS: '10000',
+    KAFKA_HEARTBEAT_MS: '1000',
+    TOPIC_WORK_ITEMS: o.topics.workItems,
+    TOPIC_WORK_DECISIONS: o.topics.workDecisions,
+    TOPIC_ROUTING: o.topics.routing,
+    TOPIC_DLQ: o.topics.dlq,
+    TOPIC_ALERTS: o.topics.alerts,
+    UNLEASH_URL: s.unleash.url,
+    UNLEASH_CLIENT_TOKEN: s.unleash.clientToken,
+    UNLEASH_ADMIN_TOKEN: s.unleash.adminToken,
+    UNLEASH_REFRESH_MS: '500',
+    UNLEASH_KILL_SWITCH_FLAG: `understudy.kill-switch-${o.suffix}`,
+    UNLEASH_BACKUP_PATH: path.join(tmpdir(), `understudy-unleash-backup-${o.suffix}`),
+    MODEL_BASE_URL: s.simulator.url,
+    MODEL_TIMEOUT_MS: '5000',
+    MODEL_CONCURRENCY: '32',
+    MODEL_BACKOFF_BASE_MS: '100',
+    MODEL_BACKOFF_MAX_MS: '2000',
+    WORKFLOWS_FILE: o.workflowsFile,
+    CONTROLLER_INTERVAL_MS: '1000',
+    ...o.env,
+  };
+}
+
+/**
+ * Starts the compiled service (dist/src/main.js, built by `npm test` before jest runs) as a child
+ * process, exactly as it runs in production, and waits until /health answers.
+ */
+export async function startService(o: ServiceOptions): Promise<TestService> {
+  let databaseUrl = o.databaseUrl;
+  if (!databaseUrl) databaseUrl = (await createTestDatabase()).url;
+  const port = await freePort();
+  const env = serviceEnv({ ...o, databaseUrl, port });
+  const root = findRepoRoot(__dirname);
+  const main = path.join(root, 'dist', 'src', 'main.js');
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
+  const logDir = path.join(root, '.stack', 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, `${env.INSTANCE_ID}.log`);
+  const out = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out] });
+  closeSync(out);
+  let exitInfo: string | null = null;
+  const exitedP = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
+    exitInfo = `code ${code}, signal ${signal}`;
+    resolve();
+  }));
+  const url = `http://127.0.0.1:${port}`;
+  const service: TestService = {
+    url,
+    env,
+    databaseUrl,
+    pid: child.pid!,
+    logFile,
+    exited: () => exitInfo !== null,
+    stop: async () => {
+      if (exitInfo) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await exitedP;
+      clearTimeout(t);
+    },
+    kill: async () => {
+      if (exitInfo) return;
+      child.kill('SIGKILL');
+      await exitedP;
+    },
+  };
+  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (exitInfo) throw new Error(`the service exited before it was ready (${exitInfo}); log ${logFile}:\n${tail(logFile)}`);
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.status === 200) return service;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await service.kill();
+      throw new Error(`the service did not become healthy in time; log ${logFile}:\n${tail(logFile)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
