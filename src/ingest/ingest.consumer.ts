@@ -44,9 +44,22 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   async start(): Promise<void> {
     if (this.running) return;
+    this.running = true;
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
     const { workItems, workDecisions } = this.config.kafka.topics;
     const consumer = this.kafka.consumer({ groupId: this.config.kafka.groupId });
     this.consumer = consumer;
+    // kafkajs gives up on a consumer after a non-retriable error (restart: false) — e.g. the
+    // INVALID_REQUEST some brokers answer to an early SyncGroup. Nothing may stop consumption for
+    // good, so such a consumer is replaced; its uncommitted messages are redelivered.
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (event.payload.restart || !this.running || this.consumer !== consumer) return;
+      this.log.error({ err: errorMessage(event.payload.error) }, 'the Kafka consumer crashed for good; replacing it');
+      void this.replace(consumer);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [workItems, workDecisions], fromBeginning: true });
     await consumer.run({
@@ -56,14 +69,28 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.eachBatch(payload),
     });
-    this.running = true;
     this.log.info({ topics: [workItems, workDecisions], groupId: this.config.kafka.groupId }, 'consuming');
+  }
+
+  private async replace(old: Consumer): Promise<void> {
+    await old.disconnect().catch(() => undefined);
+    for (let attempt = 1; this.running; attempt++) {
+      try {
+        await this.connect();
+        return;
+      } catch (e) {
+        await this.consumer?.disconnect().catch(() => undefined);
+        this.log.error({ err: errorMessage(e), attempt }, 'reconnecting the Kafka consumer failed; retrying');
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 500 * attempt)));
+      }
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.consumer) await this.consumer.disconnect().catch(() => undefined);
+    const consumer = this.consumer;
     this.consumer = null;
+    if (consumer) await consumer.disconnect().catch(() => undefined);
   }
 
   get isRunning(): boolean {

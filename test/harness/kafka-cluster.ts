@@ -12,9 +12,16 @@
  *    flag, so ANY metadata lookup of an unknown topic auto-creates it with 4
  *    partitions, whatever kafkajs `allowAutoTopicCreation` says. Create a
  *    topic before any client (producer, consumer, admin) names it.
- *  - Group joins: the mock's coordinator waits ~3 s after the first member
- *    joins an empty group. Short `heartbeatInterval` (e.g. 300 ms) and
- *    `sessionTimeout` (e.g. 6000 ms) make later rebalances quick.
+ *  - Group joins: the mock's coordinator waits 3 s after the first member
+ *    joins an empty group, and holds every later rebalance open for the
+ *    session timeout minus 1 s: `sessionTimeout: 3000, heartbeatInterval: 300`
+ *    keeps rebalances near 2 s. Start the members of a group together.
+ *  - A mock race (leader's SyncGroup before a follower's) answers the follower
+ *    with INVALID_REQUEST; kafkajs then crashes that consumer for good (CRASH
+ *    event with restart: false). Whoever owns a consumer must replace it.
+ *  - Retries: keep a client's total retry time longer than any outage a test
+ *    stages (the cluster's own test uses initialRetryTime 100, maxRetryTime
+ *    1000, retries 12 for a 1.5 s broker down).
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';

@@ -4,6 +4,18 @@ import { ModelSimulator } from '../../src/simulator/model-simulator';
 import { findRepoRoot, KafkaControl, startKafkaCluster, stopKafkaClusterByPid } from './kafka-cluster';
 import { assertPostgresUp, PG_BASE_URL } from './postgres';
 import { startUnleash } from './unleash-server';
+import { createServer, AddressInfo } from 'node:net';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /**
  * The local stack — PostgreSQL (already running on the machine), the Kafka mock cluster, the
@@ -93,12 +105,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     log(`Kafka mock cluster (librdkafka) at ${kafka.brokers.join(',')}, control ${kafka.control}`);
   }
 
-  const unleash = await startUnleash({
-    port: opts.unleashPort ?? 4242,
+  const unleashOpts = {
     database: opts.unleashDatabase ?? 'understudy_unleash',
     detached: opts.detached,
-    onProgress: (m) => log(`unleash: ${m}`),
-  });
+    onProgress: (m: string) => log(`unleash: ${m}`),
+  };
+  let unleash;
+  try {
+    unleash = await startUnleash({ ...unleashOpts, port: opts.unleashPort ?? 4242 });
+  } catch (e) {
+    // Another Unleash (someone else's, with other tokens) holds the port: run ours beside it.
+    if (opts.unleashPort !== undefined || !/does not accept the expected tokens/.test((e as Error).message)) throw e;
+    const port = await freePort();
+    log(`unleash: port 4242 is taken by another Unleash; starting ours on ${port}`);
+    unleash = await startUnleash({ ...unleashOpts, port });
+  }
   if (unleash.startedByUs) stops.push(() => unleash.stop());
 
   let simulator: ModelSimulator | null = null;
