@@ -64,7 +64,9 @@ export type GateCriterionName =
   | 'override-rate'
   | 'error-rate'
   | 'budget'
-  | 'approval';
+  | 'approval'
+  /** Added by the rollout controller for confidence routing: a certified or fixed threshold exists. */
+  | 'threshold';
 
 export interface GateCriterionResult {
   name: GateCriterionName;

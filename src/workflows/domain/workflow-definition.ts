@@ -32,13 +32,14 @@ const gateSchema = z.object({
 export type GateConfig = z.infer<typeof gateSchema>;
 
 const guardSchema = z.object({
-  /** The smallest drop in agreement below the baseline that must be caught. */
-  minDetectableDrop: z.number().gt(0).lt(1).default(0.08),
-  /** CUSUM decision threshold; higher means fewer false reverts and slower detection. */
-  threshold: z.number().gt(0).default(6),
-  /** Slack below the baseline before evidence counts against the stage. */
-  tolerance: z.number().min(0).lt(1).default(0.02),
-  minBaselineSample: z.number().int().min(1).default(100),
+  /** The drop in agreement below the baseline the guard is tuned to catch fastest. */
+  minDetectableDrop: z.number().gt(0).lt(1).default(0.06),
+  /** Expected comparisons between false reverts when nothing changed (sets the CUSUM threshold). */
+  targetArl0: z.number().int().min(1000).default(500_000),
+  /** The baseline is the Wilson lower bound of the agreement that passed the gate, at this confidence. */
+  baselineConfidence: z.number().gt(0.5).lt(1).default(0.95),
+  /** A fixed CUSUM threshold instead of the one derived from targetArl0. */
+  threshold: z.number().gt(0).optional(),
 });
 export type GuardConfig = z.infer<typeof guardSchema>;
 
@@ -56,6 +57,8 @@ export const rolloutSchema = z
     accuracyTarget: z.number().gt(0).lt(1).default(0.9),
     delta: z.number().gt(0).lt(0.5).default(0.1),
     minLabelsPerThreshold: z.number().int().min(1).default(30),
+    /** Labels (comparisons with a confidence) from this many past days feed the threshold. */
+    thresholdWindowDays: z.number().gt(0).default(7),
     auditShare: z.number().min(0).max(1).default(0.05),
     doubleLabelShare: z.number().min(0).max(1).default(0.05),
   });

@@ -1,0 +1,40 @@
+import type { SegmentSplit } from '../../flags/domain/segment-split';
+import type { WorkflowFlagState } from '../../flags/flag-gateway';
+import { sameSplit } from './steps';
+
+/** What an operator changed in Unleash since the controller last wrote or adopted the flag. */
+export type FlagChange =
+  | { kind: 'workflow-enabled'; before: boolean | null; after: boolean }
+  | { kind: 'segment-split'; segment: string; before: SegmentSplit; after: SegmentSplit; irregular?: string }
+  | { kind: 'segment-removed'; segment: string; before: SegmentSplit };
+
+export interface KnownSegment {
+  segment: string;
+  /** What the controller last wrote or adopted for it; null if it never wrote it. */
+  flagSplit: SegmentSplit | null;
+}
+
+/**
+ * Compares the live flag with what the controller knows it wrote. Everything else is an
+ * operator's change: listed here, so it can be audited and adopted — never overwritten.
+ */
+export function detectOperatorChanges(live: WorkflowFlagState, knownEnabled: boolean | null, segments: KnownSegment[]): FlagChange[] {
+  const changes: FlagChange[] = [];
+  if (knownEnabled !== null && live.exists && live.enabled !== knownEnabled) {
+    changes.push({ kind: 'workflow-enabled', before: knownEnabled, after: live.enabled });
+  }
+  const liveBySegment = new Map(live.segments.map((s) => [s.segment, s]));
+  for (const s of segments) {
+    if (!s.flagSplit) continue;
+    const l = liveBySegment.get(s.segment);
+    if (!l) {
+      if (live.exists) changes.push({ kind: 'segment-removed', segment: s.segment, before: s.flagSplit });
+      continue;
+    }
+    if (!sameSplit(l.split, s.flagSplit) || l.irregular) {
+      if (sameSplit(l.split, s.flagSplit) && !l.irregular) continue;
+      changes.push({ kind: 'segment-split', segment: s.segment, before: s.flagSplit, after: l.split, ...(l.irregular ? { irregular: l.irregular } : {}) });
+    }
+  }
+  return changes;
+}
