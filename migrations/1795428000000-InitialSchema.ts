@@ -364,6 +364,7 @@ export class InitialSchema1795428000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         webhook_state text NOT NULL DEFAULT 'pending' CHECK (webhook_state IN ('pending', 'delivered', 'failed', 'none')),
         webhook_attempts integer NOT NULL DEFAULT 0,
+        webhook_next_at timestamptz NOT NULL DEFAULT now(),
         webhook_last_error text,
         delivered_at timestamptz
       );

@@ -12,6 +12,7 @@ import { InferenceModule } from './inference/inference.module';
 import { IngestModule } from './ingest/ingest.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { RolloutModule } from './rollout/rollout.module';
 import { RoutingModule } from './routing/routing.module';
 import { WorkflowsModule } from './workflows/workflows.module';
 
@@ -35,6 +36,7 @@ export class AppModule {
         RoutingModule,
         InferenceModule,
         HealthModule,
+        RolloutModule,
       ],
     };
   }

@@ -6,11 +6,11 @@ import { createDataSource } from '../../src/database/data-source';
 /** The local PostgreSQL the harness uses (trust auth on 127.0.0.1, as on every node-svc machine). */
 export const PG_BASE_URL = 'postgres://postgres@127.0.0.1:5432';
 /**
- * The template's name carries a fingerprint of the migrations, so that concurrent test runs share
+ * The template's name carries a fingerprint of the migrations' code, so that concurrent test runs share
  * one template and a change of schema makes a new one instead of altering one in use.
  */
 export const TEMPLATE_DB = `understudy_tpl_${createHash('sha256')
-  .update(MIGRATIONS.map((m) => m.name).join(','))
+  .update(MIGRATIONS.map((m) => `${m.name}:${m.prototype.up.toString()}`).join(','))
   .digest('hex')
   .slice(0, 12)}`;
 

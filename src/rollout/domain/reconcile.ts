@@ -10,8 +10,8 @@ export type FlagChange =
 
 export interface KnownSegment {
   segment: string;
-  /** What the controller last wrote or adopted for it; null if it never wrote it. */
-  flagSplit: SegmentSplit | null;
+  /** What the controller last wrote or adopted for it (with the irregularity it adopted, if any); null if it never wrote it. */
+  flagSplit: (SegmentSplit & { irregular?: string }) | null;
 }
 
 /**
@@ -31,9 +31,9 @@ export function detectOperatorChanges(live: WorkflowFlagState, knownEnabled: boo
       if (live.exists) changes.push({ kind: 'segment-removed', segment: s.segment, before: s.flagSplit });
       continue;
     }
-    if (!sameSplit(l.split, s.flagSplit) || l.irregular) {
-      if (sameSplit(l.split, s.flagSplit) && !l.irregular) continue;
-      changes.push({ kind: 'segment-split', segment: s.segment, before: s.flagSplit, after: l.split, ...(l.irregular ? { irregular: l.irregular } : {}) });
+    if (!sameSplit(l.split, s.flagSplit) || (l.irregular ?? null) !== (s.flagSplit.irregular ?? null)) {
+      const before: SegmentSplit = { stage: s.flagSplit.stage, trafficPct: s.flagSplit.trafficPct };
+      changes.push({ kind: 'segment-split', segment: s.segment, before, after: l.split, ...(l.irregular ? { irregular: l.irregular } : {}) });
     }
   }
   return changes;

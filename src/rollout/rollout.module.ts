@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { InferenceModule } from '../inference/inference.module';
+import { RoutingModule } from '../routing/routing.module';
+import { WorkflowsModule } from '../workflows/workflows.module';
+import { AlertService } from './alert.service';
+import { FlagSnapshotRepository } from './flag-snapshot.repository';
+import { LeaderService } from './leader.service';
+import { RolloutController } from './rollout-controller.service';
+import { RolloutService } from './rollout.service';
+import { SegmentRepository } from './segment.repository';
+import { SegmentTransitions } from './segment-transitions';
+
+@Module({
+  imports: [WorkflowsModule, RoutingModule, InferenceModule],
+  providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentTransitions, RolloutController, RolloutService],
+  exports: [SegmentRepository, RolloutService, RolloutController, LeaderService, AlertService],
+})
+export class RolloutModule {}

@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Clock, CLOCK } from '../common/clock';
+import { AuditRepository } from '../audit/audit.repository';
+import type { ActorKind } from '../audit/audit-event.entity';
+import type { Tx } from '../database/sql';
+import type { SegmentSplit } from '../flags/domain/segment-split';
+import type { FlagGateway } from '../flags/flag-gateway';
+import { FLAG_GATEWAY } from '../flags/flags.module';
+import { defaultGuardParams, GuardParams, initialGuardState, wilsonInterval } from '../stats/domain';
+import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
+import type { SegmentCounts } from './domain/segment-counts';
+import { describeSplit } from './domain/steps';
+import { PauseKind, SegmentRepository, SegmentState } from './segment.repository';
+
+export interface Actor {
+  name: string;
+  kind: ActorKind;
+}
+
+/**
+ * The moves a segment can make — promote one step, revert, adopt an operator's split, pause,
+ * resume — each written to Unleash, the segment row and the audit log together. Used by the
+ * controller and by people's actions alike, always under the segment's row lock.
+ */
+@Injectable()
+export class SegmentTransitions {
+  constructor(
+    private readonly segments: SegmentRepository,
+    private readonly audit: AuditRepository,
+    @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** Moves a segment to a split (promotion or rollback) and restarts its step. */
+  async moveTo(
+    tx: Tx,
+    champion: WorkflowVersion,
+    s: SegmentState,
+    to: SegmentSplit,
+    opts: { actor: Actor; action: string; reason: string; details: Record<string, unknown>; evidence?: SegmentCounts; pause?: { kind: PauseKind; reason: string } },
+  ): Promise<string> {
+    const now = this.clock.now();
+    const from: SegmentSplit = { stage: s.stage, trafficPct: s.trafficPct };
+    await this.flags.writeSegmentSplit(s.workflow, s.segment, to);
+    const stageChanged = from.stage !== to.stage;
+    const rangeStart = stageChanged ? now : s.stageStartedAt;
+    const totals = await this.segments.totals(s.workflow, s.segment, champion.version, rangeStart, tx);
+    const patch: Partial<SegmentState> = {
+      stage: to.stage,
+      trafficPct: to.stage === 'shadow' ? 100 : to.trafficPct,
+      stepStartedAt: now,
+      stepBase: { ...totals, rangeStart: rangeStart.toISOString() },
+      flagSplit: to,
+      pendingStep: null,
+      approvedStep: null,
+    };
+    if (stageChanged) {
+      patch.stageStartedAt = now;
+      patch.guardState = { ...initialGuardState(), totalsN: totals.n, totalsAgree: totals.agree };
+      patch.guardWindowStartedAt = null;
+      if (to.stage === 'shadow') {
+        patch.guardParams = null;
+        patch.baseline = null;
+      } else if (opts.evidence && opts.evidence.n > 0) {
+        // The agreement that earned the promotion is the baseline the guard defends.
+        const g = champion.definition.rollout.guard;
+        const ci = wilsonInterval(opts.evidence.agree, opts.evidence.n, g.baselineConfidence);
+        patch.baseline = { n: opts.evidence.n, agree: opts.evidence.agree, rate: ci.rate ?? 0, lower: ci.lower, at: now.toISOString() };
+        patch.guardParams = guardParamsFor(ci.lower, champion);
+      }
+    }
+    if (opts.pause) {
+      patch.paused = true;
+      patch.pauseKind = opts.pause.kind;
+      patch.pauseReason = opts.pause.reason;
+      patch.pausedAt = now;
+      patch.pausedBy = opts.actor.name;
+    }
+    await this.segments.update(tx, s.workflow, s.segment, patch);
+    const entry = await this.audit.append(
+      {
+        actor: opts.actor.name,
+        actorKind: opts.actor.kind,
+        action: opts.action,
+        workflow: s.workflow,
+        segment: s.segment,
+        reason: opts.reason,
+        details: { from, to, fromText: describeSplit(from), toText: describeSplit(to), ...opts.details },
+      },
+      tx,
+    );
+    return entry.id;
+  }
+
+  async pause(tx: Tx, s: SegmentState, kind: PauseKind, actor: Actor, reason: string, action = 'segment.held'): Promise<void> {
+    await this.segments.update(tx, s.workflow, s.segment, { paused: true, pauseKind: kind, pauseReason: reason, pausedAt: this.clock.now(), pausedBy: actor.name });
+    await this.audit.append({ actor: actor.name, actorKind: actor.kind, action, workflow: s.workflow, segment: s.segment, reason, details: { kind } }, tx);
+  }
+
+  /** Lifts a pause; the current step starts again so the gate judges fresh evidence. */
+  async resume(tx: Tx, champion: WorkflowVersion, s: SegmentState, actor: Actor, reason: string): Promise<void> {
+    const now = this.clock.now();
+    const totals = await this.segments.totals(s.workflow, s.segment, champion.version, s.stageStartedAt, tx);
+    await this.segments.update(tx, s.workflow, s.segment, {
+      paused: false,
+      pauseKind: null,
+      pauseReason: null,
+      pausedAt: null,
+      pausedBy: null,
+      stepStartedAt: now,
+      stepBase: { ...totals, rangeStart: new Date(s.stageStartedAt).toISOString() },
+      guardState: { ...initialGuardState(), totalsN: totals.n, totalsAgree: totals.agree },
+      guardWindowStartedAt: null,
+    });
+    await this.audit.append(
+      { actor: actor.name, actorKind: actor.kind, action: 'segment.resumed', workflow: s.workflow, segment: s.segment, reason, details: { was: { kind: s.pauseKind, reason: s.pauseReason } } },
+      tx,
+    );
+  }
+}
+
+export function guardParamsFor(baselineLower: number, champion: WorkflowVersion): GuardParams | null {
+  const g = champion.definition.rollout.guard;
+  try {
+    const p = defaultGuardParams(baselineLower, { drop: g.minDetectableDrop, targetArl0: g.targetArl0 });
+    return g.threshold ? { ...p, h: g.threshold } : p;
+  } catch {
+    return null; // a baseline too low to detect the configured drop: nothing to guard
+  }
+}

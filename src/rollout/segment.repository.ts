@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Tx } from '../database/sql';
+import type { SegmentSplit } from '../flags/domain/segment-split';
+import type { Stage } from '../flags/domain/stage';
+import type { GuardParams, GuardState } from '../stats/domain';
+import { CONFIDENCE_BINS } from '../comparison/domain/rollup';
+import type { SegmentCounts } from './domain/segment-counts';
+
+export type PauseKind = 'hold' | 'guard' | 'operator';
+
+/** One workflow × segment: its stage, traffic split and everything the controller keeps about it. */
+export interface SegmentState {
+  workflow: string;
+  segment: string;
+  stage: Stage;
+  trafficPct: number;
+  stageStartedAt: Date;
+  stepStartedAt: Date;
+  paused: boolean;
+  pauseKind: PauseKind | null;
+  pauseReason: string | null;
+  pausedAt: Date | null;
+  pausedBy: string | null;
+  flagSplit: SegmentSplit | null;
+  stepBase: (SegmentCounts & { rangeStart: string }) | null;
+  pendingStep: SegmentSplit | null;
+  approvedStep: SegmentSplit | null;
+  lastVerdict: Record<string, unknown> | null;
+  lastEvaluatedAt: Date | null;
+  baseline: { n: number; agree: number; rate: number; lower: number; at: string } | null;
+  guardState: (GuardState & { totalsN: number; totalsAgree: number }) | null;
+  guardParams: GuardParams | null;
+  guardWindowStartedAt: Date | null;
+  threshold: number | null;
+  thresholdSource: 'none' | 'computed' | 'fixed';
+  thresholdDetails: Record<string, unknown> | null;
+  thresholdUpdatedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `workflow, segment, stage, traffic_pct AS "trafficPct", stage_started_at AS "stageStartedAt",
+  step_started_at AS "stepStartedAt", paused, pause_kind AS "pauseKind", pause_reason AS "pauseReason", paused_at AS "pausedAt",
+  paused_by AS "pausedBy", flag_split AS "flagSplit", step_base AS "stepBase", pending_step AS "pendingStep",
+  approved_step AS "approvedStep", last_verdict AS "lastVerdict", last_evaluated_at AS "lastEvaluatedAt", baseline,
+  guard_state AS "guardState", guard_params AS "guardParams", guard_window_started_at AS "guardWindowStartedAt", threshold,
+  threshold_source AS "thresholdSource", threshold_details AS "thresholdDetails", threshold_updated_at AS "thresholdUpdatedAt",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+const FIELD_TO_COLUMN: Record<string, string> = {
+  stage: 'stage',
+  trafficPct: 'traffic_pct',
+  stageStartedAt: 'stage_started_at',
+  stepStartedAt: 'step_started_at',
+  paused: 'paused',
+  pauseKind: 'pause_kind',
+  pauseReason: 'pause_reason',
+  pausedAt: 'paused_at',
+  pausedBy: 'paused_by',
+  flagSplit: 'flag_split',
+  stepBase: 'step_base',
+  pendingStep: 'pending_step',
+  approvedStep: 'approved_step',
+  lastVerdict: 'last_verdict',
+  lastEvaluatedAt: 'last_evaluated_at',
+  baseline: 'baseline',
+  guardState: 'guard_state',
+  guardParams: 'guard_params',
+  guardWindowStartedAt: 'guard_window_started_at',
+  threshold: 'threshold',
+  thresholdSource: 'threshold_source',
+  thresholdDetails: 'threshold_details',
+  thresholdUpdatedAt: 'threshold_updated_at',
+};
+const JSON_FIELDS = new Set(['flagSplit', 'stepBase', 'pendingStep', 'approvedStep', 'lastVerdict', 'baseline', 'guardState', 'guardParams', 'thresholdDetails']);
+
+@Injectable()
+export class SegmentRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async list(workflow?: string, tx?: Tx): Promise<SegmentState[]> {
+    const m = tx ?? this.dataSource.manager;
+    return m.query(`SELECT ${COLUMNS} FROM segments ${workflow ? 'WHERE workflow = $1' : ''} ORDER BY workflow, segment`, workflow ? [workflow] : []);
+  }
+
+  async get(workflow: string, segment: string, tx?: Tx): Promise<SegmentState | null> {
+    const m = tx ?? this.dataSource.manager;
+    const rows = await m.query(`SELECT ${COLUMNS} FROM segments WHERE workflow = $1 AND segment = $2`, [workflow, segment]);
+    return rows[0] ?? null;
+  }
+
+  /** Locks a workflow's segments for the rest of the transaction (controller cycles and people's actions serialise here). */
+  async lockWorkflow(tx: Tx, workflow: string): Promise<SegmentState[]> {
+    return tx.query(`SELECT ${COLUMNS} FROM segments WHERE workflow = $1 ORDER BY segment FOR UPDATE`, [workflow]);
+  }
+
+  async lockOne(tx: Tx, workflow: string, segment: string): Promise<SegmentState | null> {
+    const rows = await tx.query(`SELECT ${COLUMNS} FROM segments WHERE workflow = $1 AND segment = $2 FOR UPDATE`, [workflow, segment]);
+    return rows[0] ?? null;
+  }
+
+  async update(tx: Tx, workflow: string, segment: string, patch: Partial<SegmentState>): Promise<void> {
+    const sets: string[] = [];
+    const values: unknown[] = [workflow, segment];
+    for (const [field, value] of Object.entries(patch)) {
+      const column = FIELD_TO_COLUMN[field];
+      if (!column) throw new Error(`segments has no field ${field}`);
+      values.push(JSON_FIELDS.has(field) && value !== null ? JSON.stringify(value) : value);
+      sets.push(`${column} = $${values.length}${JSON_FIELDS.has(field) ? '::jsonb' : ''}`);
+    }
+    if (sets.length === 0) return;
+    await tx.query(`UPDATE segments SET ${sets.join(', ')}, updated_at = now() WHERE workflow = $1 AND segment = $2`, values);
+  }
+
+  /** Cumulative counts of a version in a segment from a minute on (rollups, never raw rows). */
+  async totals(workflow: string, segment: string, version: number, rangeStart: Date, tx?: Tx): Promise<SegmentCounts> {
+    const m = tx ?? this.dataSource.manager;
+    const [r] = await m.query(
+      `SELECT coalesce(sum(n), 0)::float8 AS n, coalesce(sum(agree), 0)::float8 AS agree,
+              coalesce(sum(n_review), 0)::float8 AS reviews, coalesce(sum(n_overridden), 0)::float8 AS overridden,
+              coalesce(sum(n_audit), 0)::float8 AS audits, coalesce(sum(agree_audit), 0)::float8 AS "auditAgree",
+              coalesce(sum(ai_calls), 0)::float8 AS "aiCalls", coalesce(sum(ai_invalid + ai_failed), 0)::float8 AS "aiFailures"
+       FROM rollup_minute
+       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)`,
+      [workflow, segment, version, rangeStart],
+    );
+    return r;
+  }
+
+  /** Labelled items per confidence bin since a time: the input of the threshold choice. */
+  async confidenceBins(workflow: string, segment: string, version: number, since: Date): Promise<{ n: number[]; correct: number[] }> {
+    const rows: Array<{ n: string[] | null; a: string[] | null }> = await this.dataSource.query(
+      `SELECT array_agg(n ORDER BY i) AS n, array_agg(a ORDER BY i) AS a FROM (
+         SELECT i, sum(coalesce(r.conf_n[i], 0)) AS n, sum(coalesce(r.conf_agree[i], 0)) AS a
+         FROM rollup_minute r, generate_series(1, $5::int) AS i
+         WHERE r.workflow = $1 AND r.segment = $2 AND r.workflow_version = $3 AND r.minute >= date_trunc('minute', $4::timestamptz)
+         GROUP BY i) s`,
+      [workflow, segment, version, since, CONFIDENCE_BINS],
+    );
+    const n = (rows[0]?.n ?? []).map(Number);
+    const a = (rows[0]?.a ?? []).map(Number);
+    return { n: n.length ? n : new Array(CONFIDENCE_BINS).fill(0), correct: a.length ? a : new Array(CONFIDENCE_BINS).fill(0) };
+  }
+
+  /** Puts the items the AI decided `auto` in a window on the re-review list; returns how many. */
+  async listForRereview(tx: Tx, workflow: string, segment: string, since: Date, revertAuditId: string): Promise<number> {
+    const rows: unknown[] = await tx.query(
+      `INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id)
+       SELECT workflow, segment, item_id, id, $4::bigint FROM routing_decisions
+       WHERE workflow = $1 AND segment = $2 AND action = 'auto' AND created_at >= $3
+       ON CONFLICT (routing_decision_id) DO NOTHING
+       RETURNING id`,
+      [workflow, segment, since, revertAuditId],
+    );
+    return rows.length;
+  }
+}

@@ -1,0 +1,179 @@
+import { Client } from 'pg';
+import { Consumer } from 'kafkajs';
+import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
+import type { SegmentSplit } from '../../src/flags/domain/segment-split';
+import { HumanAgents } from '../../src/simulator/human-agents';
+import { WorkFloor } from '../../src/simulator/work-floor';
+import { WorkloadGenerator } from '../../src/simulator/workload';
+import { writeTestWorkflows } from '../factories/workflows';
+import { createTestDatabase } from '../harness/postgres';
+import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+
+/**
+ * Issue 4, end to end against the real Unleash server, the Kafka mock cluster and the model
+ * simulator: a segment climbs shadow → supervised → confidence-routed by itself, step by step
+ * (seen in Unleash's own Admin API), holds steady while the AI is stable, is reverted when the
+ * simulator drifts, and the controller adopts what an operator does in Unleash.
+ */
+jest.setTimeout(600_000);
+
+const SEGMENT = 'email|eu';
+
+describe('rollout controller', () => {
+  const suffix = uniqueSuffix();
+  const wf = writeTestWorkflows({
+    suffix,
+    triage: {
+      rollout: {
+        steps: [50, 100],
+        accuracyTarget: 0.85,
+        delta: 0.1,
+        minLabelsPerThreshold: 20,
+        auditShare: 0.1,
+        doubleLabelShare: 0,
+        gates: {
+          supervised: { minSample: 80, minDwellMinutes: 0, agreementTarget: 0.8, approval: false },
+          'confidence-routed': { minSample: 80, minDwellMinutes: 0, agreementTarget: 0.8, maxOverrideRate: 0.3, approval: false },
+        },
+      },
+    },
+  });
+  const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken, killSwitchFlag: `understudy.kill-switch-${suffix}` });
+  let db: { url: string; drop: () => Promise<void> };
+  let pg: Client;
+  let a: TestService | null = null;
+  let b: TestService | null = null;
+  let floor: WorkFloor;
+  let alertsConsumer: Consumer;
+  const alerts: Array<Record<string, unknown>> = [];
+  const seen: SegmentSplit[] = [];
+  let watching = true;
+  let watcher: Promise<void>;
+
+  const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
+  const splitNow = async (): Promise<SegmentSplit | null> => (await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split ?? null;
+  const key = (s: SegmentSplit) => (s.stage === 'shadow' ? 'shadow' : `${s.stage} ${s.trafficPct}`);
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const topics = await createTopics(suffix, 4);
+    await setScenario(wf.model, { seed: 3, accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 }, latencyMs: 0 });
+    const env = { CONTROLLER_INTERVAL_MS: '400', UNLEASH_REFRESH_MS: '500' };
+    a = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env });
+    b = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env });
+    const kafka = kafkaClient(`rollout-${suffix}`);
+    floor = new WorkFloor({
+      kafka,
+      topics,
+      generator: new WorkloadGenerator({ seed: 5, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu']], idPrefix: `${suffix}-` }),
+      agents: new HumanAgents({ seed: 9, errorRate: 0 }),
+      thinkTimeMs: 800,
+      groupId: `floor-${suffix}`,
+    });
+    await floor.start();
+    alertsConsumer = kafka.consumer({ groupId: `alerts-${suffix}` });
+    await alertsConsumer.connect();
+    await alertsConsumer.subscribe({ topic: topics.alerts, fromBeginning: true });
+    await alertsConsumer.run({ eachMessage: async ({ message }) => void alerts.push(JSON.parse(message.value!.toString())) });
+    // Watch Unleash itself, as ops would, and note every split the segment goes through.
+    watcher = (async () => {
+      while (watching) {
+        const s = await splitNow().catch(() => null);
+        if (s && (seen.length === 0 || key(seen[seen.length - 1]) !== key(s))) seen.push(s);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+  });
+
+  afterAll(async () => {
+    watching = false;
+    await watcher;
+    await floor?.stop();
+    await alertsConsumer?.disconnect();
+    await a?.stop();
+    await b?.stop();
+    await pg?.end();
+    await db?.drop();
+  });
+
+  it('climbs step by step, never flaps while stable, reverts on drift, and adopts what operators do in Unleash', async () => {
+    let stopFloor = false;
+    const traffic = floor.run(100_000, 60, () => stopFloor);
+    try {
+      // 1. Up the ladder by itself, one step at a time.
+      await waitFor('confidence-routed 100 % in Unleash', async () => {
+        const s = await splitNow();
+        return s?.stage === 'confidence-routed' && s.trafficPct === 100;
+      }, 300_000, 500);
+      expect(seen.map(key)).toEqual(['shadow', 'supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']);
+      const promotions = await q<{ details: { to: SegmentSplit } }>(`SELECT details FROM audit_events WHERE action = 'stage.promoted' AND segment = $1 ORDER BY id`, [SEGMENT]);
+      expect(promotions.map((p) => key(p.details.to))).toEqual(['supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']);
+      const [seg] = await q<{ threshold: number | null; baseline: { lower: number } }>(`SELECT threshold, baseline FROM segments WHERE segment = $1`, [SEGMENT]);
+      expect(seg.threshold).not.toBeNull();
+      expect(seg.baseline.lower).toBeGreaterThan(0.8);
+
+      // Exactly one of the two instances is the leader (one advisory lock holder).
+      const holders = await q<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (hashtextextended('understudy:controller', 0) & x'ffffffff'::bigint)::oid`);
+      expect(Number(holders[0].n)).toBe(1);
+
+      // 2. A stable AI: a long run at the top produces no revert.
+      const before = Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n);
+      await waitFor('1,500 more comparisons at confidence-routed', async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n) >= before + 1500, 240_000, 1000);
+      expect(await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).toEqual([]);
+      const actions = await q<{ action: string; n: string }>(`SELECT action, count(*) n FROM routing_decisions GROUP BY action`);
+      expect(actions.map((r) => r.action)).toEqual(expect.arrayContaining(['auto', 'review', 'audit', 'suggest', 'none']));
+
+      // 3. Drift: the simulated model gets much worse; the guard reverts one stage.
+      await setScenario(wf.model, { accuracy: 0.45 }, 'PATCH');
+      await waitFor('a revert', async () => (await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).length > 0, 180_000, 500);
+      const [revert] = await q<{ details: { to: SegmentSplit; guard: { statistic: number; threshold: number; baseline: number; window: { n: number; rate: number } } }; reason: string }>(
+        `SELECT details, reason FROM audit_events WHERE action = 'stage.reverted'`,
+      );
+      expect(key(revert.details.to)).toBe('supervised 100');
+      expect(revert.details.guard.statistic).toBeGreaterThanOrEqual(revert.details.guard.threshold);
+      expect(revert.details.guard.window.rate).toBeLessThan(revert.details.guard.baseline);
+      expect(revert.reason).toMatch(/regression guard breached/);
+      await waitFor('Unleash shows the reverted split', async () => key((await splitNow())!) === 'supervised 100', 10_000);
+      const [locked] = await q<{ paused: boolean; pause_kind: string }>(`SELECT paused, pause_kind FROM segments WHERE segment = $1`, [SEGMENT]);
+      expect(locked).toEqual({ paused: true, pause_kind: 'guard' });
+      await waitFor('the revert alert on Kafka', async () => alerts.some((x) => x.kind === 'stage.reverted'), 20_000);
+      await setScenario(wf.model, { accuracy: 0.95 }, 'PATCH');
+
+      // 4. The kill switch: nothing leaves Understudy.
+      await admin.ensureSetup();
+      await admin.setKillSwitch(true);
+      await new Promise((r) => setTimeout(r, 2000)); // the clients' refresh interval (500 ms) and more
+      const killedFrom = new Date();
+      await new Promise((r) => setTimeout(r, 3000));
+      const leaked = await q(`SELECT r.action FROM routing_decisions r JOIN ai_decisions d ON d.id = r.ai_decision_id WHERE d.created_at > $1 AND r.action <> 'none'`, [killedFrom]);
+      expect(leaked).toEqual([]);
+      const skipped = await q<{ n: string }>(`SELECT count(*) n FROM ai_jobs WHERE state = 'skipped' AND skip_reason LIKE 'kill switch%' AND updated_at > $1`, [killedFrom]);
+      expect(Number(skipped[0].n)).toBeGreaterThan(0);
+      await waitFor('the kill switch in the audit log as an operator change', async () => (await q(`SELECT id FROM audit_events WHERE action = 'kill-switch.changed' AND actor_kind = 'operator'`)).length > 0, 10_000);
+      await admin.setKillSwitch(false);
+
+      // 5. Ops disable the workflow's flag in Unleash: humans only, recorded as an operator's change, adopted.
+      await new Promise((r) => setTimeout(r, 2000));
+      await admin.setWorkflowEnabled(wf.triage, false);
+      await new Promise((r) => setTimeout(r, 1500)); // three refresh intervals
+      const disabledFrom = new Date();
+      await new Promise((r) => setTimeout(r, 3000));
+      const routedAfter = await q<{ action: string; reason: string }>(
+        `SELECT r.action, r.reason FROM routing_decisions r JOIN ai_decisions d ON d.id = r.ai_decision_id WHERE d.created_at > $1`,
+        [disabledFrom],
+      );
+      expect(routedAfter.length).toBeGreaterThan(0);
+      expect(routedAfter.every((r) => r.action === 'none' && r.reason === 'workflow flag disabled: humans only')).toBe(true);
+      await waitFor('the operator change in the audit log', async () => (await q(`SELECT id FROM audit_events WHERE action = 'flag.operator-change' AND actor_kind = 'operator'`)).length > 0, 10_000);
+      expect((await admin.readWorkflowFlag(wf.triage)).enabled).toBe(false); // adopted, never re-enabled
+    } finally {
+      stopFloor = true;
+      await traffic;
+    }
+    // Each promotion was made once, by one leader, even with two instances running.
+    const stepsTaken = await q<{ n: string }>(`SELECT count(*) n FROM audit_events WHERE action = 'stage.promoted'`);
+    expect(Number(stepsTaken[0].n)).toBe(4);
+  });
+});
