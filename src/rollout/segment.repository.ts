@@ -22,7 +22,8 @@ export interface SegmentState {
   pauseReason: string | null;
   pausedAt: Date | null;
   pausedBy: string | null;
-  flagSplit: SegmentSplit | null;
+  /** What the controller last wrote or adopted; `irregular` when it adopted an operator's odd split. */
+  flagSplit: (SegmentSplit & { irregular?: string }) | null;
   stepBase: (SegmentCounts & { rangeStart: string }) | null;
   pendingStep: SegmentSplit | null;
   approvedStep: SegmentSplit | null;
