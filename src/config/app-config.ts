@@ -34,6 +34,7 @@ const envSchema = z.object({
   KAFKA_GROUP_ID: z.string().min(1).default('understudy'),
   KAFKA_SESSION_TIMEOUT_MS: int(1000).default(30000),
   KAFKA_HEARTBEAT_MS: int(100).default(3000),
+  KAFKA_MAX_WAIT_MS: int(1, 10000).default(100),
   TOPIC_WORK_ITEMS: topic.default('work.items'),
   TOPIC_WORK_DECISIONS: topic.default('work.decisions'),
   TOPIC_ROUTING: topic.default('ai.routing'),
@@ -100,6 +101,7 @@ export interface AppConfig {
     groupId: string;
     sessionTimeoutMs: number;
     heartbeatMs: number;
+    maxWaitMs: number;
     maxMessageBytes: number;
     topics: { workItems: string; workDecisions: string; routing: string; dlq: string; alerts: string };
   };
@@ -190,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       groupId: e.KAFKA_GROUP_ID,
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatMs: e.KAFKA_HEARTBEAT_MS,
+      maxWaitMs: e.KAFKA_MAX_WAIT_MS,
       maxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
       topics: {
         workItems: e.TOPIC_WORK_ITEMS,

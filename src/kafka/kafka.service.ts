@@ -54,6 +54,9 @@ export class KafkaService implements OnModuleDestroy {
       heartbeatInterval: this.config.kafka.heartbeatMs,
       rebalanceTimeout: Math.max(this.config.kafka.sessionTimeoutMs * 2, 10000),
       allowAutoTopicCreation: false,
+      // kafkajs waits up to 5 s for data by default; a fetch held that long is latency added to
+      // every item when traffic is light.
+      maxWaitTimeInMs: this.config.kafka.maxWaitMs,
       maxBytesPerPartition: 2 * 1024 * 1024,
       retry: { initialRetryTime: 200, retries: 20, maxRetryTime: 5000 },
       ...config,

@@ -152,7 +152,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
       const live = await this.flags.readWorkflowFlag(workflow);
       const flagName = workflowFlagName(workflow);
       const known = await this.snapshots.get(tx, flagName);
-      const changes = detectOperatorChanges(live, known?.enabled ?? null, locked.map((s) => ({ segment: s.segment, flagSplit: s.flagSplit })));
+      const changes = detectOperatorChanges(live, known?.enabled ?? null, locked.map((s) => ({ segment: s.segment, flagSplit: s.flagSplit, state: { stage: s.stage, trafficPct: s.trafficPct } })));
       for (const c of changes) await this.adopt(tx, active, locked, c);
       if (!known || known.enabled !== live.enabled) await this.snapshots.set(tx, flagName, { enabled: live.enabled });
       const liveSegments = new Set(live.segments.map((s) => s.segment));

@@ -23,6 +23,8 @@ export interface WorkFloorStats {
   itemsSent: number;
   decisionsSent: number;
   routed: Record<string, number>;
+  /** Routing events that came after people had already acted on the item. */
+  routedLate: number;
 }
 
 export class WorkFloor {
@@ -32,7 +34,7 @@ export class WorkFloor {
   private readonly routed = new Map<string, RoutingEventLike>();
   private timer: NodeJS.Timeout | null = null;
   private flushing = false;
-  readonly stats: WorkFloorStats = { itemsSent: 0, decisionsSent: 0, routed: {} };
+  readonly stats: WorkFloorStats = { itemsSent: 0, decisionsSent: 0, routed: {}, routedLate: 0 };
   readonly routingEvents: Array<RoutingEventLike & Record<string, unknown>> = [];
 
   constructor(private readonly opts: WorkFloorOptions) {}
@@ -42,16 +44,24 @@ export class WorkFloor {
     await this.producer.connect();
     this.consumer = this.opts.kafka.consumer({ groupId: this.opts.groupId ?? `work-floor-${Date.now()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.opts.topics.routing, fromBeginning: false });
+    // From the beginning: a new group's first join can take seconds, and routing events published
+    // meanwhile must not be missed. Events for items this floor did not send are ignored.
+    await this.consumer.subscribe({ topic: this.opts.topics.routing, fromBeginning: true });
+    const joined = new Promise<void>((resolve) => this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => resolve()));
     await this.consumer.run({
       eachMessage: async ({ message }) => {
         if (!message.value) return;
         const e = JSON.parse(message.value.toString('utf8')) as RoutingEventLike & Record<string, unknown>;
+        if (!this.pending.has(`${e.workflow}\u0001${e.itemId}`)) {
+          this.stats.routedLate++;
+          return;
+        }
         this.routed.set(`${e.workflow}\u0001${e.itemId}`, e);
         this.routingEvents.push(e);
         this.stats.routed[e.action] = (this.stats.routed[e.action] ?? 0) + 1;
       },
     });
+    await Promise.race([joined, new Promise((r) => setTimeout(r, 30_000))]);
     this.timer = setInterval(() => void this.flush(), 100);
   }
 

@@ -12,6 +12,8 @@ export interface KnownSegment {
   segment: string;
   /** What the controller last wrote or adopted for it (with the irregularity it adopted, if any); null if it never wrote it. */
   flagSplit: (SegmentSplit & { irregular?: string }) | null;
+  /** The segment's own stage and split, as the controller holds it. */
+  state: SegmentSplit;
 }
 
 /**
@@ -25,8 +27,15 @@ export function detectOperatorChanges(live: WorkflowFlagState, knownEnabled: boo
   }
   const liveBySegment = new Map(live.segments.map((s) => [s.segment, s]));
   for (const s of segments) {
-    if (!s.flagSplit) continue;
     const l = liveBySegment.get(s.segment);
+    if (!s.flagSplit) {
+      // Never written by the controller, yet Unleash has a strategy for it (set by an operator, or
+      // left by an earlier installation): that split is the truth, to be adopted.
+      if (l && (!sameSplit(l.split, s.state) || l.irregular)) {
+        changes.push({ kind: 'segment-split', segment: s.segment, before: s.state, after: l.split, ...(l.irregular ? { irregular: l.irregular } : {}) });
+      }
+      continue;
+    }
     if (!l) {
       if (live.exists) changes.push({ kind: 'segment-removed', segment: s.segment, before: s.flagSplit });
       continue;

@@ -115,9 +115,9 @@ describe('detectOperatorChanges', () => {
     ...over,
   });
   const known = [
-    { segment: 'a', flagSplit: { stage: 'supervised' as const, trafficPct: 50 } },
-    { segment: 'b', flagSplit: { stage: 'shadow' as const, trafficPct: 100 } },
-    { segment: 'c', flagSplit: null },
+    { segment: 'a', flagSplit: { stage: 'supervised' as const, trafficPct: 50 }, state: { stage: 'supervised' as const, trafficPct: 50 } },
+    { segment: 'b', flagSplit: { stage: 'shadow' as const, trafficPct: 100 }, state: { stage: 'shadow' as const, trafficPct: 100 } },
+    { segment: 'c', flagSplit: null, state: { stage: 'shadow' as const, trafficPct: 100 } },
   ];
 
   it('finds nothing when Unleash holds what the controller wrote', () => {
@@ -145,11 +145,20 @@ describe('detectOperatorChanges', () => {
 
   it('reports an adopted irregularity once, not again every cycle', () => {
     const odd = live({ segments: [{ segment: 'a', strategyId: '1', split: { stage: 'supervised', trafficPct: 50 }, irregular: 'unknown variant x' }, live().segments[1]] });
-    const adopted = [{ segment: 'a', flagSplit: { stage: 'supervised' as const, trafficPct: 50, irregular: 'unknown variant x' } }, known[1]];
+    const adopted = [{ segment: 'a', flagSplit: { stage: 'supervised' as const, trafficPct: 50, irregular: 'unknown variant x' }, state: { stage: 'supervised' as const, trafficPct: 50 } }, known[1]];
     expect(detectOperatorChanges(odd, true, adopted)).toEqual([]);
   });
 
-  it('ignores segments it never wrote and a first reading of the switch', () => {
+  it('ignores a first reading of the switch', () => {
     expect(detectOperatorChanges(live({ enabled: false }), null, known)).toEqual([]);
+  });
+
+  it('adopts a strategy it never wrote when it says something else than the segment holds', () => {
+    const preset = live({ segments: [...live().segments, { segment: 'c', strategyId: '3', split: { stage: 'confidence-routed', trafficPct: 100 } }] });
+    expect(detectOperatorChanges(preset, true, known)).toEqual([
+      { kind: 'segment-split', segment: 'c', before: { stage: 'shadow', trafficPct: 100 }, after: { stage: 'confidence-routed', trafficPct: 100 } },
+    ]);
+    const same = live({ segments: [...live().segments, { segment: 'c', strategyId: '3', split: { stage: 'shadow', trafficPct: 100 } }] });
+    expect(detectOperatorChanges(same, true, known)).toEqual([]);
   });
 });

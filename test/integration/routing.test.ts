@@ -1,0 +1,182 @@
+import { Client } from 'pg';
+import { Consumer } from 'kafkajs';
+import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
+import { decideRoute, stableDraw } from '../../src/routing/domain/decide-route';
+import { HumanAgents } from '../../src/simulator/human-agents';
+import { WorkFloor } from '../../src/simulator/work-floor';
+import { WorkloadGenerator } from '../../src/simulator/workload';
+import { writeTestWorkflows } from '../factories/workflows';
+import { createTestDatabase } from '../harness/postgres';
+import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+
+/**
+ * Issue 5: what leaves Understudy per stage, exactly as the stage table says, through the outbox
+ * to ai.routing; review and audit outcomes feed the override rate and the threshold; the
+ * human-vs-human baseline from double-labelled shadow items.
+ */
+jest.setTimeout(600_000);
+
+const STAGE_OF: Record<string, 'shadow' | 'supervised' | 'confidence-routed'> = {
+  'email|eu': 'shadow',
+  'chat|us': 'supervised',
+  'phone|apac': 'confidence-routed',
+};
+const AUDIT_SHARE = 0.2;
+const DOUBLE_LABEL_SHARE = 0.2;
+
+describe('routing and the human review loop', () => {
+  const suffix = uniqueSuffix();
+  const wf = writeTestWorkflows({
+    suffix,
+    triage: {
+      rollout: {
+        accuracyTarget: 0.85,
+        delta: 0.1,
+        minLabelsPerThreshold: 20,
+        thresholdWindowDays: 1 / 1440, // the last minute of labels: fresh outcomes move the threshold quickly
+        auditShare: AUDIT_SHARE,
+        doubleLabelShare: DOUBLE_LABEL_SHARE,
+      },
+    },
+  });
+  const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
+  let db: { url: string; drop: () => Promise<void> };
+  let pg: Client;
+  let service: TestService | null = null;
+  let floor: WorkFloor;
+  let routingConsumer: Consumer;
+  const published: Array<Record<string, unknown>> = [];
+
+  const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    const topics = await createTopics(suffix, 4);
+    await setScenario(wf.model, { seed: 21, accuracy: 0.92, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 });
+    // Ops (or an earlier installation) set each segment's stage in Unleash before traffic arrives.
+    await admin.ensureSetup();
+    await admin.ensureWorkflowFlag(wf.triage);
+    for (const [segment, stage] of Object.entries(STAGE_OF)) await admin.writeSegmentSplit(wf.triage, segment, { stage, trafficPct: 100 });
+    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' } });
+    const kafka = kafkaClient(`routing-${suffix}`);
+    routingConsumer = kafka.consumer({ groupId: `routing-reader-${suffix}` });
+    await routingConsumer.connect();
+    await routingConsumer.subscribe({ topic: topics.routing, fromBeginning: true });
+    await routingConsumer.run({ eachMessage: async ({ message }) => void published.push(JSON.parse(message.value!.toString())) });
+    floor = new WorkFloor({
+      kafka,
+      topics,
+      generator: new WorkloadGenerator({ seed: 4, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']], idPrefix: `${suffix}-` }),
+      agents: new HumanAgents({ seed: 2, errorRate: 0 }),
+      thinkTimeMs: 1500,
+      groupId: `floor-${suffix}`,
+    });
+    await floor.start();
+  });
+
+  afterAll(async () => {
+    await floor?.stop();
+    await routingConsumer?.disconnect();
+    await service?.stop();
+    await pg?.end();
+    if (process.env.KEEP_TEST_DB) console.log(`kept ${db?.url}`);
+    else await db?.drop();
+  });
+
+  it('emits per stage exactly what the stage table says, and the loop feeds overrides, thresholds and the human baseline', async () => {
+    // The controller adopts the splits it found in Unleash, as an operator's, and holds them.
+    await floor.run(1500, 60);
+    await waitFor('every item decided and routed', async () => {
+      const [r] = await q<{ items: string; routed: string }>(`SELECT (SELECT count(*) FROM work_items) items, (SELECT count(*) FROM routing_decisions) routed`);
+      return Number(r.items) === 1500 && Number(r.routed) === 1500;
+    }, 120_000);
+    const adopted = await q<{ segment: string; stage: string }>(`SELECT segment, stage FROM segments ORDER BY segment`);
+    expect(Object.fromEntries(adopted.map((r) => [r.segment, r.stage]))).toEqual(STAGE_OF);
+
+    // Every routing decision is what the stage table gives for its stage, confidence, threshold and draws.
+    const rows = await q<{ item_id: string; segment: string; stage: string; action: string; threshold: number | null; confidence: number | null; valid: boolean }>(
+      `SELECT r.item_id, r.segment, r.stage, r.action, r.threshold, r.confidence, d.valid
+       FROM routing_decisions r JOIN ai_decisions d ON d.id = r.ai_decision_id`,
+    );
+    const counts: Record<string, Record<string, number>> = {};
+    for (const r of rows) {
+      const stage = STAGE_OF[r.segment];
+      const expected = decideRoute({
+        flag: { stage, reason: 'variant', variant: stage },
+        killSwitch: false,
+        valid: r.valid,
+        confidence: r.confidence,
+        threshold: r.threshold,
+        auditShare: AUDIT_SHARE,
+        doubleLabelShare: DOUBLE_LABEL_SHARE,
+        stale: false,
+        auditDraw: stableDraw(r.item_id, `audit:${wf.triage}`),
+        doubleLabelDraw: stableDraw(r.item_id, `double-label:${wf.triage}`),
+      });
+      expect({ item: r.item_id, action: r.action, stage: r.stage }).toEqual({ item: r.item_id, action: expected.action, stage });
+      counts[r.segment] = counts[r.segment] ?? {};
+      counts[r.segment][r.action] = (counts[r.segment][r.action] ?? 0) + 1;
+    }
+    expect(Object.keys(counts['email|eu']).sort()).toEqual(['double-label', 'none']);
+    expect(Object.keys(counts['chat|us'])).toEqual(['suggest']);
+    expect(Object.keys(counts['phone|apac']).sort()).toEqual(['audit', 'auto', 'review']);
+    // Before a threshold is certified, confidence routing sends everything to review.
+    expect(rows.some((r) => r.segment === 'phone|apac' && r.threshold === null && r.action === 'review')).toBe(true);
+    expect(rows.some((r) => r.segment === 'phone|apac' && r.threshold !== null)).toBe(true);
+
+    // What reached ai.routing is exactly what the outbox was given: one event per action other than none.
+    const outgoing = rows.filter((r) => r.action !== 'none');
+    await waitFor('every routing event on Kafka', async () => new Set(published.map((e) => e.eventId)).size === outgoing.length, 30_000);
+    const byAction = (list: Array<Record<string, unknown>>) => list.reduce<Record<string, number>>((m, e) => ({ ...m, [String(e.action)]: (m[String(e.action)] ?? 0) + 1 }), {});
+    const unique = [...new Map(published.map((e) => [e.eventId, e])).values()];
+    expect(byAction(unique)).toEqual(byAction(outgoing));
+    for (const e of unique) {
+      expect(e).toHaveProperty('threshold');
+      expect(e.decision === null).toBe(e.action === 'audit' || e.action === 'double-label'); // blind review
+    }
+
+    // Review outcomes move the override rate: every overridden verdict is counted once.
+    const [ov] = await q<{ rolled: string; raw: string; reviews: string }>(
+      `SELECT (SELECT coalesce(sum(n_overridden),0) FROM rollup_minute WHERE workflow_version = 1) rolled,
+              (SELECT count(*) FROM comparisons WHERE verdict = 'overridden' AND is_champion) raw,
+              (SELECT coalesce(sum(n_review),0) FROM rollup_minute WHERE workflow_version = 1) reviews`,
+    );
+    expect(Number(ov.rolled)).toBe(Number(ov.raw));
+    expect(Number(ov.raw)).toBeGreaterThan(0);
+    expect(Number(ov.reviews)).toBeGreaterThan(Number(ov.raw));
+
+    // Double-labelled shadow items give the human-vs-human baseline.
+    await waitFor('people to finish', async () => floor.backlog === 0, 30_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const [hh] = await q<{ rolled: string; twice: string }>(
+      `SELECT (SELECT coalesce(sum(hh_n),0) FROM rollup_minute WHERE segment = 'email|eu') rolled,
+              (SELECT count(*) FROM (SELECT item_id FROM human_decisions WHERE kind = 'independent' GROUP BY item_id HAVING count(*) = 2) t) twice`,
+    );
+    expect(Number(hh.twice)).toBeGreaterThan(counts['email|eu']['double-label'] * 0.8);
+    expect(Number(hh.rolled)).toBe(Number(hh.twice));
+
+    // Audit outcomes move the threshold: the AI turns confidently wrong; blind audits above the
+    // threshold disagree, and the certification is withdrawn at once.
+    const [before] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
+    expect(before.threshold).not.toBeNull();
+    await setScenario(wf.model, { accuracy: 0.3, confidence: { correctMean: 0.95, wrongMean: 0.95, spread: 0.02 } }, 'PATCH');
+    let stop = false;
+    const more = floor.run(100_000, 60, () => stop);
+    try {
+      await waitFor('the threshold to lose its certification', async () => {
+        const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
+        return s.threshold === null;
+      }, 240_000, 1000);
+    } finally {
+      stop = true;
+      await more;
+    }
+    const changes = await q<{ actor: string; details: { before: number | null; after: number | null } }>(
+      `SELECT actor, details FROM audit_events WHERE action = 'threshold.changed' AND segment = 'phone|apac' ORDER BY id`,
+    );
+    expect(changes[0].details.before).toBeNull();
+    expect(changes[changes.length - 1].details).toMatchObject({ before: expect.any(Number), after: null });
+  });
+});
