@@ -25,6 +25,10 @@ export class InitialSchema1795428000000 implements MigrationInterface {
         FROM unnest(a, b) WITH ORDINALITY AS t(x, y, i)
       $$;
 
+      -- Aggregates over rollup rows: counters summed key by key, arrays element by element.
+      CREATE AGGREGATE understudy_jsonb_sum_agg(jsonb) (SFUNC = understudy_jsonb_add, STYPE = jsonb, INITCOND = '{}');
+      CREATE AGGREGATE understudy_array_sum_agg(bigint[]) (SFUNC = understudy_array_add, STYPE = bigint[], INITCOND = '{}');
+
       -- Refuses any change to an append-only table, whoever asks.
       CREATE FUNCTION understudy_refuse_change() RETURNS trigger
       LANGUAGE plpgsql AS $$
@@ -391,6 +395,8 @@ export class InitialSchema1795428000000 implements MigrationInterface {
         rollup_minute, human_agreements, comparisons, human_decisions, ai_decisions, ai_jobs,
         work_items, workflow_versions;
       DROP FUNCTION understudy_refuse_change();
+      DROP AGGREGATE understudy_array_sum_agg(bigint[]);
+      DROP AGGREGATE understudy_jsonb_sum_agg(jsonb);
       DROP FUNCTION understudy_array_add(bigint[], bigint[]);
       DROP FUNCTION understudy_jsonb_add(jsonb, jsonb);
     `);

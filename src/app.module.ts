@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { CommonModule } from './common/logger.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -12,6 +13,7 @@ import { InferenceModule } from './inference/inference.module';
 import { IngestModule } from './ingest/ingest.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReportsModule } from './reports/reports.module';
 import { RolloutModule } from './rollout/rollout.module';
 import { RoutingModule } from './routing/routing.module';
 import { WorkflowsModule } from './workflows/workflows.module';
@@ -29,6 +31,7 @@ export class AppModule {
         MetricsModule,
         KafkaModule,
         AuditModule,
+        AuthModule,
         FlagsModule,
         WorkflowsModule,
         ComparisonModule,
@@ -37,6 +40,7 @@ export class AppModule {
         InferenceModule,
         HealthModule,
         RolloutModule,
+        ReportsModule,
       ],
     };
   }

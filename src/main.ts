@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { ConfigError, loadConfig } from './config/app-config';
+import { configureHttp } from './common/http/configure-http';
 import { createLogger, PinoNestLogger } from './common/logger';
 
 /** Builds the configured application (also used by tests, the demo and benchmarks). */
@@ -14,6 +15,7 @@ export async function createApp(env: Record<string, string | undefined>) {
     bufferLogs: false,
   });
   app.enableShutdownHooks();
+  configureHttp(app, logger);
   return { app, config, logger };
 }
 

@@ -9,9 +9,11 @@ import { RolloutController } from './rollout-controller.service';
 import { RolloutService } from './rollout.service';
 import { SegmentRepository } from './segment.repository';
 import { SegmentTransitions } from './segment-transitions';
+import { SegmentsController } from './segments.controller';
 
 @Module({
   imports: [WorkflowsModule, RoutingModule, InferenceModule],
+  controllers: [SegmentsController],
   providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentTransitions, RolloutController, RolloutService],
   exports: [SegmentRepository, RolloutService, RolloutController, LeaderService, AlertService],
 })

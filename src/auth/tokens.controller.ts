@@ -1,0 +1,44 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ReasonDto } from '../common/http/dto';
+import { CreateTokenDto } from './dto/create-token.dto';
+import { actorOf, CurrentPrincipal } from './principal.decorator';
+import { Roles } from './roles.decorator';
+import { Principal, TokenService } from './token.service';
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@Controller('api')
+export class TokensController {
+  constructor(private readonly tokens: TokenService) {}
+
+  @Get('me')
+  @Roles('program_manager', 'analyst', 'ops')
+  @ApiOperation({ summary: 'Who the token belongs to and its role' })
+  me(@CurrentPrincipal() p: Principal) {
+    return { name: p.name, role: p.role };
+  }
+
+  @Get('tokens')
+  @Roles()
+  @ApiOperation({ summary: 'List tokens (admin); secrets are never shown again' })
+  list() {
+    return this.tokens.list();
+  }
+
+  @Post('tokens')
+  @Roles()
+  @ApiOperation({ summary: 'Create a token for a role (admin); the secret is in this answer only' })
+  async create(@Body() dto: CreateTokenDto, @CurrentPrincipal() p: Principal) {
+    const { token, row } = await this.tokens.create(dto.name, dto.role, actorOf(p).name);
+    return { ...row, token };
+  }
+
+  @Post('tokens/:id/revoke')
+  @HttpCode(200)
+  @Roles()
+  @ApiOperation({ summary: 'Revoke a token (admin)' })
+  revoke(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+    return this.tokens.revoke(id, actorOf(p).name, dto.reason);
+  }
+}

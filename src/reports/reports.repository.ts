@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { GroupTotals } from './domain/agreement-report';
+import type { GroupBy } from './dto/report-query.dto';
+
+export interface ReportFilter {
+  workflow: string;
+  from: Date;
+  to: Date;
+  segment?: string;
+  version?: number;
+}
+
+const KEY: Record<GroupBy, { minute: string; day: string }> = {
+  segment: { minute: 'r.segment', day: 'c.segment' },
+  day: { minute: `to_char(r.minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, day: `to_char(c.day, 'YYYY-MM-DD')` },
+  version: { minute: 'r.workflow_version::text', day: 'c.workflow_version::text' },
+  model: { minute: 'v.model', day: 'v.model' },
+  promptVersion: { minute: 'v.prompt_version', day: 'v.prompt_version' },
+};
+
+/** Report queries: rollups only, never raw comparisons, so they stay fast at millions of rows. */
+@Injectable()
+export class ReportsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async agreement(f: ReportFilter, groupBy: GroupBy): Promise<GroupTotals[]> {
+    const params: unknown[] = [f.workflow, f.from, f.to];
+    let where = `r.workflow = $1 AND r.minute >= date_trunc('minute', $2::timestamptz) AND r.minute < $3`;
+    let whereDay = `c.workflow = $1 AND c.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND c.day <= ($3::timestamptz AT TIME ZONE 'UTC')::date`;
+    if (f.segment !== undefined) {
+      params.push(f.segment);
+      where += ` AND r.segment = $${params.length}`;
+      whereDay += ` AND c.segment = $${params.length}`;
+    }
+    if (f.version !== undefined) {
+      params.push(f.version);
+      where += ` AND r.workflow_version = $${params.length}`;
+      whereDay += ` AND c.workflow_version = $${params.length}`;
+    }
+    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
+      `SELECT ${KEY[groupBy].minute} AS key,
+              sum(r.n)::float8 AS n, sum(r.agree)::float8 AS agree, sum(r.n_review)::float8 AS "nReview",
+              sum(r.n_overridden)::float8 AS "nOverridden", sum(r.n_audit)::float8 AS "nAudit", sum(r.agree_audit)::float8 AS "agreeAudit",
+              sum(r.hh_n)::float8 AS "hhN", sum(r.hh_agree)::float8 AS "hhAgree", sum(r.ai_calls)::float8 AS "aiCalls",
+              sum(r.ai_ok)::float8 AS "aiOk", sum(r.ai_invalid)::float8 AS "aiInvalid", sum(r.ai_failed)::float8 AS "aiFailed",
+              sum(r.ai_skipped)::float8 AS "aiSkipped", sum(r.prompt_tokens)::float8 AS "promptTokens",
+              sum(r.completion_tokens)::float8 AS "completionTokens", sum(r.cost_usd)::float8 AS "costUsd",
+              sum(r.latency_sum_ms)::float8 AS "latencySumMs", understudy_array_sum_agg(r.latency_hist) AS "latencyHist",
+              understudy_jsonb_sum_agg(r.field_agree) AS "fieldAgree"
+       FROM rollup_minute r JOIN workflow_versions v ON v.workflow = r.workflow AND v.version = r.workflow_version
+       WHERE ${where}
+       GROUP BY 1 ORDER BY 1`,
+      params,
+    );
+    const cells: Array<{ key: string; ai: string; human: string; n: number }> = await this.dataSource.query(
+      `SELECT ${KEY[groupBy].day} AS key, c.ai_label AS ai, c.human_label AS human, sum(c.n)::float8 AS n
+       FROM rollup_confusion c JOIN workflow_versions v ON v.workflow = c.workflow AND v.version = c.workflow_version
+       WHERE ${whereDay}
+       GROUP BY 1, 2, 3`,
+      params,
+    );
+    return rows.map((r) => ({
+      ...(r as unknown as GroupTotals),
+      latencyHist: ((r.latencyHist as string[] | null) ?? []).map(Number),
+      fieldAgree: Object.fromEntries(Object.entries((r.fieldAgree as Record<string, number>) ?? {}).map(([k, v]) => [k, Number(v)])),
+      confusion: cells.filter((c) => c.key === r.key).map((c) => ({ ai: c.ai, human: c.human, n: Number(c.n) })),
+    }));
+  }
+
+  async confidenceBins(f: ReportFilter & { version: number }): Promise<{ n: number[]; agree: number[] }> {
+    const params: unknown[] = [f.workflow, f.from, f.to, f.version];
+    let where = `workflow = $1 AND minute >= date_trunc('minute', $2::timestamptz) AND minute < $3 AND workflow_version = $4`;
+    if (f.segment !== undefined) {
+      params.push(f.segment);
+      where += ` AND segment = $5`;
+    }
+    const [r] = await this.dataSource.query(
+      `SELECT understudy_array_sum_agg(conf_n) AS n, understudy_array_sum_agg(conf_agree) AS agree FROM rollup_minute WHERE ${where}`,
+      params,
+    );
+    return { n: ((r?.n as string[] | null) ?? []).map(Number), agree: ((r?.agree as string[] | null) ?? []).map(Number) };
+  }
+
+  async pairs(f: ReportFilter, versionA: number, versionB: number): Promise<{ bothAgree: number; aOnly: number; bOnly: number; neither: number }> {
+    const [lo, hi] = versionA < versionB ? [versionA, versionB] : [versionB, versionA];
+    const params: unknown[] = [f.workflow, f.from, f.to, lo, hi];
+    let where = `workflow = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day <= ($3::timestamptz AT TIME ZONE 'UTC')::date AND version_a = $4 AND version_b = $5`;
+    if (f.segment !== undefined) {
+      params.push(f.segment);
+      where += ` AND segment = $6`;
+    }
+    const [r] = await this.dataSource.query(
+      `SELECT coalesce(sum(both_agree),0)::float8 AS "bothAgree", coalesce(sum(a_only),0)::float8 AS "aOnly",
+              coalesce(sum(b_only),0)::float8 AS "bOnly", coalesce(sum(neither),0)::float8 AS neither
+       FROM rollup_pairs WHERE ${where}`,
+      params,
+    );
+    // Stored as (lower version, higher version): turn around when asked the other way.
+    return versionA < versionB ? r : { bothAgree: r.bothAgree, aOnly: r.bOnly, bOnly: r.aOnly, neither: r.neither };
+  }
+}

@@ -1,0 +1,200 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
+import { Roles } from '../auth/roles.decorator';
+import type { Principal } from '../auth/token.service';
+import { DomainError, ErrorCode } from '../common/domain-error';
+import { ReasonDto } from '../common/http/dto';
+import type { FlagGateway } from '../flags/flag-gateway';
+import { FLAG_GATEWAY } from '../flags/flags.module';
+import { wilsonInterval } from '../stats/domain';
+import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import { KillSwitchDto, RollbackDto, ThresholdDto } from './dto/actions.dto';
+import { RolloutService } from './rollout.service';
+import { SegmentRepository, SegmentState } from './segment.repository';
+
+const EVERYONE = ['program_manager', 'analyst', 'ops'] as const;
+
+/** Segments: their state, live numbers and gate status; the actions people take on them. */
+@ApiTags('segments')
+@ApiBearerAuth()
+@Controller('api')
+export class SegmentsController {
+  constructor(
+    private readonly segments: SegmentRepository,
+    private readonly rollout: RolloutService,
+    private readonly workflows: WorkflowRegistry,
+    private readonly dataSource: DataSource,
+    @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
+  ) {}
+
+  private known(workflow: string) {
+    const a = this.workflows.activeOf(workflow);
+    if (!a) throw new DomainError(ErrorCode.NotFound, `workflow ${workflow} was not found`);
+    return a;
+  }
+
+  @Get('workflows/:workflow/segments')
+  @Roles(...EVERYONE)
+  @ApiOperation({ summary: 'Every segment of a workflow: stage, traffic split, pause, threshold and gate status' })
+  async list(@Param('workflow') workflow: string) {
+    this.known(workflow);
+    return (await this.segments.list(workflow)).map(view);
+  }
+
+  @Get('workflows/:workflow/segments/:segment')
+  @Roles(...EVERYONE)
+  @ApiOperation({ summary: 'One segment with live metrics (last hour) and the gate status criterion by criterion' })
+  async get(@Param('workflow') workflow: string, @Param('segment') segment: string) {
+    const champion = this.known(workflow).champion;
+    const s = await this.segments.get(workflow, segment);
+    if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
+    const [m] = await this.dataSource.query(
+      `SELECT coalesce(sum(n),0)::int AS n, coalesce(sum(agree),0)::int AS agree, coalesce(sum(n_review),0)::int AS reviews,
+              coalesce(sum(n_overridden),0)::int AS overridden, coalesce(sum(ai_calls),0)::int AS "aiCalls",
+              coalesce(sum(ai_invalid + ai_failed),0)::int AS "aiFailures", coalesce(sum(ai_skipped),0)::int AS "aiSkipped",
+              coalesce(sum(cost_usd),0)::float8 AS "costUsd", coalesce(understudy_jsonb_sum_agg(routed), '{}') AS routed
+       FROM rollup_minute WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= now() - interval '1 hour'`,
+      [workflow, segment, champion.version],
+    );
+    const rereview = await this.dataSource.query(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2 AND resolved_at IS NULL`, [workflow, segment]);
+    return {
+      ...view(s),
+      lastHour: {
+        ...m,
+        agreement: wilsonInterval(m.agree, m.n),
+        overrideRate: m.reviews ? wilsonInterval(m.overridden, m.reviews) : null,
+      },
+      openRereviewItems: rereview[0].n,
+    };
+  }
+
+  @Post('workflows/:workflow/segments/:segment/promote')
+  @HttpCode(200)
+  @Roles('program_manager')
+  @ApiOperation({ summary: 'One step up now (program manager), when the gate holds or awaits approval' })
+  async promote(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+    return view(await this.rollout.promote(w, s, actorOf(p), dto.reason));
+  }
+
+  @Post('workflows/:workflow/segments/:segment/approve')
+  @HttpCode(200)
+  @Roles('program_manager')
+  @ApiOperation({ summary: 'Approve the step the controller is waiting on (program manager)' })
+  async approve(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+    return view(await this.rollout.approve(w, s, actorOf(p), dto.reason));
+  }
+
+  @Post('workflows/:workflow/segments/:segment/hold')
+  @HttpCode(200)
+  @Roles('program_manager')
+  @ApiOperation({ summary: 'Hold the segment where it is: no promotion until resumed (program manager)' })
+  async hold(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+    return view(await this.rollout.hold(w, s, actorOf(p), dto.reason));
+  }
+
+  @Post('workflows/:workflow/segments/:segment/resume')
+  @HttpCode(200)
+  @Roles('program_manager')
+  @ApiOperation({ summary: 'Lift a hold, a guard lock or an operator lock (program manager)' })
+  async resume(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+    return view(await this.rollout.resume(w, s, actorOf(p), dto.reason));
+  }
+
+  @Post('workflows/:workflow/segments/:segment/rollback')
+  @HttpCode(200)
+  @Roles('ops', 'program_manager')
+  @ApiOperation({ summary: 'Back one stage (or to shadow) now, and hold (ops, program manager)' })
+  async rollback(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: RollbackDto, @CurrentPrincipal() p: Principal) {
+    return view(await this.rollout.rollback(w, s, actorOf(p), dto.reason, dto.toShadow ?? false));
+  }
+
+  @Put('workflows/:workflow/segments/:segment/threshold')
+  @Roles('program_manager')
+  @ApiOperation({ summary: 'Fix the confidence threshold, or null to return to the computed one (program manager)' })
+  async threshold(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ThresholdDto, @CurrentPrincipal() p: Principal) {
+    return view(await this.rollout.setThreshold(w, s, dto.threshold, actorOf(p), dto.reason));
+  }
+
+  @Get('workflows/:workflow/segments/:segment/rereview')
+  @Roles(...EVERYONE)
+  @ApiQuery({ name: 'resolved', required: false, enum: ['true', 'false'] })
+  @ApiOperation({ summary: 'Items the AI decided `auto` inside a regressed window, for people to look at again' })
+  async rereview(@Param('workflow') w: string, @Param('segment') s: string, @Query('resolved') resolved?: string) {
+    this.known(w);
+    if (resolved !== undefined && resolved !== 'true' && resolved !== 'false') throw new DomainError(ErrorCode.Validation, 'resolved: must be true or false (isIn)');
+    return this.dataSource.query(
+      `SELECT r.id::text, r.item_id AS "itemId", r.created_at AS "listedAt", r.resolved_at AS "resolvedAt", r.resolved_by AS "resolvedBy",
+              d.decision, d.confidence, rd.created_at AS "decidedAt", r.revert_audit_id::text AS "revertAuditId"
+       FROM rereview_items r JOIN routing_decisions rd ON rd.id = r.routing_decision_id JOIN ai_decisions d ON d.id = rd.ai_decision_id
+       WHERE r.workflow = $1 AND r.segment = $2 ${resolved === undefined ? '' : resolved === 'true' ? 'AND r.resolved_at IS NOT NULL' : 'AND r.resolved_at IS NULL'}
+       ORDER BY r.id LIMIT 1000`,
+      [w, s],
+    );
+  }
+
+  @Post('rereview/:id/resolve')
+  @HttpCode(200)
+  @Roles('ops', 'program_manager')
+  @ApiOperation({ summary: 'Mark a re-review item as looked at again (ops, program manager)' })
+  async resolve(@Param('id', ParseIntPipe) id: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+    const rows = await this.dataSource.transaction(async (tx) => {
+      const [updated] = await tx.query(
+        `UPDATE rereview_items SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL RETURNING id::text, workflow, segment, item_id AS "itemId"`,
+        [id, actorOf(p).name],
+      );
+      const row = updated?.[0];
+      if (!row) throw new DomainError(ErrorCode.NotFound, `open re-review item ${id} was not found`);
+      await tx.query(`INSERT INTO audit_events (actor, actor_kind, action, workflow, segment, reason, details) VALUES ($1, 'person', 'rereview.resolved', $2, $3, $4, $5)`, [
+        actorOf(p).name,
+        row.workflow,
+        row.segment,
+        dto.reason,
+        { itemId: row.itemId, rereviewId: row.id },
+      ]);
+      return row;
+    });
+    return rows;
+  }
+
+  @Get('kill-switch')
+  @Roles(...EVERYONE)
+  @ApiOperation({ summary: 'Whether the global kill switch is on (read from Unleash)' })
+  async killSwitch() {
+    return { enabled: await this.flags.readKillSwitch() };
+  }
+
+  @Put('kill-switch')
+  @Roles('ops', 'program_manager')
+  @ApiOperation({ summary: 'Pull or release the global kill switch: when on, nothing leaves Understudy (ops, program manager)' })
+  setKillSwitch(@Body() dto: KillSwitchDto, @CurrentPrincipal() p: Principal) {
+    return this.rollout.setKillSwitch(dto.enabled, actorOf(p), dto.reason);
+  }
+}
+
+/** What people see of a segment (the guard's inner state reduced to its numbers). */
+export function view(s: SegmentState) {
+  return {
+    workflow: s.workflow,
+    segment: s.segment,
+    stage: s.stage,
+    trafficPct: s.stage === 'shadow' ? 100 : s.trafficPct,
+    stageStartedAt: s.stageStartedAt,
+    stepStartedAt: s.stepStartedAt,
+    paused: s.paused,
+    pauseKind: s.pauseKind,
+    pauseReason: s.pauseReason,
+    pausedAt: s.pausedAt,
+    pausedBy: s.pausedBy,
+    pendingStep: s.pendingStep,
+    approvedStep: s.approvedStep,
+    gate: s.lastVerdict,
+    lastEvaluatedAt: s.lastEvaluatedAt,
+    baseline: s.baseline,
+    guard: s.guardParams && s.guardState ? { statistic: s.guardState.s, threshold: s.guardParams.h, baseline: s.guardParams.p0, alternative: s.guardParams.p1, window: { n: s.guardState.windowN, agree: s.guardState.windowAgree } } : null,
+    threshold: s.threshold,
+    thresholdSource: s.thresholdSource,
+    thresholdDetails: s.thresholdDetails,
+  };
+}
