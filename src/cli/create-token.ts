@@ -1,0 +1,44 @@
+import { loadDatabaseConfig } from '../config/app-config';
+import { createDataSource, pendingMigrations } from '../database/data-source';
+import { generateToken, isRole, ROLES } from '../auth/domain/token';
+
+/**
+ * `npm run token -- --name <name> --role <role>` — creates an API token directly in the database,
+ * e.g. the first admin token of a fresh install (admins create the others through the API).
+ * Prints the secret once on stdout; only its hash is stored.
+ */
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const name = arg('name') ?? 'first admin';
+  const role = arg('role') ?? 'admin';
+  if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}; got "${role}"`);
+  if (name.length < 1 || name.length > 100) throw new Error('--name must be 1 to 100 characters');
+  const ds = createDataSource(loadDatabaseConfig(process.env), 'understudy-token');
+  await ds.initialize();
+  try {
+    const pending = await pendingMigrations(ds);
+    if (pending.length) throw new Error(`the database schema is behind (${pending.join(', ')}): run \`npm run migrate\` first`);
+    const { token, hash, prefix } = generateToken();
+    const { randomUUID } = await import('node:crypto');
+    await ds.transaction(async (tx) => {
+      const id = randomUUID();
+      await tx.query(`INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by) VALUES ($1, $2, $3, $4, $5, 'cli')`, [id, name, role, hash, prefix]);
+      await tx.query(`INSERT INTO audit_events (actor, actor_kind, action, reason, details) VALUES ('cli', 'system', 'token.created', $1, $2)`, [
+        `token "${name}" for role ${role} created from the command line`,
+        { tokenId: id, name, role, prefix },
+      ]);
+    });
+    process.stdout.write(`${token}\n`);
+  } finally {
+    await ds.destroy();
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
