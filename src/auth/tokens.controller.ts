@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ReasonDto } from '../common/http/dto';
+import { uuidParam } from '../common/http/params';
 import { CreateTokenDto } from './dto/create-token.dto';
 import { actorOf, CurrentPrincipal } from './principal.decorator';
 import { Roles } from './roles.decorator';
@@ -38,7 +39,7 @@ export class TokensController {
   @HttpCode(200)
   @Roles()
   @ApiOperation({ summary: 'Revoke a token (admin)' })
-  revoke(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+  revoke(@Param('id', uuidParam('id')) id: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return this.tokens.revoke(id, actorOf(p).name, dto.reason);
   }
 }

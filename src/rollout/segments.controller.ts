@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, ParseIntPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
@@ -6,6 +6,7 @@ import { Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
+import { intParam } from '../common/http/params';
 import type { FlagGateway } from '../flags/flag-gateway';
 import { FLAG_GATEWAY } from '../flags/flags.module';
 import { wilsonInterval } from '../stats/domain';
@@ -138,7 +139,7 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('ops', 'program_manager')
   @ApiOperation({ summary: 'Mark a re-review item as looked at again (ops, program manager)' })
-  async resolve(@Param('id', ParseIntPipe) id: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+  async resolve(@Param('id', intParam('id')) id: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     const rows = await this.dataSource.transaction(async (tx) => {
       const [updated] = await tx.query(
         `UPDATE rereview_items SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL RETURNING id::text, workflow, segment, item_id AS "itemId"`,

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
 import { Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
+import { intParam } from '../common/http/params';
 import { CreateVersionDto } from './dto/create-version.dto';
 import { WorkflowRegistry } from './workflow-registry.service';
 
@@ -54,7 +55,7 @@ export class WorkflowsController {
   @HttpCode(200)
   @Roles()
   @ApiOperation({ summary: 'Run a stored version as a challenger in shadow (admin)' })
-  async challenger(@Param('workflow') workflow: string, @Param('version', ParseIntPipe) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+  async challenger(@Param('workflow') workflow: string, @Param('version', intParam('version')) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return summary(await this.registry.setRole(workflow, version, 'challenger', actorOf(p).name, dto.reason));
   }
 
@@ -62,7 +63,7 @@ export class WorkflowsController {
   @HttpCode(200)
   @Roles()
   @ApiOperation({ summary: 'Stop running a challenger (admin)' })
-  async retire(@Param('workflow') workflow: string, @Param('version', ParseIntPipe) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+  async retire(@Param('workflow') workflow: string, @Param('version', intParam('version')) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return summary(await this.registry.setRole(workflow, version, 'retired', actorOf(p).name, dto.reason));
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer, AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
@@ -200,6 +200,33 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Creates an API token with the CLI a fresh install uses (`npm run token`), against a test database. */
+export function createToken(databaseUrl: string, role: 'admin' | 'program_manager' | 'analyst' | 'ops', name = `${role}-${randomBytes(2).toString('hex')}`): string {
+  const root = findRepoRoot(__dirname);
+  const out = execFileSync(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'create-token.js'), '--name', name, '--role', role], {
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl },
+    encoding: 'utf8',
+  });
+  return out.trim();
+}
+
+/** A small HTTP client for a test service: JSON in and out, bearer token optional. */
+export async function api(baseUrl: string, method: string, route: string, opts: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+  const res = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+  });
+  const text = await res.text();
+  let body: unknown = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  return { status: res.status, body, text, headers: res.headers };
 }
 
 export function tail(file: string, lines = 40): string {
