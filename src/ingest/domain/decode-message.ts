@@ -27,11 +27,21 @@ export function decodeMessage(raw: Buffer | null, maxBytes: number): Decoded {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: `not JSON: ${(e as Error).message}` };
+    return { ok: false, reason: `not JSON: ${describeJsonError(text, (e as Error).message)}` };
   }
   const bad = findUnstorableString(value, '');
   if (bad) return { ok: false, reason: bad };
   return { ok: true, value };
+}
+
+/**
+ * Node's JSON.parse messages quote a piece of the input; reasons go to logs and headers, where
+ * item content must not, so only the position is kept.
+ */
+function describeJsonError(text: string, message: string): string {
+  if (/unexpected end/i.test(message)) return `unexpected end of input after ${text.length} characters`;
+  const at = /position (\d+)/.exec(message)?.[1];
+  return at !== undefined ? `unexpected character at position ${at}` : 'unexpected character';
 }
 
 /** Deepest bracket nesting in a JSON text, ignoring brackets inside strings. */
