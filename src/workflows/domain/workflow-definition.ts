@@ -56,7 +56,9 @@ export const rolloutSchema = z
     /** Accuracy the auto threshold must guarantee above it, with probability at least 1 - delta. */
     accuracyTarget: z.number().gt(0).lt(1).default(0.9),
     delta: z.number().gt(0).lt(0.5).default(0.1),
-    minLabelsPerThreshold: z.number().int().min(1).default(30),
+    // Candidates with fewer labels above them are skipped (a rule on counts only, so the guarantee holds):
+    // at 30, one error among the top labels already blocks every lower threshold.
+    minLabelsPerThreshold: z.number().int().min(1).default(100),
     /** Labels (comparisons with a confidence) from this many past days feed the threshold. */
     thresholdWindowDays: z.number().gt(0).default(7),
     auditShare: z.number().min(0).max(1).default(0.05),
