@@ -8,6 +8,7 @@ import { Clock, CLOCK } from '../common/clock';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import { IngestService, JOBS_CREATED } from '../ingest/ingest.service';
+import { findUnstorableString, storableText } from '../ingest/domain/decode-message';
 import { MetricsService } from '../metrics/metrics.service';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
@@ -212,7 +213,11 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private toRecord(version: WorkflowVersion, answer: ModelAnswer, inputHash: string): DecisionRecord {
     const def = version.definition;
-    const parsed = parseModelOutput(answer.content, def.decision.schema, asksSelfReportedConfidence(def));
+    let parsed = parseModelOutput(answer.content, def.decision.schema, asksSelfReportedConfidence(def));
+    // An answer PostgreSQL cannot store (a NUL character, a broken surrogate) is an invalid answer,
+    // not a batch that fails to commit for ever.
+    const unstorable = parsed.ok ? findUnstorableString(parsed.decision, 'decision') : null;
+    if (unstorable) parsed = { ok: false, error: `invalid output: ${unstorable}` };
     const costUsd = this.cost(def.model.name, answer);
     this.metrics.aiTokens.inc({ workflow: def.name, kind: 'prompt' }, answer.promptTokens);
     this.metrics.aiTokens.inc({ workflow: def.name, kind: 'completion' }, answer.completionTokens);
@@ -228,7 +233,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     };
     if (!parsed.ok) {
       this.metrics.aiCalls.inc({ workflow: def.name, outcome: 'invalid' });
-      return { ...base, valid: false, decision: null, rawOutput: (answer.content ?? '').slice(0, 10_000), error: parsed.error, confidence: null, confidenceSource: 'none' };
+      return { ...base, valid: false, decision: null, rawOutput: storableText((answer.content ?? '').slice(0, 10_000)), error: parsed.error, confidence: null, confidenceSource: 'none' };
     }
     this.metrics.aiCalls.inc({ workflow: def.name, outcome: 'ok' });
     const fromLogprobs =

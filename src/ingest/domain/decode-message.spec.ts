@@ -1,4 +1,4 @@
-import { decodeMessage, MAX_JSON_DEPTH } from './decode-message';
+import { decodeMessage, MAX_JSON_DEPTH, storableText } from './decode-message';
 import { validateEvent, workDecisionEventSchema, workItemEventSchema } from './work-events';
 
 const MAX = 10_000;
@@ -57,5 +57,11 @@ describe('work events', () => {
     expect(validateEvent(workDecisionEventSchema, { ...d, verdict: 'overridden', aiDecisionId: '42' }, 'work.decisions').ok).toBe(true);
     const wrong = validateEvent(workDecisionEventSchema, { ...d, kind: 'independent', verdict: 'accepted' }, 'work.decisions');
     expect(!wrong.ok && wrong.reason).toContain('verdict: only applies when kind is "review"');
+  });
+});
+
+describe('storableText', () => {
+  it('replaces NULs and unpaired surrogates, keeps the rest', () => {
+    expect(storableText('a\u0000b\ud800c😀')).toBe('a\uFFFDb\uFFFDc😀');
   });
 });

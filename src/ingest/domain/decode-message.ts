@@ -63,7 +63,8 @@ function maxNesting(text: string): number {
   return max;
 }
 
-function findUnstorableString(value: unknown, path: string): string | null {
+/** Where a JSON value holds text PostgreSQL cannot store (NUL, unpaired surrogates), or null. */
+export function findUnstorableString(value: unknown, path: string): string | null {
   if (typeof value === 'string') return checkString(value, path || '(root)');
   if (value === null || typeof value !== 'object') return null;
   if (Array.isArray(value)) {
@@ -94,4 +95,9 @@ function checkString(s: string, where: string): string | null {
     } else if (c >= 0xdc00 && c <= 0xdfff) return `${where}: contains an unpaired UTF-16 surrogate`;
   }
   return null;
+}
+
+/** Text made storable: NULs and unpaired surrogates become U+FFFD (for raw text kept for the record). */
+export function storableText(s: string): string {
+  return s.toWellFormed().replace(/\u0000/g, '\uFFFD');
 }
