@@ -32,6 +32,7 @@ import { Actor, SegmentTransitions } from './segment-transitions';
 const CONTROLLER: Actor = { name: 'controller', kind: 'controller' };
 const OPERATOR: Actor = { name: 'unleash', kind: 'operator' };
 const THRESHOLD_MIN_CHANGE_MS = 5 * 60_000;
+const THRESHOLD_REGAIN_MS = 60_000;
 
 /**
  * The rollout controller. On the leader only, every CONTROLLER_INTERVAL_MS: reads the flags back
@@ -345,8 +346,8 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Keeps the computed threshold current (a fixed one is left alone) and returns the one in force.
-   * Certifying one, or losing the certification, applies at once; moving a certified threshold
-   * waits THRESHOLD_MIN_CHANGE_MS so that noise between neighbouring bins does not flap it.
+   * The first certification and losing one apply at once; regaining one waits THRESHOLD_REGAIN_MS and
+   * moving a certified threshold THRESHOLD_MIN_CHANGE_MS, so noise at the edge does not flap it.
    */
   private async refreshThreshold(tx: Tx, active: ActiveWorkflow, s: SegmentState, now: Date): Promise<number | null> {
     if (s.thresholdSource === 'fixed') return s.threshold;
@@ -356,7 +357,12 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     const value = rec.status === 'certified' ? rec.threshold : null;
     const details = { ...rec, tested: rec.tested.slice(0, 20) } as unknown as Record<string, unknown>;
     const last = s.thresholdUpdatedAt ? new Date(s.thresholdUpdatedAt).getTime() : 0;
-    const mayMove = s.threshold === null || value === null || now.getTime() - last >= THRESHOLD_MIN_CHANGE_MS;
+    // Losing the certification applies at once (safety); regaining it right after a loss waits a
+    // minute, so a segment at the edge does not flap in and out every cycle.
+    const sinceLast = now.getTime() - last;
+    const mayMove =
+      value === null ||
+      (s.threshold === null ? last === 0 || sinceLast >= THRESHOLD_REGAIN_MS : sinceLast >= THRESHOLD_MIN_CHANGE_MS);
     if (value !== s.threshold && mayMove) {
       await this.segments.update(tx, s.workflow, s.segment, { threshold: value, thresholdSource: value === null ? 'none' : 'computed', thresholdDetails: details, thresholdUpdatedAt: now });
       await this.audit.append(
