@@ -1,4 +1,5 @@
 import { InitialSchema1795428000000 } from './1795428000000-InitialSchema';
+import { RollupHour1795500000000 } from './1795500000000-RollupHour';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
-export const MIGRATIONS = [InitialSchema1795428000000];
+export const MIGRATIONS = [InitialSchema1795428000000, RollupHour1795500000000];

@@ -28,17 +28,24 @@ export class BudgetService {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** Reserves room for one call, or says why there is none. */
-  async reserve(def: WorkflowDefinition, tokens: number, cost: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+  /**
+   * Reserves room for one call, or says why there is none: the budget is exhausted (what is spent
+   * leaves no room for this call), or — `wait` — the room left is held by calls in flight, whose
+   * reservations are worst cases and mostly come back when they end.
+   */
+  async reserve(def: WorkflowDefinition, tokens: number, cost: number): Promise<{ ok: true } | { ok: false; reason: string; wait: boolean }> {
     const { dailyTokens, dailyCostUsd } = def.budget;
     if (dailyTokens === undefined && dailyCostUsd === undefined) return { ok: true };
     const used = await this.current(def.name);
     const r = this.reserved.get(def.name) ?? { tokens: 0, cost: 0 };
-    if (dailyTokens !== undefined && used.tokens + r.tokens + tokens > dailyTokens) {
-      return { ok: false, reason: `budget exhausted: ${used.tokens} of ${dailyTokens} daily tokens used (${def.name}, ${used.day})` };
+    if (dailyTokens !== undefined && used.tokens + tokens > dailyTokens) {
+      return { ok: false, wait: false, reason: `budget exhausted: ${used.tokens} of ${dailyTokens} daily tokens used (${def.name}, ${used.day})` };
     }
-    if (dailyCostUsd !== undefined && used.cost + r.cost + cost > dailyCostUsd) {
-      return { ok: false, reason: `budget exhausted: ${used.cost.toFixed(4)} of ${dailyCostUsd} USD daily cost used (${def.name}, ${used.day})` };
+    if (dailyCostUsd !== undefined && used.cost + cost > dailyCostUsd) {
+      return { ok: false, wait: false, reason: `budget exhausted: ${used.cost.toFixed(4)} of ${dailyCostUsd} USD daily cost used (${def.name}, ${used.day})` };
+    }
+    if ((dailyTokens !== undefined && used.tokens + r.tokens + tokens > dailyTokens) || (dailyCostUsd !== undefined && used.cost + r.cost + cost > dailyCostUsd)) {
+      return { ok: false, wait: true, reason: `budget held by calls in flight (${def.name}): waiting for them to end` };
     }
     this.reserved.set(def.name, { tokens: r.tokens + tokens, cost: r.cost + cost });
     return { ok: true };

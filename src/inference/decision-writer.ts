@@ -47,7 +47,7 @@ export interface CallUsage {
 }
 
 const MAX_BATCH = 500;
-const LINGER_MS = 5;
+const LINGER_MS = 2;
 
 /**
  * Writes finished jobs in batches, each batch in one transaction: the AI decisions, the jobs'
@@ -129,15 +129,24 @@ export class DecisionWriter implements OnModuleDestroy {
     const acc = new RollupAccumulator();
     const outcomes: JobOutcome[] = [];
     const decided = batch.filter((f): f is Extract<FinishedJob, { kind: 'decided' }> => f.kind === 'decided');
+    // A job whose lease expired while its call was still out is claimed again, so the same job can
+    // finish twice and both answers can land in one batch. Only the first is a candidate for storing;
+    // otherwise both would be handed the one stored decision's id and routed (two outbox rows) and counted twice.
+    const firstOfKey = new Map<string, Extract<FinishedJob, { kind: 'decided' }>>();
+    for (const d of decided) {
+      const key = `${d.job.workflow}\u0001${d.job.itemId}\u0001${d.job.version}`;
+      if (!firstOfKey.has(key)) firstOfKey.set(key, d);
+    }
     await this.dataSource.transaction(async (tx) => {
       await lockItems(tx, decided.map((d) => d.job));
-      const inserted = await this.insertDecisions(tx, decided);
+      const inserted = await this.insertDecisions(tx, [...firstOfKey.values()]);
       const insertedIds = new Map(inserted.map((r) => [`${r.workflow}\u0001${r.itemId}\u0001${r.version}`, r.id]));
 
       const routable: RoutableDecision[] = [];
       const forComparison: AiDecisionForComparison[] = [];
       for (const d of decided) {
-        const id = insertedIds.get(`${d.job.workflow}\u0001${d.job.itemId}\u0001${d.job.version}`);
+        const key = `${d.job.workflow}\u0001${d.job.itemId}\u0001${d.job.version}`;
+        const id = firstOfKey.get(key) === d ? insertedIds.get(key) : undefined;
         outcomes.push({ id: d.job.id, state: d.record.valid ? 'completed' : 'failed', error: d.record.error });
         if (!id) continue; // a late duplicate of a decision another worker already stored
         const r = d.record;

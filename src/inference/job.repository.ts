@@ -69,6 +69,21 @@ export class JobRepository {
     return affected;
   }
 
+  /**
+   * Gives back jobs this instance claimed but never started (it is stopping): they return to the
+   * queue as they were, with the claim's attempt refunded.
+   */
+  async release(ids: string[], instanceId: string): Promise<number> {
+    if (ids.length === 0) return 0;
+    const [, affected]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE ai_jobs SET state = CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END, attempts = greatest(attempts - 1, 0),
+              locked_by = NULL, locked_at = NULL, updated_at = now()
+       WHERE id = ANY($1::bigint[]) AND state = 'processing' AND locked_by = $2`,
+      [ids, instanceId],
+    );
+    return affected;
+  }
+
   /** Records outcomes of a batch of jobs, in the caller's transaction. Only jobs still held by this instance change. */
   async record(tx: Tx, outcomes: JobOutcome[], instanceId: string): Promise<void> {
     if (outcomes.length === 0) return;

@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
-import Bottleneck from 'bottleneck';
 import CircuitBreaker from 'opossum';
 import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
@@ -17,13 +16,15 @@ import { DecisionRecord, DecisionWriter, FinishedJob } from './decision-writer';
 import { confidenceFromLogprobs } from './domain/logprob-confidence';
 import { asksSelfReportedConfidence, buildModelRequest, estimateMaxTokens, ModelRequest } from './domain/model-request';
 import { parseModelOutput } from './domain/parse-output';
-import { costOf, decideRetry } from './domain/retry-policy';
+import { backoffMs, costOf, decideRetry } from './domain/retry-policy';
 import { BudgetService } from './budget.service';
 import { ClaimedJob, JobRepository } from './job.repository';
 import { classify } from './openai-decision-model';
+import { RateLimiter } from './rate-limiter';
 
 const IDLE_POLL_MS = 250;
 const MAX_BACKLOG = 5000;
+const MAX_CLAIM = 500;
 
 /** Something that can say whether the kill switch is on (the flag reader). */
 export interface KillSwitchSource {
@@ -40,11 +41,14 @@ export const KILL_SWITCH_SOURCE = Symbol('KILL_SWITCH_SOURCE');
 export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log: Logger;
   private readonly breaker: CircuitBreaker<[ModelRequest], ModelAnswer>;
-  private readonly limiters = new Map<string, Bottleneck>();
+  private readonly limiters = new Map<string, RateLimiter>();
   private inFlight = 0;
+  /** Claimed, not started yet (see run()). */
+  private queued: ClaimedJob[] = [];
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private wokenWhileBusy = false;
   private leaseTimer: NodeJS.Timeout | null = null;
   private readonly onJobs = () => this.wakeUp();
 
@@ -132,10 +136,17 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   private wakeUp(): void {
     const w = this.wake;
     this.wake = null;
-    w?.();
+    if (w) w();
+    // Not idle (e.g. a claim is in flight, which may have missed the jobs just committed): the next
+    // idle returns at once instead of sleeping through the news for a poll interval.
+    else this.wokenWhileBusy = true;
   }
 
   private async idle(ms: number): Promise<void> {
+    if (this.wokenWhileBusy) {
+      this.wokenWhileBusy = false;
+      return;
+    }
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => {
         this.wake = null;
@@ -148,17 +159,34 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
+  /**
+   * Claims jobs a batch ahead of the free slots and starts one the moment a slot frees. Claiming
+   * only once a quarter of the concurrency has room makes it one claim query per many jobs — one
+   * per job made the claims the largest share of the database's work. Claimed
+   * jobs wait here at most about one model call; on stop, those not started go back to the queue.
+   */
   private async run(): Promise<void> {
+    const concurrency = this.config.model.concurrency;
+    const ahead = Math.ceil(concurrency / 2);
+    const refillAt = Math.ceil(concurrency / 4);
     while (this.running) {
-      const free = this.config.model.concurrency - this.inFlight;
+      this.startQueued();
       const circuitBlocked = this.breaker.opened && !this.breaker.halfOpen;
-      if (free <= 0 || circuitBlocked || this.writer.backlog > MAX_BACKLOG) {
+      if (circuitBlocked || this.writer.backlog > MAX_BACKLOG) {
         await this.idle(circuitBlocked ? IDLE_POLL_MS * 4 : 20);
+        continue;
+      }
+      const room = concurrency + ahead - this.inFlight - this.queued.length;
+      const starving = this.inFlight < concurrency && this.queued.length === 0;
+      // Half-open: one trial call decides whether the circuit closes; nothing else is claimed meanwhile.
+      const halfOpen = this.breaker.halfOpen;
+      if (halfOpen ? this.inFlight > 0 || this.queued.length > 0 : room < refillAt && !starving) {
+        await this.idle(20);
         continue;
       }
       let claimed: ClaimedJob[];
       try {
-        claimed = await this.jobs.claim(this.breaker.halfOpen ? 1 : Math.min(free, 200), this.config.instanceId);
+        claimed = await this.jobs.claim(halfOpen ? 1 : Math.min(room, MAX_CLAIM), this.config.instanceId);
       } catch (e) {
         this.log.error({ err: errorMessage(e) }, 'claiming jobs failed');
         await this.idle(1000);
@@ -168,20 +196,37 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
         await this.idle(IDLE_POLL_MS);
         continue;
       }
-      for (const job of claimed) {
-        this.inFlight++;
-        this.process(job)
-          .then((f) => this.writer.submit(f))
-          .catch((e) => {
-            // process() classifies every failure itself; this is a programming error. The job's
-            // lease will expire and it will be retried.
-            this.log.error({ err: errorMessage(e), job: job.id }, 'unexpected runner error');
-          })
-          .finally(() => {
-            this.inFlight--;
-            this.wakeUp();
-          });
-      }
+      this.queued.push(...claimed);
+    }
+    await this.releaseQueued();
+  }
+
+  private startQueued(): void {
+    while (this.queued.length > 0 && this.inFlight < this.config.model.concurrency) {
+      const job = this.queued.shift()!;
+      this.inFlight++;
+      this.process(job)
+        .then((f) => this.writer.submit(f))
+        .catch((e) => {
+          // process() classifies every failure itself; this is a programming error. The job's
+          // lease will expire and it will be retried.
+          this.log.error({ err: errorMessage(e), job: job.id }, 'unexpected runner error');
+        })
+        .finally(() => {
+          this.inFlight--;
+          this.wakeUp();
+        });
+    }
+  }
+
+  /** Jobs claimed but never started go back to the queue as if never claimed (else they would wait for their lease). */
+  private async releaseQueued(): Promise<void> {
+    const ids = this.queued.splice(0).map((j) => j.id);
+    if (ids.length === 0) return;
+    try {
+      await this.jobs.release(ids, this.config.instanceId);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e), jobs: ids.length }, 'could not give unstarted jobs back; their lease will');
     }
   }
 
@@ -195,12 +240,29 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     const { request, inputHash } = buildModelRequest(def, job);
     const est = estimateMaxTokens(request);
     const estCost = costOf(def.model.name, { promptTokens: est.prompt, completionTokens: est.completion }, this.config.model.prices).costUsd;
-    const reservation = await this.budget.reserve(def, est.prompt + est.completion, estCost);
+    let reservation: Awaited<ReturnType<BudgetService['reserve']>>;
+    try {
+      reservation = await this.budget.reserve(def, est.prompt + est.completion, estCost);
+    } catch (e) {
+      // The budget is read from the database; when that fails (connection dropped, database
+      // restarting) the call is not made and the job is retried after a backoff, rather than
+      // left 'processing' until its lease expires.
+      const m = this.config.model;
+      const delayMs = backoffMs(job.attempts, m.backoffBaseMs, m.backoffMaxMs, Math.random());
+      return { kind: 'retry', job, error: `budget check failed: ${errorMessage(e)}`, nextAttemptAt: new Date(this.clock.now().getTime() + delayMs), refundAttempt: true };
+    }
+    if (!reservation.ok && reservation.wait) {
+      // Not exhausted, only held by calls in flight: try again shortly rather than give the item up.
+      const m = this.config.model;
+      const delayMs = backoffMs(1, m.backoffBaseMs, m.backoffMaxMs, Math.random());
+      return { kind: 'retry', job, error: reservation.reason, nextAttemptAt: new Date(this.clock.now().getTime() + delayMs), refundAttempt: true };
+    }
     if (!reservation.ok) return { kind: 'skipped', job, reason: reservation.reason };
 
     let answer: ModelAnswer | null = null;
     try {
-      answer = await this.limiter(version).schedule(() => this.breaker.fire(request));
+      await this.limiter(version).acquire();
+      answer = await this.breaker.fire(request);
       this.metrics.aiLatency.observe({ workflow: job.workflow }, answer.latencyMs / 1000);
     } catch (e) {
       return this.failure(job, e);
@@ -276,14 +338,13 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     return costOf(model, { promptTokens: a.promptTokens, completionTokens: a.completionTokens }, this.config.model.prices).costUsd;
   }
 
-  private limiter(version: WorkflowVersion): Bottleneck {
+  private limiter(version: WorkflowVersion): RateLimiter {
     const rate = version.definition.rateLimitPerSecond;
     const key = `${version.workflow}:${rate}`;
     let l = this.limiters.get(key);
     if (!l) {
-      // A token bucket refilled every 100 ms keeps bursts short without a timer per call.
-      const perTick = Math.max(1, Math.round(rate / 10));
-      l = new Bottleneck({ reservoir: perTick, reservoirRefreshAmount: perTick, reservoirRefreshInterval: 100 });
+      // A bucket refilled every 100 ms keeps bursts short.
+      l = new RateLimiter(Math.max(1, Math.round(rate / 10)), 100);
       this.limiters.set(key, l);
     }
     return l;
@@ -292,7 +353,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     await this.stop();
     this.breaker.shutdown();
-    for (const l of this.limiters.values()) await l.stop({ dropWaitingJobs: true }).catch(() => undefined);
+    for (const l of this.limiters.values()) l.stop();
   }
 }
 

@@ -10,6 +10,8 @@ import { DlqPublisher } from './dlq.publisher';
 import { IncomingMessage, IngestService } from './ingest.service';
 
 const CHUNK = 500;
+/** At most this many messages of concurrently consumed partitions go into one transaction. */
+const MAX_COMBINED = 2000;
 
 /** PostgreSQL error classes that belong to the data, not to the database being unavailable. */
 function isDataError(e: unknown): boolean {
@@ -27,6 +29,9 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: Consumer | null = null;
   private readonly log: Logger;
   private running = false;
+  /** Chunks of partitions consumed concurrently, waiting to be stored together (per topic). */
+  private readonly waiting = new Map<string, Array<{ messages: IncomingMessage[]; done: (error?: unknown) => void }>>();
+  private readonly storing = new Set<string>();
 
   constructor(
     private readonly kafka: KafkaService,
@@ -66,7 +71,9 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       eachBatchAutoResolve: false,
       autoCommit: true,
       autoCommitInterval: 1000,
-      partitionsConsumedConcurrently: 4,
+      // Many partitions at once: their batches are stored together (see store()), so this sets how
+      // many can join one transaction, not how many transactions run.
+      partitionsConsumedConcurrently: 16,
       eachBatch: (payload) => this.eachBatch(payload),
     });
     this.log.info({ topics: [workItems, workDecisions], groupId: this.config.kafka.groupId }, 'consuming');
@@ -102,11 +109,52 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + CHUNK);
       const incoming = chunk.map((m) => toIncoming(batch.topic, batch.partition, m));
-      await this.storeChunk(batch.topic, incoming);
+      await this.store(batch.topic, incoming);
       resolveOffset(chunk[chunk.length - 1].offset);
       await heartbeat();
     }
     await commitOffsetsIfNecessary();
+  }
+
+  /**
+   * Stores a partition's chunk together with the chunks other partitions hand in at the same time:
+   * one transaction for all of them instead of one each. At a few hundred items a second spread over
+   * many partitions, each fetch brings a handful of messages per partition, and a transaction per
+   * handful made ingest the bottleneck of routing latency. Resolves once this chunk is
+   * durable (or dead-lettered); rejects, like storeChunk, when the database or Kafka is unavailable.
+   */
+  private store(topic: string, messages: IncomingMessage[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const list = this.waiting.get(topic) ?? [];
+      list.push({ messages, done: (e) => (e === undefined ? resolve() : reject(e)) });
+      this.waiting.set(topic, list);
+      // The other partitions of the same fetch start in the same turn of the event loop: let them join.
+      if (!this.storing.has(topic)) setImmediate(() => void this.storeWaiting(topic));
+    });
+  }
+
+  private async storeWaiting(topic: string): Promise<void> {
+    if (this.storing.has(topic)) return;
+    this.storing.add(topic);
+    try {
+      const list = this.waiting.get(topic) ?? [];
+      while (list.length > 0) {
+        const taken = [list.shift()!];
+        let count = taken[0].messages.length;
+        while (list.length > 0 && count + list[0].messages.length <= MAX_COMBINED) {
+          count += list[0].messages.length;
+          taken.push(list.shift()!);
+        }
+        try {
+          await this.storeChunk(topic, taken.flatMap((t) => t.messages));
+          for (const t of taken) t.done();
+        } catch (e) {
+          for (const t of taken) t.done(e ?? new Error('storing failed'));
+        }
+      }
+    } finally {
+      this.storing.delete(topic);
+    }
   }
 
   private async storeChunk(topic: string, incoming: IncomingMessage[]): Promise<void> {

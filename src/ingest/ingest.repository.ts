@@ -37,34 +37,30 @@ export class IngestRepository {
     versions: Record<string, number[]>,
   ): Promise<Array<{ id: string; workflow: string; itemId: string; segment: string }>> {
     if (items.length === 0) return [];
-    const inserted: Array<{ id: string; workflow: string; itemId: string; segment: string }> = await tx.query(
-      `INSERT INTO work_items (event_id, workflow, item_id, segment, attributes, input, occurred_at)
-       SELECT "eventId", workflow, "itemId", segment, attributes, input, "occurredAt"
-       FROM jsonb_to_recordset($1::jsonb) AS x("eventId" text, workflow text, "itemId" text, segment text,
-         attributes jsonb, input jsonb, "occurredAt" timestamptz)
-       ON CONFLICT DO NOTHING
-       RETURNING id::text, workflow, item_id AS "itemId", segment`,
-      [JSON.stringify(items)],
+    const jobVersions = Object.entries(versions).flatMap(([workflow, vs]) => vs.map((version) => ({ workflow, version })));
+    // One statement (one round trip) for the items, their jobs and their segments.
+    return tx.query(
+      `WITH items AS (
+         INSERT INTO work_items (event_id, workflow, item_id, segment, attributes, input, occurred_at)
+         SELECT "eventId", workflow, "itemId", segment, attributes, input, "occurredAt"
+         FROM jsonb_to_recordset($1::jsonb) AS x("eventId" text, workflow text, "itemId" text, segment text,
+           attributes jsonb, input jsonb, "occurredAt" timestamptz)
+         ON CONFLICT DO NOTHING
+         RETURNING id, workflow, item_id, segment
+       ), jobs AS (
+         INSERT INTO ai_jobs (work_item_id, workflow, item_id, workflow_version)
+         SELECT i.id, i.workflow, i.item_id, v.version
+         FROM items i JOIN jsonb_to_recordset($2::jsonb) AS v(workflow text, version int) ON v.workflow = i.workflow
+         ON CONFLICT DO NOTHING
+       ), new_segments AS (
+         -- In key order, so that concurrent batches lock segment rows alike.
+         INSERT INTO segments (workflow, segment)
+         SELECT DISTINCT workflow, segment FROM items ORDER BY 1, 2
+         ON CONFLICT DO NOTHING
+       )
+       SELECT id::text, workflow, item_id AS "itemId", segment FROM items`,
+      [JSON.stringify(items), JSON.stringify(jobVersions)],
     );
-    if (inserted.length === 0) return [];
-    const jobs = inserted.flatMap((i) => (versions[i.workflow] ?? []).map((v) => ({ workItemId: i.id, workflow: i.workflow, itemId: i.itemId, version: v })));
-    if (jobs.length > 0) {
-      await tx.query(
-        `INSERT INTO ai_jobs (work_item_id, workflow, item_id, workflow_version)
-         SELECT "workItemId"::bigint, workflow, "itemId", version
-         FROM jsonb_to_recordset($1::jsonb) AS x("workItemId" text, workflow text, "itemId" text, version int)
-         ON CONFLICT DO NOTHING`,
-        [JSON.stringify(jobs)],
-      );
-    }
-    const segments = [...new Set(inserted.map((i) => `${i.workflow}\u0001${i.segment}`))].sort().map((k) => k.split('\u0001'));
-    await tx.query(
-      `INSERT INTO segments (workflow, segment)
-       SELECT w, s FROM unnest($1::text[], $2::text[]) AS x(w, s)
-       ON CONFLICT DO NOTHING`,
-      [segments.map((s) => s[0]), segments.map((s) => s[1])],
-    );
-    return inserted;
   }
 
   /** Stores new human decisions; duplicates (same eventId) insert nothing and are not returned. */

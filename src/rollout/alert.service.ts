@@ -53,7 +53,7 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Called after the raising transaction committed. */
   committed(): void {
-    this.routing.committed();
+    this.routing.wakeRelay();
     void this.deliverWebhooks();
   }
 

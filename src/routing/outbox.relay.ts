@@ -22,6 +22,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  private wokenWhileBusy = false;
   private readonly log: Logger;
   private readonly onWritten = () => this.wakeUp();
   private failures = 0;
@@ -58,7 +59,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private wakeUp(): void {
     const w = this.wake;
     this.wake = null;
-    w?.();
+    if (w) w();
+    // Publishing a batch right now: rows committed meanwhile may not be in it, so look again at once
+    // afterwards rather than at the next poll (up to POLL_MS later).
+    else this.wokenWhileBusy = true;
   }
 
   private async run(): Promise<void> {
@@ -72,6 +76,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         this.log.error({ err: errorMessage(e), failures: this.failures }, 'publishing the outbox failed; will retry');
       }
       if (sent === BATCH) continue;
+      if (this.wokenWhileBusy && this.failures === 0) {
+        this.wokenWhileBusy = false;
+        continue;
+      }
       const wait = this.failures > 0 ? Math.min(10_000, 200 * 2 ** this.failures) : POLL_MS;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, wait);

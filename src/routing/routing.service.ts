@@ -42,6 +42,8 @@ export const OUTBOX_WRITTEN = 'outbox-written';
 @Injectable()
 export class RoutingService implements RoutingPlanner {
   readonly events = new EventEmitter();
+  /** A batch planned since the last commit wrote outbox rows. */
+  private outboxPending = false;
 
   constructor(
     @Inject(FLAG_READER) private readonly flags: FlagReader,
@@ -78,12 +80,36 @@ export class RoutingService implements RoutingPlanner {
       acc.addRouted({ workflow: d.workflow, segment: d.segment, version: d.version, at: now, action: route.action });
       this.metrics.routed.inc({ workflow: d.workflow, segment: d.segment, action: route.action });
     }
+    const topic = this.config.kafka.topics.routing;
+    const outgoing = routes.filter((r) => r.route.action !== 'none');
+    const events: RoutingEvent[] = outgoing.map(({ d, route, threshold }) => ({
+      eventId: `routing-${d.aiDecisionId}`,
+      itemId: d.itemId,
+      workflow: d.workflow,
+      segment: d.segment,
+      stage: route.stage,
+      action: route.action,
+      decision: route.action === 'audit' || route.action === 'double-label' ? null : d.decision,
+      confidence: d.confidence,
+      threshold,
+      aiDecisionId: d.aiDecisionId,
+      model: d.model,
+      promptVersion: d.promptVersion,
+      workflowVersion: d.version,
+      reason: route.reason,
+      routedAt: now.toISOString(),
+    }));
+    // The routing rows and the outbox rows in one statement (one round trip on the way out).
     await tx.query(
-      `INSERT INTO routing_decisions (ai_decision_id, workflow, item_id, segment, stage, action, reason, threshold, confidence)
-       SELECT "aiDecisionId"::bigint, workflow, "itemId", segment, stage, action, reason, threshold, confidence
-       FROM jsonb_to_recordset($1::jsonb) AS x("aiDecisionId" text, workflow text, "itemId" text, segment text, stage text,
-         action text, reason text, threshold double precision, confidence double precision)
-       ON CONFLICT (ai_decision_id) DO NOTHING`,
+      `WITH routed AS (
+         INSERT INTO routing_decisions (ai_decision_id, workflow, item_id, segment, stage, action, reason, threshold, confidence)
+         SELECT "aiDecisionId"::bigint, workflow, "itemId", segment, stage, action, reason, threshold, confidence
+         FROM jsonb_to_recordset($1::jsonb) AS x("aiDecisionId" text, workflow text, "itemId" text, segment text, stage text,
+           action text, reason text, threshold double precision, confidence double precision)
+         ON CONFLICT (ai_decision_id) DO NOTHING
+       )
+       INSERT INTO outbox (topic, message_key, payload)
+       SELECT $2, x->>'itemId', x FROM jsonb_array_elements($3::jsonb) AS x`,
       [
         JSON.stringify(
           routes.map(({ d, route, threshold }) => ({
@@ -98,38 +124,26 @@ export class RoutingService implements RoutingPlanner {
             confidence: d.confidence,
           })),
         ),
+        topic,
+        JSON.stringify(events),
       ],
     );
-    const outgoing = routes.filter((r) => r.route.action !== 'none');
-    if (outgoing.length > 0) {
-      const topic = this.config.kafka.topics.routing;
-      const events: RoutingEvent[] = outgoing.map(({ d, route, threshold }) => ({
-        eventId: `routing-${d.aiDecisionId}`,
-        itemId: d.itemId,
-        workflow: d.workflow,
-        segment: d.segment,
-        stage: route.stage,
-        action: route.action,
-        decision: route.action === 'audit' || route.action === 'double-label' ? null : d.decision,
-        confidence: d.confidence,
-        threshold,
-        aiDecisionId: d.aiDecisionId,
-        model: d.model,
-        promptVersion: d.promptVersion,
-        workflowVersion: d.version,
-        reason: route.reason,
-        routedAt: now.toISOString(),
-      }));
-      await tx.query(
-        `INSERT INTO outbox (topic, message_key, payload)
-         SELECT $1, x->>'itemId', x FROM jsonb_array_elements($2::jsonb) AS x`,
-        [topic, JSON.stringify(events)],
-      );
-    }
+    if (events.length > 0) this.outboxPending = true;
     return actions;
   }
 
+  /**
+   * A decision batch committed: wake the outbox relay if it wrote outbox rows. Shadow batches write
+   * none, and waking the relay for them cost a transaction per batch for nothing.
+   */
   committed(): void {
+    if (!this.outboxPending) return;
+    this.outboxPending = false;
+    this.wakeRelay();
+  }
+
+  /** Outbox rows were committed (by anyone): publish them now rather than at the relay's next poll. */
+  wakeRelay(): void {
     this.events.emit(OUTBOX_WRITTEN);
   }
 }

@@ -1,4 +1,4 @@
-import { confidenceBin, latencyBucket, minuteOf, RollupAccumulator } from './rollup';
+import { confidenceBin, latencyBucket, minuteOf, RollupAccumulator, rollupRange } from './rollup';
 
 const at = new Date('2026-11-23T10:15:42.123Z');
 const base = {
@@ -83,5 +83,26 @@ describe('RollupAccumulator', () => {
     expect(latencyBucket(26)).toBe(1);
     expect(latencyBucket(60_000)).toBe(10);
     expect(minuteOf(new Date('2026-01-01T00:00:59.999Z')).toISOString()).toBe('2026-01-01T00:00:00.000Z');
+  });
+});
+
+describe('rollupRange', () => {
+  const t = (s: string) => new Date(s);
+
+  it('reads whole hours from hourly rollups and the minutes at either end from per-minute ones', () => {
+    const r = rollupRange(t('2026-11-16T10:15:42Z'), t('2026-11-23T10:15:42Z'));
+    expect(r.minuteFrom).toEqual(t('2026-11-16T10:15:00Z'));
+    expect(r.minuteTo).toEqual(t('2026-11-23T10:16:00Z')); // the minute 10:15 holds times before 10:15:42
+    expect(r.hours).toEqual({ from: t('2026-11-16T11:00:00Z'), to: t('2026-11-23T10:00:00Z') });
+  });
+
+  it('keeps the minutes of a period exactly: floor-minute(from) ≤ m < to', () => {
+    const r = rollupRange(t('2026-11-23T09:00:00Z'), t('2026-11-23T11:00:00Z'));
+    expect(r).toEqual({ minuteFrom: t('2026-11-23T09:00:00Z'), minuteTo: t('2026-11-23T11:00:00Z'), hours: { from: t('2026-11-23T09:00:00Z'), to: t('2026-11-23T11:00:00Z') } });
+  });
+
+  it('has no whole hour inside a short period', () => {
+    expect(rollupRange(t('2026-11-23T09:10:00Z'), t('2026-11-23T10:05:00Z')).hours).toBeNull();
+    expect(rollupRange(t('2026-11-23T09:10:00Z'), t('2026-11-23T09:50:00Z')).hours).toBeNull();
   });
 });

@@ -67,6 +67,29 @@ export function minuteOf(at: Date): Date {
   return new Date(Math.floor(at.getTime() / 60_000) * 60_000);
 }
 
+export const HOUR_MS = 3_600_000;
+
+/**
+ * How a report period is read: whole hours from rollup_hour, the minutes at either end from
+ * rollup_minute. The period holds the minutes m with floor-minute(from) ≤ m < to, as before hours
+ * were kept; `hours` is null when it holds no whole hour.
+ */
+export interface RollupRange {
+  /** Minutes [minuteFrom, minuteTo) in all. */
+  minuteFrom: Date;
+  minuteTo: Date;
+  /** Whole hours [from, to) read from rollup_hour; minutes outside them from rollup_minute. */
+  hours: { from: Date; to: Date } | null;
+}
+
+export function rollupRange(from: Date, to: Date): RollupRange {
+  const minuteFrom = minuteOf(from);
+  const minuteTo = new Date(Math.ceil(to.getTime() / 60_000) * 60_000);
+  const hourFrom = Math.ceil(minuteFrom.getTime() / HOUR_MS) * HOUR_MS;
+  const hourTo = Math.floor(minuteTo.getTime() / HOUR_MS) * HOUR_MS;
+  return { minuteFrom, minuteTo, hours: hourFrom < hourTo ? { from: new Date(hourFrom), to: new Date(hourTo) } : null };
+}
+
 export function dayOf(at: Date): string {
   return at.toISOString().slice(0, 10);
 }

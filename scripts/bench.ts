@@ -1,0 +1,219 @@
+/**
+ * `npm run bench`: Understudy's benchmarks on the local stack, each beside a naive baseline measured
+ * in the same run, written to BENCHMARKS.md. Not part of `npm test`.
+ *
+ *   node dist/scripts/bench.js [--only throughput,latency,routing,reports,guard,threshold] [--profile] [--quick] [--keep] [--out FILE]
+ *
+ * Sections (see scripts/bench/*.ts for what each measures and how):
+ *   throughput  shadow throughput of one instance, model at 0 ms, and the naive pipeline
+ *   latency     the same with the model at 500 ms (bounded by MODEL_CONCURRENCY), and the naive pipeline
+ *   routing     routing overhead at 500 items/s with a segment in supervised, and the naive pipeline
+ *   reports     report latency over 1,000,000 comparisons' rollups, and a scan of the raw rows
+ *   guard       the regression guard's detection delay and false reverts, and a repeated z-test
+ *   threshold   the confidence threshold's guarantee, and the naive "observed accuracy" rule
+ *
+ * Diagnostics: BENCH_STATEMENT_LOG=1 makes PostgreSQL log every statement of the benchmark's
+ * databases with its duration (in the server log), to see which queries a phase spends its time on.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { guardParamsFor } from '../src/rollout/segment-transitions';
+import type { WorkflowVersion } from '../src/workflows/domain/workflow-definition';
+import { parseWorkflowFile } from '../src/workflows/domain/workflow-file';
+import { findRepoRoot } from '../test/harness/kafka-cluster';
+import { startStack } from '../test/harness/stack';
+import { adminUrl, BenchContext, dropBenchDatabases, kafkaFor, pgClient } from './bench/context';
+import { Promoted, simulateGuardBench } from './bench/guard';
+import { loadavg, machineInfo } from './bench/machine';
+import { BenchResults, renderMarkdown } from './bench/markdown';
+import { readProfile, summariseProfile } from './bench/profile';
+import { runModelClient } from './bench/model-client';
+import { runReports } from './bench/reports';
+import { runNaiveRouting, runServiceRouting } from './bench/routing';
+import { fmt } from './bench/stats';
+import { simulateThresholds } from './bench/threshold';
+import { runNaiveThroughput, runServiceThroughput } from './bench/throughput';
+
+const SECTIONS = ['throughput', 'latency', 'routing', 'reports', 'guard', 'threshold'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Options {
+  only: Set<Section> | null;
+  profile: boolean;
+  quick: boolean;
+  keep: boolean;
+  out: string;
+}
+
+function parseArgs(argv: string[], root: string): Options {
+  const o: Options = { only: null, profile: false, quick: false, keep: false, out: path.join(root, 'BENCHMARKS.md') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--profile') o.profile = true;
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--out') o.out = path.resolve(argv[++i] ?? '');
+    else if (a === '--only') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      const bad = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+      if (bad.length || names.length === 0) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}; got "${argv[i]}"`);
+      o.only = new Set(names as Section[]);
+    } else if (a === '--help' || a === '-h') {
+      console.log('usage: node dist/scripts/bench.js [--only ' + SECTIONS.join(',') + '] [--profile] [--quick] [--keep] [--out FILE]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+function championOf(root: string, index: number): WorkflowVersion {
+  const file = path.join(root, 'config', 'workflows.yaml');
+  const v = parseWorkflowFile(readFileSync(file, 'utf8'), file).filter((x) => x.role === 'champion')[index];
+  return { workflow: v.definition.name, version: v.definition.version, role: 'champion', definition: v.definition, definitionHash: v.hash };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const root = findRepoRoot(__dirname);
+  const opts = parseArgs(process.argv.slice(2), root);
+  const want = (s: Section) => !opts.only || opts.only.has(s);
+  const suffix = randomBytes(3).toString('hex');
+  const dir = path.join(root, '.stack', 'bench', suffix);
+  mkdirSync(dir, { recursive: true });
+  const log = (l: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}`);
+  // A copy of dist/: a build running beside the benchmark (others work in this tree) cannot change what it measures.
+  const dist = path.join(dir, 'dist');
+  cpSync(path.join(root, 'dist'), dist, { recursive: true });
+  const loadStart = loadavg();
+  log(`run ${suffix}; load average ${loadStart}; scratch folder ${path.relative(root, dir)}`);
+  const stack = await startStack({ reuse: false, log: (l) => log(`stack: ${l}`) });
+  const ctx: BenchContext = { root, dist, dir, suffix, stack: stack.info, kafka: kafkaFor(stack.info), quick: opts.quick, log, databases: [] };
+  const pg = await pgClient(adminUrl(ctx));
+  const pgVersion = (await pg.query(`SHOW server_version`)).rows[0].server_version as string;
+  await pg.end();
+
+  const results: BenchResults = {
+    machine: machineInfo(`PostgreSQL ${pgVersion}`),
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    quick: opts.quick,
+    startedAt: new Date(started).toISOString(),
+    totalSeconds: 0,
+    loadStart,
+    loadEnd: '',
+    sections: [],
+  };
+  const q = opts.quick;
+  const section = async (name: string, fn: () => Promise<void>) => {
+    const t = Date.now();
+    log(`── ${name} (load ${loadavg()})`);
+    try {
+      await fn();
+      results.sections.push({ name, seconds: (Date.now() - t) / 1000 });
+    } catch (e) {
+      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      log(`${name} failed: ${message}`);
+      results.sections.push({ name, seconds: (Date.now() - t) / 1000, error: message });
+    }
+    log(`   ${name}: ${fmt((Date.now() - t) / 1000, 0)} s`);
+  };
+
+  try {
+    if (want('throughput')) {
+      await section('throughput (model 0 ms)', async () => {
+        results.throughput0 = await runServiceThroughput(ctx, { name: 'tp0', items: q ? 8_000 : 40_000, warmup: q ? 500 : 2_000, latencyMs: 0, concurrency: 64 });
+        log(`   service: ${fmt(results.throughput0.itemsPerSecond, 0)} items/s`);
+        results.naive0 = await runNaiveThroughput(ctx, { name: 'naive0', latencyMs: 0, windowMs: q ? 8_000 : 15_000, items: q ? 5_000 : 15_000 });
+        log(`   naive: ${fmt(results.naive0.itemsPerSecond, 0)} items/s`);
+        results.modelClient = await runModelClient(ctx, { calls: q ? 1_000 : 3_000, concurrency: 64 });
+        log(`   model client CPU per call: ${fmt(results.modelClient.keepAlive.cpuMsPerCall, 3)} ms (built-in fetch ${fmt(results.modelClient.builtinFetch.cpuMsPerCall, 3)} ms)`);
+      });
+    }
+    if (want('latency')) {
+      await section('throughput (model 500 ms)', async () => {
+        results.throughput500 = await runServiceThroughput(ctx, { name: 'tp500', items: q ? 3_000 : 10_000, warmup: q ? 300 : 1_000, latencyMs: 500, concurrency: 256 });
+        log(`   service: ${fmt(results.throughput500.itemsPerSecond, 0)} items/s`);
+        results.naive500 = await runNaiveThroughput(ctx, { name: 'naive500', latencyMs: 500, windowMs: q ? 6_000 : 10_000, items: 200 });
+        log(`   naive: ${fmt(results.naive500.itemsPerSecond, 2)} items/s`);
+      });
+    }
+    const tp = results.throughput0;
+    if (want('throughput') && (opts.profile || !q || (tp && tp.itemsPerSecond < 2000))) {
+      await section('profile (model 0 ms, service under --cpu-prof)', async () => {
+        const why =
+          tp && tp.itemsPerSecond < 2000
+            ? `Profiled because the 0 ms throughput (${fmt(tp.itemsPerSecond, 0)} items/s) is below its 2,000 items/s target.`
+            : 'Profiled in every full run: it shows where the time goes on the way to the 5,000 items/s goal.';
+        const profileDir = path.join(dir, 'profile-tp0');
+        const result = await runServiceThroughput(ctx, { name: 'prof', items: q ? 5_000 : 15_000, warmup: 500, latencyMs: 0, concurrency: 64, cpuProfileDir: profileDir });
+        const p = readProfile(profileDir);
+        if (!p) throw new Error(`no .cpuprofile in ${profileDir}`);
+        results.profile = { result, summary: summariseProfile(p, 15), why };
+      });
+    }
+    if (want('routing')) {
+      await section('routing overhead', async () => {
+        results.routing = await runServiceRouting(ctx, { name: 'route', perSecond: 500, seconds: q ? 8 : 20 });
+        log(`   service: p99 ${fmt(results.routing.overheadMs.p99, 1)} ms`);
+        results.naiveRouting = await runNaiveRouting(ctx, { name: 'naiveroute', perSecond: 500, seconds: q ? 5 : 10 });
+        log(`   naive: p99 ${fmt(results.naiveRouting.overheadMs.p99, 1)} ms`);
+      });
+    }
+    if (want('reports')) {
+      await section('report latency', async () => {
+        results.reports = await runReports(ctx, { comparisons: q ? 100_000 : 1_000_000, runs: 20, naiveRuns: 5 });
+        log(`   ${results.reports.endpoints.map((e) => `${e.name}: ${fmt(e.ms.p50, 1)} ms`).join('; ')}`);
+      });
+    }
+    if (want('guard')) {
+      await section('regression guard', async () => {
+        const champion = championOf(root, 0);
+        const g = champion.definition.rollout.guard;
+        const config = {
+          workflow: champion.workflow,
+          minDetectableDrop: g.minDetectableDrop,
+          targetArl0: g.targetArl0,
+          baselineConfidence: g.baselineConfidence,
+          segmentDays: 1000,
+          comparisonsPerDay: 2000,
+          detectionRuns: q ? 1000 : 5000,
+          baselineSample: [300, 1000] as [number, number],
+          trueRate: 0.92,
+          droppedRate: 0.82,
+        };
+        const cache = new Map<string, Promoted>();
+        const base = { paramsFor: (lower: number) => guardParamsFor(lower, champion), cache, ...config };
+        const runs = [simulateGuardBench({ ...base, batchSize: 1, seed: 42 }), simulateGuardBench({ ...base, batchSize: 50, seed: 43 })];
+        const altArl0 = 200_000;
+        const alt = { ...champion, definition: { ...champion.definition, rollout: { ...champion.definition.rollout, guard: { ...g, targetArl0: altArl0 } } } };
+        const alternative = q ? undefined : { targetArl0: altArl0, result: simulateGuardBench({ ...base, cache: new Map(), paramsFor: (lower: number) => guardParamsFor(lower, alt), batchSize: 1, seed: 42 }) };
+        results.guard = { config, runs, alternative };
+        log(`   guard: median ${runs[0].guard.delayP50}, false reverts ${runs[0].guard.falseReverts}; naive: median ${runs[0].naive.delayP50}, false reverts ${runs[0].naive.falseReverts}`);
+      });
+    }
+    if (want('threshold')) {
+      await section('threshold guarantee', async () => {
+        const r = championOf(root, 0).definition.rollout;
+        const o = { target: r.accuracyTarget, delta: r.delta, minCount: r.minLabelsPerThreshold, runs: q ? 300 : 1000, labelsPerRun: 2000, seed: 20240611 };
+        results.threshold = { ...o, scenarios: simulateThresholds(o) };
+      });
+    }
+  } finally {
+    if (!opts.keep) await dropBenchDatabases(ctx);
+    await stack.stop();
+    rmSync(dist, { recursive: true, force: true });
+  }
+  results.totalSeconds = (Date.now() - started) / 1000;
+  results.loadEnd = loadavg();
+  writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2));
+  writeFileSync(opts.out, renderMarkdown(results));
+  log(`wrote ${path.relative(root, opts.out)} in ${fmt(results.totalSeconds / 60, 1)} min (results.json in ${path.relative(root, dir)})`);
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  },
+);
