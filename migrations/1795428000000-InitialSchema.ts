@@ -193,6 +193,10 @@ export class InitialSchema1795428000000 implements MigrationInterface {
         n_overridden bigint NOT NULL DEFAULT 0,
         n_audit bigint NOT NULL DEFAULT 0,
         agree_audit bigint NOT NULL DEFAULT 0,
+        -- Comparisons of items routed to review (below the threshold): selected for being uncertain,
+        -- so the regression guard leaves them out.
+        n_review_routed bigint NOT NULL DEFAULT 0,
+        agree_review_routed bigint NOT NULL DEFAULT 0,
         conf_n bigint[] NOT NULL DEFAULT '{}',
         conf_agree bigint[] NOT NULL DEFAULT '{}',
         field_agree jsonb NOT NULL DEFAULT '{}',

@@ -27,7 +27,7 @@ import { createMigratedDatabase, databaseUrl } from '../test/harness/postgres';
 import { Stack, startStack } from '../test/harness/stack';
 import { DEMO_USAGE, DemoOptions, DemoUsageError, parseDemoArgs } from './demo/options';
 import { AuditEvent, clock, describeAuditEvent, describeSplit, summaryLine } from './demo/narrate';
-import { buildPlan, demoWorkflowsYaml, DemoPlan, driftPatch, segmentKey, simulatorScenario, weightedSegments } from './demo/plan';
+import { buildPlan, demoWorkflowsYaml, DemoPlan, driftEndPatch, driftPatch, segmentKey, simulatorScenario, weightedSegments } from './demo/plan';
 
 const TOPICS = { workItems: 'work.items', workDecisions: 'work.decisions', routing: 'ai.routing', dlq: 'understudy.dlq', alerts: 'understudy.alerts' };
 const PM_NAME = 'demo-program-manager';
@@ -633,7 +633,7 @@ class Demo {
       }
       if (!this.driftEnded && plan.driftEndsAfterMs !== null && this.timeline.revertAt && now - this.timeline.revertAt >= plan.driftEndsAfterMs) {
         this.driftEnded = true;
-        await this.simulator('PATCH', { drift: [] });
+        await this.simulator('PATCH', driftEndPatch());
         const seg = encodeURIComponent(plan.showcase.segment);
         this.say(
           `${clock()}  ▶ The drift is over (the simulated model is back to its old accuracy). ${plan.showcase.segment} stays locked until a program manager\n` +

@@ -80,6 +80,7 @@ describe('the demo plan', () => {
     expect(scenario.segments['phone|apac']!.accuracy).toBe(0.7);
     const drifted = parseScenario({ ...simulatorScenario(normal), ...driftPatch(normal, new Date('2026-11-23T12:00:00Z')) });
     expect(drifted.drift).toEqual([{ segment: SHOWCASE_SEGMENT, atTime: '2026-11-23T12:00:00.000Z', accuracy: 0.5 }]);
+    expect(drifted.confidence.wrongMean).toBeGreaterThan(0.85); // confidently wrong: audits above the threshold see it
   });
 
   it('weights segments by listing them as often as their weight', () => {

@@ -114,7 +114,7 @@ export function simulatorScenario(plan: DemoPlan): ScenarioInput {
     description: 'Understudy demo: good on support-triage email|eu, mediocre elsewhere',
     accuracy: 0.8,
     segments,
-    confidence: { correctMean: 0.9, wrongMean: 0.6, spread: 0.1 },
+    confidence: CALIBRATED_CONFIDENCE,
     latencyMs: { distribution: 'lognormal', median: 250, p95: 900 },
     errors: { rate429: 0.002, retryAfterSeconds: 1, rate500: 0.002 },
     malformedRate: 0.001,
@@ -122,9 +122,25 @@ export function simulatorScenario(plan: DemoPlan): ScenarioInput {
   };
 }
 
-/** The merge patch that makes the showcase segment drift from now on. */
+/** The simulator's confidence model: calibrated, and — once the model drifts — confidently wrong. */
+export const CALIBRATED_CONFIDENCE = { correctMean: 0.9, wrongMean: 0.6, spread: 0.1 };
+export const DRIFTED_CONFIDENCE = { correctMean: 0.9, wrongMean: 0.88, spread: 0.06 };
+
+/**
+ * The merge patch that makes the showcase segment drift from now on. A real drift is confidently
+ * wrong: wrong answers stop looking uncertain, so they pass the threshold and the blind audits
+ * (which the regression guard watches at confidence-routed) catch them.
+ */
 export function driftPatch(plan: DemoPlan, now: Date): Record<string, unknown> {
-  return { drift: [{ segment: plan.showcase.segment, atTime: now.toISOString(), accuracy: plan.driftAccuracy }] };
+  return {
+    drift: [{ segment: plan.showcase.segment, atTime: now.toISOString(), accuracy: plan.driftAccuracy }],
+    confidence: DRIFTED_CONFIDENCE,
+  };
+}
+
+/** The merge patch that ends the drift. */
+export function driftEndPatch(): Record<string, unknown> {
+  return { drift: [], confidence: CALIBRATED_CONFIDENCE };
 }
 
 /**

@@ -10,15 +10,15 @@ export class RollupRepository {
     if (rows.length > 0) {
       await tx.query(
         `INSERT INTO rollup_minute AS r (workflow, segment, workflow_version, minute, n, agree, n_independent, agree_independent,
-           n_review, agree_review, n_overridden, n_audit, agree_audit, conf_n, conf_agree, field_agree, hh_n, hh_agree,
+           n_review, agree_review, n_overridden, n_audit, agree_audit, n_review_routed, agree_review_routed, conf_n, conf_agree, field_agree, hh_n, hh_agree,
            ai_calls, ai_ok, ai_invalid, ai_failed, ai_skipped, prompt_tokens, completion_tokens, cost_usd, latency_sum_ms,
            latency_hist, routed)
          SELECT workflow, segment, version, minute, n, agree, "nIndependent", "agreeIndependent", "nReview", "agreeReview",
-           "nOverridden", "nAudit", "agreeAudit", "confN", "confAgree", "fieldAgree", "hhN", "hhAgree", "aiCalls", "aiOk",
+           "nOverridden", "nAudit", "agreeAudit", "nReviewRouted", "agreeReviewRouted", "confN", "confAgree", "fieldAgree", "hhN", "hhAgree", "aiCalls", "aiOk",
            "aiInvalid", "aiFailed", "aiSkipped", "promptTokens", "completionTokens", "costUsd", "latencySumMs", "latencyHist", routed
          FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, segment text, version int, minute timestamptz, n bigint, agree bigint,
            "nIndependent" bigint, "agreeIndependent" bigint, "nReview" bigint, "agreeReview" bigint, "nOverridden" bigint,
-           "nAudit" bigint, "agreeAudit" bigint, "confN" bigint[], "confAgree" bigint[], "fieldAgree" jsonb, "hhN" bigint,
+           "nAudit" bigint, "agreeAudit" bigint, "nReviewRouted" bigint, "agreeReviewRouted" bigint, "confN" bigint[], "confAgree" bigint[], "fieldAgree" jsonb, "hhN" bigint,
            "hhAgree" bigint, "aiCalls" bigint, "aiOk" bigint, "aiInvalid" bigint, "aiFailed" bigint, "aiSkipped" bigint,
            "promptTokens" bigint, "completionTokens" bigint, "costUsd" numeric, "latencySumMs" bigint, "latencyHist" bigint[], routed jsonb)
          ON CONFLICT (workflow, segment, workflow_version, minute) DO UPDATE SET
@@ -30,6 +30,8 @@ export class RollupRepository {
            agree_review = r.agree_review + EXCLUDED.agree_review,
            n_overridden = r.n_overridden + EXCLUDED.n_overridden,
            n_audit = r.n_audit + EXCLUDED.n_audit,
+           n_review_routed = r.n_review_routed + EXCLUDED.n_review_routed,
+           agree_review_routed = r.agree_review_routed + EXCLUDED.agree_review_routed,
            agree_audit = r.agree_audit + EXCLUDED.agree_audit,
            conf_n = understudy_array_add(r.conf_n, EXCLUDED.conf_n),
            conf_agree = understudy_array_add(r.conf_agree, EXCLUDED.conf_agree),

@@ -205,7 +205,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         stepStartedAt: now,
         ...(stageChanged ? { stageStartedAt: now, guardParams: after.stage === 'shadow' ? null : s.guardParams } : {}),
         stepBase: { ...totals, rangeStart: rangeStart.toISOString() },
-        guardState: { ...initialGuardState(), totalsN: totals.n, totalsAgree: totals.agree },
+        guardState: { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree },
         guardWindowStartedAt: null,
         pendingStep: null,
         approvedStep: null,
@@ -250,7 +250,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     // The regression guard: the live stage against its baseline, on the evidence since the last look.
     if (s.stage !== 'shadow' && s.guardParams && !(s.paused && s.pauseKind === 'guard')) {
       const gs = s.guardState ?? { ...initialGuardState(), totalsN: 0, totalsAgree: 0 };
-      const batch = { n: totals.n - gs.totalsN, agree: totals.agree - gs.totalsAgree };
+      const batch = { n: totals.guardN - gs.totalsN, agree: totals.guardAgree - gs.totalsAgree };
       if (batch.n > 0 && batch.agree >= 0 && batch.agree <= batch.n) {
         const update = updateGuard(gs, batch, s.guardParams);
         let windowStartedAt = s.guardWindowStartedAt;
@@ -260,7 +260,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
           await this.revert(tx, active, s, update, windowStartedAt ?? rangeStart, totals);
           return;
         }
-        patch.guardState = { ...update.state, totalsN: totals.n, totalsAgree: totals.agree };
+        patch.guardState = { ...update.state, totalsN: totals.guardN, totalsAgree: totals.guardAgree };
         patch.guardWindowStartedAt = windowStartedAt;
       }
     }

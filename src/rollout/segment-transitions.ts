@@ -56,7 +56,7 @@ export class SegmentTransitions {
     };
     if (stageChanged) {
       patch.stageStartedAt = now;
-      patch.guardState = { ...initialGuardState(), totalsN: totals.n, totalsAgree: totals.agree };
+      patch.guardState = { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree };
       patch.guardWindowStartedAt = null;
       if (to.stage === 'shadow') {
         patch.guardParams = null;
@@ -109,7 +109,7 @@ export class SegmentTransitions {
       pausedBy: null,
       stepStartedAt: now,
       stepBase: { ...totals, rangeStart: new Date(s.stageStartedAt).toISOString() },
-      guardState: { ...initialGuardState(), totalsN: totals.n, totalsAgree: totals.agree },
+      guardState: { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree },
       guardWindowStartedAt: null,
     });
     await this.audit.append(

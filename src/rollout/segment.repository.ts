@@ -121,6 +121,7 @@ export class SegmentRepository {
       `SELECT coalesce(sum(n), 0)::float8 AS n, coalesce(sum(agree), 0)::float8 AS agree,
               coalesce(sum(n_review), 0)::float8 AS reviews, coalesce(sum(n_overridden), 0)::float8 AS overridden,
               coalesce(sum(n_audit), 0)::float8 AS audits, coalesce(sum(agree_audit), 0)::float8 AS "auditAgree",
+              coalesce(sum(n - n_review_routed), 0)::float8 AS "guardN", coalesce(sum(agree - agree_review_routed), 0)::float8 AS "guardAgree",
               coalesce(sum(ai_calls), 0)::float8 AS "aiCalls", coalesce(sum(ai_invalid + ai_failed), 0)::float8 AS "aiFailures"
        FROM rollup_minute
        WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)`,

@@ -38,6 +38,15 @@ describe('RollupAccumulator', () => {
     ]);
   });
 
+  it('counts comparisons of items routed to review apart (the guard leaves them out)', () => {
+    const acc = new RollupAccumulator();
+    acc.addComparison({ ...base, agree: false, humanKind: 'review', verdict: 'overridden', routeAction: 'review' });
+    acc.addComparison({ ...base, agree: true, humanKind: 'review', verdict: 'accepted', routeAction: 'review' });
+    acc.addComparison({ ...base, agree: true, humanKind: 'review', verdict: 'accepted', routeAction: 'suggest' });
+    const [r] = acc.result().rows;
+    expect([r.n, r.agree, r.nReview, r.nReviewRouted, r.agreeReviewRouted]).toEqual([3, 2, 3, 2, 1]);
+  });
+
   it('keeps minutes, segments and versions apart', () => {
     const acc = new RollupAccumulator();
     acc.addComparison({ ...base, agree: true });

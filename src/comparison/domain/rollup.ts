@@ -22,6 +22,8 @@ export interface RollupRow extends RollupKey {
   agreeReview: number;
   nOverridden: number;
   nAudit: number;
+  nReviewRouted: number;
+  agreeReviewRouted: number;
   agreeAudit: number;
   confN: number[];
   confAgree: number[];
@@ -116,6 +118,8 @@ function emptyRow(key: RollupKey): RollupRow {
     agreeReview: 0,
     nOverridden: 0,
     nAudit: 0,
+    nReviewRouted: 0,
+    agreeReviewRouted: 0,
     agreeAudit: 0,
     confN: new Array(CONFIDENCE_BINS).fill(0),
     confAgree: new Array(CONFIDENCE_BINS).fill(0),
@@ -192,6 +196,10 @@ export class RollupAccumulator {
       r.nReview++;
       r.agreeReview += a;
       if (c.verdict === 'overridden') r.nOverridden++;
+    }
+    if (c.routeAction === 'review') {
+      r.nReviewRouted++;
+      r.agreeReviewRouted += a;
     }
     if (c.routeAction === 'audit' && c.humanKind === 'independent') {
       r.nAudit++;
