@@ -1,35 +1,7 @@
 #!/usr/bin/env bash
-# `npm run bench [-- options]`: installs what the benchmark needs where it is missing, builds, and
-# runs it (scripts/bench.ts; `npm run bench -- --help` lists its options). It writes BENCHMARKS.md.
-# Needs Node 20 and PostgreSQL on 127.0.0.1:5432 (trust auth), as on every node-svc machine.
+# `npm run bench [-- options]`: prepares the local stack where needed, builds, and runs the
+# benchmark (scripts/bench.ts; `npm run bench -- --help` lists its options). It writes BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
-
-# librdkafka's mock cluster is the benchmark's Kafka (see tools/kafka-mock/).
-if ! dpkg-query -W -f='${Status}' librdkafka-dev 2>/dev/null | grep -q "install ok installed"; then
-  echo "== installing librdkafka-dev (the Kafka mock cluster's library)"
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends librdkafka-dev pkg-config >/dev/null
-fi
-
-if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
-  echo "== starting PostgreSQL"
-  $SUDO pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
-  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
-fi
-
-if [ ! -d node_modules ]; then
-  echo "== npm ci"
-  npm ci --no-audit --no-fund
-fi
-
-bash tools/kafka-mock/build.sh >/dev/null
-
-echo "== building"
-npm run --silent build
-
+bash scripts/prepare-local.sh
 exec node dist/scripts/bench.js "$@"

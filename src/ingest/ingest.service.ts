@@ -9,7 +9,8 @@ import { RollupRepository } from '../comparison/rollup.repository';
 import { lockItems } from '../database/sql';
 import { MetricsService } from '../metrics/metrics.service';
 import { segmentKey } from '../workflows/domain/segment-key';
-import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import { ActiveWorkflow, WorkflowRegistry } from '../workflows/workflow-registry.service';
+import type { z } from 'zod';
 import { decodeMessage } from './domain/decode-message';
 import { validateEvent, workDecisionEventSchema, workItemEventSchema } from './domain/work-events';
 import { IngestRepository, NewHumanDecision, NewWorkItem } from './ingest.repository';
@@ -68,22 +69,12 @@ export class IngestService {
     const refused: Refused[] = [];
     const items: NewWorkItem[] = [];
     for (const m of messages) {
-      const decoded = decodeMessage(m.value, this.config.kafka.maxMessageBytes);
-      if (!decoded.ok) {
-        refused.push({ message: m, reason: decoded.reason });
+      const checked = this.accept(m, workItemEventSchema, 'work.items');
+      if (!checked.ok) {
+        refused.push({ message: m, reason: checked.reason });
         continue;
       }
-      const v = validateEvent(workItemEventSchema, decoded.value, 'work.items');
-      if (!v.ok) {
-        refused.push({ message: m, reason: v.reason });
-        continue;
-      }
-      const e = v.event;
-      const active = this.workflows.activeOf(e.workflow);
-      if (!active) {
-        refused.push({ message: m, reason: `unknown workflow "${e.workflow}"` });
-        continue;
-      }
+      const { event: e, active } = checked;
       const seg = segmentKey(active.champion.definition.segmentBy, e.attributes);
       if (!seg.ok) {
         refused.push({ message: m, reason: seg.error });
@@ -116,22 +107,12 @@ export class IngestService {
     const refused: Refused[] = [];
     const decisions: NewHumanDecision[] = [];
     for (const m of messages) {
-      const decoded = decodeMessage(m.value, this.config.kafka.maxMessageBytes);
-      if (!decoded.ok) {
-        refused.push({ message: m, reason: decoded.reason });
+      const checked = this.accept(m, workDecisionEventSchema, 'work.decisions');
+      if (!checked.ok) {
+        refused.push({ message: m, reason: checked.reason });
         continue;
       }
-      const v = validateEvent(workDecisionEventSchema, decoded.value, 'work.decisions');
-      if (!v.ok) {
-        refused.push({ message: m, reason: v.reason });
-        continue;
-      }
-      const e = v.event;
-      const active = this.workflows.activeOf(e.workflow);
-      if (!active) {
-        refused.push({ message: m, reason: `unknown workflow "${e.workflow}"` });
-        continue;
-      }
+      const { event: e, active } = checked;
       const missing = Object.keys(active.champion.definition.comparator.fields).filter((f) => !(f in e.decision));
       if (missing.length > 0) {
         refused.push({ message: m, reason: `decision.${missing[0]} is required: ${e.workflow} compares ${Object.keys(active.champion.definition.comparator.fields).join(', ')}` });
@@ -162,6 +143,21 @@ export class IngestService {
     }
     this.count(this.config.kafka.topics.workDecisions, stored, decisions.length - stored, refused.length);
     return { stored, duplicates: decisions.length - stored, refused };
+  }
+
+  /** Decodes a message, validates it as an event of its topic, and finds its workflow; or says why not. */
+  private accept<T extends { workflow: string }>(
+    m: IncomingMessage,
+    schema: z.ZodType<T>,
+    name: string,
+  ): { ok: true; event: T; active: ActiveWorkflow } | { ok: false; reason: string } {
+    const decoded = decodeMessage(m.value, this.config.kafka.maxMessageBytes);
+    if (!decoded.ok) return decoded;
+    const v = validateEvent(schema, decoded.value, name);
+    if (!v.ok) return v;
+    const active = this.workflows.activeOf(v.event.workflow);
+    if (!active) return { ok: false, reason: `unknown workflow "${v.event.workflow}"` };
+    return { ok: true, event: v.event, active };
   }
 
   private count(topic: string, stored: number, duplicates: number, refused: number): void {
