@@ -49,8 +49,17 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
+  /**
+   * News that jobs may be waiting (jobs created, leases released, the circuit closing) bumps
+   * newsSeq; a claim that comes back short records the newsSeq it started under. The queue is
+   * claimed from again only on news or once the poll interval has passed — not after every
+   * finished call, which made the claim the most frequent statement of all at moderate rates.
+   */
+  private newsSeq = 1;
+  private emptyAtSeq = 0;
+  private lastClaimAt = 0;
   private leaseTimer: NodeJS.Timeout | null = null;
-  private readonly onJobs = () => this.wakeUp();
+  private readonly onJobs = () => this.news();
 
   constructor(
     private readonly jobs: JobRepository,
@@ -83,12 +92,12 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     });
     this.breaker.on('halfOpen', () => {
       this.log.info('model circuit half-open: trying one call');
-      this.wakeUp();
+      this.news();
     });
     this.breaker.on('close', () => {
       this.metrics.circuitOpen.set(0);
       this.log.info('model circuit closed');
-      this.wakeUp();
+      this.news();
     });
   }
 
@@ -113,7 +122,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
         .then((n) => {
           if (n > 0) {
             this.log.warn({ jobs: n }, 'released jobs whose lease expired');
-            this.wakeUp();
+            this.news();
           }
         })
         .catch((e) => this.log.error({ err: errorMessage(e) }, 'releasing expired jobs failed'));
@@ -131,6 +140,12 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     const deadline = Date.now() + this.config.model.timeoutMs + 1000;
     while (this.inFlight > 0 && Date.now() < deadline) await sleep(20);
     await this.writer.drain();
+  }
+
+  /** Jobs may be waiting in the queue: claim at the next turn of the loop. */
+  private news(): void {
+    this.newsSeq++;
+    this.wakeUp();
   }
 
   private wakeUp(): void {
@@ -184,18 +199,26 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
         await this.idle(20);
         continue;
       }
+      // Nothing new since the queue was last found empty: wait for news or the next poll (retries
+      // falling due, jobs another instance ingested).
+      const sincePoll = Date.now() - this.lastClaimAt;
+      if (this.emptyAtSeq === this.newsSeq && sincePoll < IDLE_POLL_MS) {
+        await this.idle(IDLE_POLL_MS - sincePoll);
+        continue;
+      }
+      const seq = this.newsSeq;
+      const limit = halfOpen ? 1 : Math.min(room, MAX_CLAIM);
       let claimed: ClaimedJob[];
+      this.lastClaimAt = Date.now();
       try {
-        claimed = await this.jobs.claim(halfOpen ? 1 : Math.min(room, MAX_CLAIM), this.config.instanceId);
+        claimed = await this.jobs.claim(limit, this.config.instanceId);
       } catch (e) {
         this.log.error({ err: errorMessage(e) }, 'claiming jobs failed');
         await this.idle(1000);
         continue;
       }
-      if (claimed.length === 0) {
-        await this.idle(IDLE_POLL_MS);
-        continue;
-      }
+      if (claimed.length < limit) this.emptyAtSeq = seq;
+      if (claimed.length === 0) continue;
       this.queued.push(...claimed);
     }
     await this.releaseQueued();
