@@ -35,6 +35,14 @@ export interface RoutingEvent {
 
 export const OUTBOX_WRITTEN = 'outbox-written';
 
+/** An outbox row this instance's relay publishes straight after the commit that wrote it. */
+export interface DirectOutboxRow {
+  id: string;
+  topic: string;
+  key: string;
+  value: string;
+}
+
 /**
  * Decides, for each new champion decision, what leaves Understudy, and writes the routing row
  * and — when something leaves — the outbox row in the same transaction as the decision.
@@ -42,8 +50,12 @@ export const OUTBOX_WRITTEN = 'outbox-written';
 @Injectable()
 export class RoutingService implements RoutingPlanner {
   readonly events = new EventEmitter();
-  /** A batch planned since the last commit wrote outbox rows. */
-  private outboxPending = false;
+  /**
+   * The outbox rows of the batch being written, handed to the relay once it commits. Decision
+   * batches are written one at a time, and a batch that fails is planned again on its retry, so
+   * each plan replaces what the last one left.
+   */
+  private uncommitted: DirectOutboxRow[] = [];
 
   constructor(
     @Inject(FLAG_READER) private readonly flags: FlagReader,
@@ -56,6 +68,7 @@ export class RoutingService implements RoutingPlanner {
 
   async plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<Map<string, string>> {
     const actions = new Map<string, string>();
+    this.uncommitted = [];
     if (decisions.length === 0) return actions;
     const now = this.clock.now();
     const killSwitch = this.flags.killSwitch();
@@ -99,8 +112,10 @@ export class RoutingService implements RoutingPlanner {
       reason: route.reason,
       routedAt: now.toISOString(),
     }));
-    // The routing rows and the outbox rows in one statement (one round trip on the way out).
-    await tx.query(
+    // The routing rows and the outbox rows in one statement (one round trip on the way out). Where
+    // this instance runs the relay, it publishes the rows itself right after the commit.
+    const relayInstance = this.config.roles.relay ? this.config.instanceId : null;
+    const written: Array<{ id: string; eventId: string }> = await tx.query(
       `WITH routed AS (
          INSERT INTO routing_decisions (ai_decision_id, workflow, item_id, segment, stage, action, reason, threshold, confidence)
          SELECT "aiDecisionId"::bigint, workflow, "itemId", segment, stage, action, reason, threshold, confidence
@@ -108,8 +123,9 @@ export class RoutingService implements RoutingPlanner {
            action text, reason text, threshold double precision, confidence double precision)
          ON CONFLICT (ai_decision_id) DO NOTHING
        )
-       INSERT INTO outbox (topic, message_key, payload)
-       SELECT $2, x->>'itemId', x FROM jsonb_array_elements($3::jsonb) AS x`,
+       INSERT INTO outbox (topic, message_key, payload, relay_instance)
+       SELECT $2, x->>'itemId', x, $4 FROM jsonb_array_elements($3::jsonb) AS x
+       RETURNING id::text, payload->>'eventId' AS "eventId"`,
       [
         JSON.stringify(
           routes.map(({ d, route, threshold }) => ({
@@ -126,23 +142,30 @@ export class RoutingService implements RoutingPlanner {
         ),
         topic,
         JSON.stringify(events),
+        relayInstance,
       ],
     );
-    if (events.length > 0) this.outboxPending = true;
+    if (relayInstance !== null && written.length > 0) {
+      const byEventId = new Map(events.map((e) => [e.eventId, e]));
+      this.uncommitted = written.map((w) => {
+        const e = byEventId.get(w.eventId)!;
+        return { id: w.id, topic, key: e.itemId, value: JSON.stringify(e) };
+      });
+    }
     return actions;
   }
 
   /**
-   * A decision batch committed: wake the outbox relay if it wrote outbox rows. Shadow batches write
-   * none, and waking the relay for them cost a transaction per batch for nothing.
+   * A decision batch committed: hand its outbox rows to the relay, which publishes them at once —
+   * no poll, no second read of rows just written. Shadow batches write none.
    */
   committed(): void {
-    if (!this.outboxPending) return;
-    this.outboxPending = false;
-    this.wakeRelay();
+    const rows = this.uncommitted;
+    this.uncommitted = [];
+    if (rows.length > 0) this.events.emit(OUTBOX_WRITTEN, rows);
   }
 
-  /** Outbox rows were committed (by anyone): publish them now rather than at the relay's next poll. */
+  /** Outbox rows were committed (alerts, other writers): look for them now rather than at the relay's next poll. */
   wakeRelay(): void {
     this.events.emit(OUTBOX_WRITTEN);
   }
