@@ -159,6 +159,20 @@ async function main(): Promise<void> {
         log(`   naive: p99 ${fmt(results.naiveRouting.overheadMs.p99, 1)} ms`);
       });
     }
+    const rt = results.routing;
+    if (want('routing') && rt && (opts.profile || (rt.overheadMs.p99 ?? 0) > 25)) {
+      await section('profile (routing, service under --cpu-prof)', async () => {
+        const why =
+          (rt.overheadMs.p99 ?? 0) > 25
+            ? `Profiled because the routing overhead's p99 (${fmt(rt.overheadMs.p99, 1)} ms) is above its 25 ms target.`
+            : 'Profiled because --profile was given.';
+        const profileDir = path.join(dir, 'profile-route');
+        const result = await runServiceRouting(ctx, { name: 'profroute', perSecond: 500, seconds: q ? 8 : 20, cpuProfileDir: profileDir });
+        const p = readProfile(profileDir);
+        if (!p) throw new Error(`no .cpuprofile in ${profileDir}`);
+        results.routingProfile = { result, summary: summariseProfile(p, 12), why };
+      });
+    }
     if (want('reports')) {
       await section('report latency', async () => {
         results.reports = await runReports(ctx, { comparisons: q ? 100_000 : 1_000_000, runs: 20, naiveRuns: 5 });

@@ -22,8 +22,6 @@ const routing = (p99: number) => ({
   fromProducedMs: distribution([40, 100]),
   toDecisionMs: null,
   decisionToEventMs: null,
-  decisionToRelayMs: null,
-  relayToEventMs: null,
   modelLatencyMs: distribution([3]),
   peakRssMiB: 300,
   serviceCpuSeconds: 5,

@@ -15,7 +15,7 @@ import {
 } from './context';
 import { cpuSecondsOf, loadavg, memoryOf } from './machine';
 import { startServiceProcess, startSimulator } from './processes';
-import { startNaive } from './throughput';
+import { commits, startNaive } from './throughput';
 import { distribution, Distribution } from './stats';
 
 /**
@@ -43,14 +43,13 @@ export interface RoutingResult {
   fromProducedMs: Distribution;
   /**
    * Phases (ms): consumed → the decision writer's transaction starts (minus model time: ingest
-   * transaction, claim, call overhead, linger, waiting for the writer) → the relay's transaction
-   * starts (the writer's transaction and commit, waking the relay, waiting for it) → the event is sent
-   * (the relay's select).
+   * transaction, claim, call overhead, linger, waiting for the writer) → the event is sent (the
+   * writer's transaction and commit, then the relay's publish of the rows it was handed).
    */
   toDecisionMs: Distribution | null;
   decisionToEventMs: Distribution | null;
-  decisionToRelayMs: Distribution | null;
-  relayToEventMs: Distribution | null;
+  /** PostgreSQL transactions (explicit ones and single statements) per item routed, from pg_stat_database. */
+  transactionsPerItem?: number | null;
   modelLatencyMs: Distribution;
   /** What one PostgreSQL round trip and one small commit cost during the run (from the benchmark's process, every 100 ms). */
   roundTripMs?: Distribution;
@@ -118,19 +117,16 @@ async function measure(
   const rows = (
     await pg.query(
       `SELECT w.item_id AS "itemId", extract(epoch FROM w.received_at) * 1000 AS received, d.latency_ms AS latency,
-              extract(epoch FROM d.created_at) * 1000 AS decided, extract(epoch FROM o.sent_at) * 1000 AS relayed
+              extract(epoch FROM d.created_at) * 1000 AS decided
        FROM work_items w JOIN ai_decisions d ON d.workflow = w.workflow AND d.item_id = w.item_id
-       LEFT JOIN outbox o ON o.payload->>'aiDecisionId' = d.id::text
        WHERE w.item_id = ANY($1::text[])`,
       [ids],
     )
-  ).rows as Array<{ itemId: string; received: string; latency: number; decided: string; relayed: string | null }>;
+  ).rows as Array<{ itemId: string; received: string; latency: number; decided: string }>;
   const overhead: number[] = [];
   const fromProduced: number[] = [];
   const toDecision: number[] = [];
   const decisionToEvent: number[] = [];
-  const decisionToRelay: number[] = [];
-  const relayToEvent: number[] = [];
   const latency: number[] = [];
   for (const r of rows) {
     const ev = seen.get(r.itemId);
@@ -140,10 +136,6 @@ async function measure(
     fromProduced.push(ev.ts - (sentAt.get(r.itemId) ?? NaN) - r.latency);
     toDecision.push(Number(r.decided) - received - r.latency);
     decisionToEvent.push(ev.ts - Number(r.decided));
-    if (r.relayed !== null) {
-      decisionToRelay.push(Number(r.relayed) - Number(r.decided));
-      relayToEvent.push(ev.ts - Number(r.relayed));
-    }
     latency.push(r.latency);
   }
   return {
@@ -155,13 +147,11 @@ async function measure(
     fromProducedMs: distribution(fromProduced.filter(Number.isFinite)),
     toDecisionMs: withPhases ? distribution(toDecision) : null,
     decisionToEventMs: withPhases ? distribution(decisionToEvent) : null,
-    decisionToRelayMs: withPhases ? distribution(decisionToRelay) : null,
-    relayToEventMs: withPhases ? distribution(relayToEvent) : null,
     modelLatencyMs: distribution(latency),
   };
 }
 
-export async function runServiceRouting(ctx: BenchContext, o: { name: string; perSecond: number; seconds: number }): Promise<RoutingResult> {
+export async function runServiceRouting(ctx: BenchContext, o: { name: string; perSecond: number; seconds: number; cpuProfileDir?: string }): Promise<RoutingResult> {
   const loadBefore = loadavg();
   const workflows = writeBenchWorkflows(ctx, o.name);
   const topics = await createBenchTopics(ctx, o.name, 8);
@@ -184,7 +174,7 @@ export async function runServiceRouting(ctx: BenchContext, o: { name: string; pe
   const pg = await pgClient(dbUrl);
   const seen = new Map<string, { ts: number; action: string }>();
   const consumer = await routingConsumer(ctx, topics.routing, `bench-routing-${ctx.suffix}-${o.name}`, seen);
-  const service = await startServiceProcess(ctx, `${o.name}-service`, env);
+  const service = await startServiceProcess(ctx, `${o.name}-service`, env, { cpuProfileDir: o.cpuProfileDir });
   try {
     const all = steadyItems(workflows, `${ctx.suffix}-${o.name}`, 2000 + o.perSecond * o.seconds);
     // Warm-up until the service routes (its flag reader has read the split): small batches, then 1,000 items.
@@ -202,6 +192,7 @@ export async function runServiceRouting(ctx: BenchContext, o: { name: string; pe
 
     const timed = all.slice(next, next + o.perSecond * o.seconds);
     const cpu0 = cpuSecondsOf(service.pid);
+    const tx0 = await commits(pg);
     // While the items flow: what a round trip and a commit cost the service's database right now.
     const probing = probeDatabase(pg, Math.min(200, o.seconds * 10));
     const sentAt = await produceSteadily(ctx, topics.workItems, timed, o.perSecond);
@@ -212,8 +203,12 @@ export async function runServiceRouting(ctx: BenchContext, o: { name: string; pe
     const cpu1 = cpuSecondsOf(service.pid);
     const mem = memoryOf(service.pid);
     const probe = await probing;
+    await sleep(600); // the statistics lag by up to ~0.5 s
+    const tx1 = await commits(pg);
+    // The probe's own statements (a SELECT and an INSERT each time) are not the service's.
+    const transactionsPerItem = tx0 !== null && tx1 !== null ? (tx1 - tx0 - 2 * probe.roundTripMs.n) / timed.length : null;
     const m = await measure(pg, o.name, o.perSecond, timed, sentAt, seen, true);
-    return { ...m, ...probe, peakRssMiB: mem.peakRssMiB, serviceCpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, loadBefore, loadAfter: loadavg() };
+    return { ...m, ...probe, transactionsPerItem, peakRssMiB: mem.peakRssMiB, serviceCpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, loadBefore, loadAfter: loadavg() };
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await service.stop();

@@ -98,7 +98,7 @@ function cpuDelta(before: Map<number, number>, after: Map<number, number>): numb
 }
 
 /** Transactions committed so far in the client's database (the statistics lag by up to ~0.5 s). */
-async function commits(pg: Client): Promise<number | null> {
+export async function commits(pg: Client): Promise<number | null> {
   await pg.query(`SELECT pg_stat_clear_snapshot()`);
   const r = (await pg.query(`SELECT xact_commit::bigint AS n FROM pg_stat_database WHERE datname = current_database()`)).rows[0];
   return r ? Number(r.n) : null;
