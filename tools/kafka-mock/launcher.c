@@ -64,6 +64,11 @@
  *    start offset (measured: ~24,000 records of 200 B per partition). A
  *    consumer further behind than that loses data (OFFSET_OUT_OF_RANGE, then
  *    it resets). Benchmarks use many partitions or consume while producing.
+ *  - A Fetch returns at most one message set (one produce request's batch)
+ *    per partition, and a Fetch that finds no data waits its full MaxWait.
+ *    A consumer of many small produce requests is therefore capped at one
+ *    batch per partition per fetch round, however far behind it is; real
+ *    brokers return everything up to the fetch's byte limits.
  *  - Broker ports are ephemeral: every run has new bootstrap addresses.
  *  - `down` moves neither partition leadership nor group coordination: while
  *    a broker is down, its partitions and the groups it coordinates are
