@@ -420,7 +420,9 @@ export function renderMarkdown(r: BenchResults): string {
           '(before, every finished call set off a claim: 14,022 claim queries for ~12,000 items, after ~5,300), and the decision writer hands the outbox rows it commits straight to ' +
           'the relay, which publishes them without a poll and a second read (the poll keeps everything else, and these rows after a grace). ' +
           'What would cut further: fewer statements in the decision writer\'s transaction (job states, budget and rollups merged into one ' +
-          'statement), handing ingested jobs to the runner without a claim, and writer flushes that overlap instead of queueing one behind another.',
+          'statement) and handing ingested jobs to the runner without a claim. Tried and left out: two decision-writer transactions at ' +
+          'once (72–96 ms p99 either way over two runs each: the second meets the first on the shared budget and rollup rows and waits for ' +
+          'its commit there, and the extra transactions cost CPU the machine does not have).',
       );
     }
     if (r.naiveRouting) {

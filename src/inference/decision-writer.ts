@@ -114,17 +114,18 @@ export class DecisionWriter implements OnModuleDestroy {
     const batch = this.buffer.slice(0, MAX_BATCH);
     if (batch.length === 0) return;
     try {
-      await this.write(batch);
+      const committed = await this.write(batch);
       this.buffer.splice(0, batch.length);
       this.failures = 0;
-      this.routing.committed();
+      committed();
     } catch (e) {
       this.failures++;
       this.log.error({ err: errorMessage(e), batch: batch.length, failures: this.failures }, 'writing decisions failed; will retry');
     }
   }
 
-  private async write(batch: FinishedJob[]): Promise<void> {
+  /** Writes one batch in one transaction; returns what to do once it has committed. */
+  private async write(batch: FinishedJob[]): Promise<() => void> {
     const now = this.clock.now();
     const acc = new RollupAccumulator();
     const outcomes: JobOutcome[] = [];
@@ -137,7 +138,7 @@ export class DecisionWriter implements OnModuleDestroy {
       const key = `${d.job.workflow}\u0001${d.job.itemId}\u0001${d.job.version}`;
       if (!firstOfKey.has(key)) firstOfKey.set(key, d);
     }
-    await this.dataSource.transaction(async (tx) => {
+    const plan = await this.dataSource.transaction(async (tx) => {
       await lockItems(tx, decided.map((d) => d.job));
       const inserted = await this.insertDecisions(tx, [...firstOfKey.values()]);
       const insertedIds = new Map(inserted.map((r) => [`${r.workflow}\u0001${r.itemId}\u0001${r.version}`, r.id]));
@@ -157,8 +158,8 @@ export class DecisionWriter implements OnModuleDestroy {
         }
         forComparison.push({ id, workflow: d.job.workflow, itemId: d.job.itemId, segment: d.job.segment, version: d.job.version, valid: r.valid, decision: r.decision, confidence: r.confidence, routeAction: null });
       }
-      const actions = await this.routing.plan(tx, routable, acc);
-      for (const c of forComparison) c.routeAction = actions.get(c.id) ?? null;
+      const routing = await this.routing.plan(tx, routable, acc);
+      for (const c of forComparison) c.routeAction = routing.actions.get(c.id) ?? null;
       await this.comparisons.onAiDecisions(tx, forComparison, acc);
 
       for (const f of batch) {
@@ -176,9 +177,11 @@ export class DecisionWriter implements OnModuleDestroy {
       await this.jobs.record(tx, outcomes, this.config.instanceId);
       await this.recordBudget(tx, batch, now);
       await this.rollups.write(tx, acc);
+      return routing;
     });
     const workflowOf = new Map(batch.map((b) => [b.job.id, b.job.workflow]));
     for (const o of outcomes) this.metrics.jobs.inc({ workflow: workflowOf.get(o.id) ?? 'unknown', state: o.state });
+    return () => plan.committed();
   }
 
   private async insertDecisions(tx: Tx, decided: Array<Extract<FinishedJob, { kind: 'decided' }>>): Promise<Array<{ id: string; workflow: string; itemId: string; version: number }>> {

@@ -16,14 +16,19 @@ export interface RoutableDecision {
   receivedAt: Date;
 }
 
+/** What a batch's routing wrote: the action per AI decision id, and what to do once it commits. */
+export interface RoutingPlan {
+  actions: Map<string, string>;
+  /** Called after the batch's transaction committed (e.g. hands its outbox rows to the relay); never after a rollback. */
+  committed(): void;
+}
+
 /**
  * Decides what leaves Understudy for each new champion decision and writes it (routing rows and
- * outbox rows) in the caller's transaction. Returns the action per AI decision id.
+ * outbox rows) in the caller's transaction.
  */
 export interface RoutingPlanner {
-  plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<Map<string, string>>;
-  /** Called after the transaction committed, e.g. to wake the outbox relay. */
-  committed(): void;
+  plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<RoutingPlan>;
 }
 
 export const ROUTING_PLANNER = Symbol('ROUTING_PLANNER');

@@ -7,7 +7,7 @@ import type { RollupAccumulator } from '../comparison/domain/rollup';
 import type { Tx } from '../database/sql';
 import type { FlagReader } from '../flags/flag-reader';
 import { FLAG_READER } from '../flags/flags.module';
-import type { RoutableDecision, RoutingPlanner } from '../inference/routing-planner';
+import type { RoutableDecision, RoutingPlan, RoutingPlanner } from '../inference/routing-planner';
 import { MetricsService } from '../metrics/metrics.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { decideRoute, Route, stableDraw } from './domain/decide-route';
@@ -50,12 +50,6 @@ export interface DirectOutboxRow {
 @Injectable()
 export class RoutingService implements RoutingPlanner {
   readonly events = new EventEmitter();
-  /**
-   * The outbox rows of the batch being written, handed to the relay once it commits. Decision
-   * batches are written one at a time, and a batch that fails is planned again on its retry, so
-   * each plan replaces what the last one left.
-   */
-  private uncommitted: DirectOutboxRow[] = [];
 
   constructor(
     @Inject(FLAG_READER) private readonly flags: FlagReader,
@@ -66,10 +60,9 @@ export class RoutingService implements RoutingPlanner {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<Map<string, string>> {
+  async plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<RoutingPlan> {
     const actions = new Map<string, string>();
-    this.uncommitted = [];
-    if (decisions.length === 0) return actions;
+    if (decisions.length === 0) return { actions, committed: () => undefined };
     const now = this.clock.now();
     const killSwitch = this.flags.killSwitch();
     const routes: Array<{ d: RoutableDecision; route: Route; threshold: number | null }> = [];
@@ -145,24 +138,15 @@ export class RoutingService implements RoutingPlanner {
         relayInstance,
       ],
     );
-    if (relayInstance !== null && written.length > 0) {
-      const byEventId = new Map(events.map((e) => [e.eventId, e]));
-      this.uncommitted = written.map((w) => {
-        const e = byEventId.get(w.eventId)!;
-        return { id: w.id, topic, key: e.itemId, value: JSON.stringify(e) };
-      });
-    }
-    return actions;
-  }
-
-  /**
-   * A decision batch committed: hand its outbox rows to the relay, which publishes them at once —
-   * no poll, no second read of rows just written. Shadow batches write none.
-   */
-  committed(): void {
-    const rows = this.uncommitted;
-    this.uncommitted = [];
-    if (rows.length > 0) this.events.emit(OUTBOX_WRITTEN, rows);
+    if (relayInstance === null || written.length === 0) return { actions, committed: () => undefined };
+    const byEventId = new Map(events.map((e) => [e.eventId, e]));
+    const rows: DirectOutboxRow[] = written.map((w) => {
+      const e = byEventId.get(w.eventId)!;
+      return { id: w.id, topic, key: e.itemId, value: JSON.stringify(e) };
+    });
+    // Once the batch commits, its rows go to the relay, which publishes them at once — no poll, no
+    // second read of rows just written. Shadow batches write none.
+    return { actions, committed: () => this.events.emit(OUTBOX_WRITTEN, rows) };
   }
 
   /** Outbox rows were committed (alerts, other writers): look for them now rather than at the relay's next poll. */
