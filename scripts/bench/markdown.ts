@@ -155,6 +155,17 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
   return rows;
 }
 
+/** A profile's self time by area (the first `areas` of them), a blank line, and its top functions. */
+function profileTables(summary: ProfileSummary, areas = summary.areas.length): string[] {
+  return [
+    table(['area', 'ms', 'share of busy'], summary.areas.slice(0, areas).map((a) => [a.area, fmt(a.ms, 0), pct(a.share, 1)])),
+    '',
+    'Top functions by self time:',
+    '',
+    table(['function', 'area', 'ms', 'share'], summary.functions.map((f) => [`\`${f.fn}\``, f.area, fmt(f.ms, 0), pct(f.share, 1)])),
+  ];
+}
+
 function table(head: string[], rows: string[][]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
@@ -327,11 +338,7 @@ export function renderMarkdown(r: BenchResults): string {
         'PostgreSQL queries and model HTTP requests):',
     );
     out.push('');
-    out.push(table(['area', 'ms', 'share of busy'], p.summary.areas.map((a) => [a.area, fmt(a.ms, 0), pct(a.share, 1)])));
-    out.push('');
-    out.push('Top functions by self time:');
-    out.push('');
-    out.push(table(['function', 'area', 'ms', 'share'], p.summary.functions.map((f) => [`\`${f.fn}\``, f.area, fmt(f.ms, 0), pct(f.share, 1)])));
+    out.push(...profileTables(p.summary));
     out.push('');
     out.push(
       'The anonymous function of keep-alive-fetch is `JSON.parse` of the model\'s answers (with their token logprobs); `writev` is the sockets\' ' +
@@ -427,11 +434,7 @@ export function renderMarkdown(r: BenchResults): string {
           `${fmt(p.summary.busyMs / 1000, 1)} s of ${fmt(p.summary.totalMs / 1000, 1)} s (start-up included). Self time by area:`,
       );
       out.push('');
-      out.push(table(['area', 'ms', 'share of busy'], p.summary.areas.slice(0, 10).map((a) => [a.area, fmt(a.ms, 0), pct(a.share, 1)])));
-      out.push('');
-      out.push('Top functions by self time:');
-      out.push('');
-      out.push(table(['function', 'area', 'ms', 'share'], p.summary.functions.map((f) => [`\`${f.fn}\``, f.area, fmt(f.ms, 0), pct(f.share, 1)])));
+      out.push(...profileTables(p.summary, 10));
       out.push('');
       out.push(
         'At a few items per batch, `writev` — the system call under every query node-postgres sends — is the largest single cost: on this ' +
