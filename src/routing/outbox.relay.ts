@@ -19,6 +19,18 @@ const POLL_MS = 500;
 export const DIRECT_GRACE_MS = 5000;
 /** Direct publishes in flight at most; beyond (Kafka slow or down), rows wait for the poll. */
 const MAX_DIRECT_IN_FLIGHT = 16;
+/** Rows published: marked sent, unless a relay that published them too marked them first. */
+const MARK_SENT = `UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL`;
+/** A publish that failed: the attempt and its error, on the rows ($1 ids, $2 error). */
+const MARK_FAILED = `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`;
+
+/** An outbox row as it goes to Kafka. */
+interface OutgoingRow {
+  id: string;
+  topic: string;
+  key: string | null;
+  value: string;
+}
 
 /**
  * Publishes outbox rows to Kafka and marks them sent, two ways. Rows the decision writer of this
@@ -82,22 +94,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async sendDirect(rows: DirectOutboxRow[]): Promise<void> {
-    const ids = rows.map((r) => r.id);
     try {
-      const byTopic = new Map<string, DirectOutboxRow[]>();
-      for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-      for (const [topic, list] of byTopic) {
-        await this.kafka.publish(topic, list.map((r) => ({ key: r.key, value: r.value, headers: { 'x-understudy-outbox-id': r.id } })));
-      }
+      await this.publish(rows);
     } catch (e) {
       this.log.warn({ err: errorMessage(e), rows: rows.length, retryAfterMs: DIRECT_GRACE_MS }, 'publishing committed outbox rows failed; the poll will retry them');
-      await this.dataSource
-        .query(`UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`, [ids, errorMessage(e).slice(0, 1000)])
-        .catch(() => undefined);
+      await this.dataSource.query(MARK_FAILED, [rows.map((r) => r.id), errorMessage(e).slice(0, 1000)]).catch(() => undefined);
       return;
     }
     try {
-      await this.dataSource.query(`UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL`, [ids]);
+      await this.dataSource.query(MARK_SENT, [rows.map((r) => r.id)]);
     } catch (e) {
       // Published but not marked: the poll publishes them again after the grace (at least once).
       this.log.warn({ err: errorMessage(e), rows: rows.length }, 'marking published outbox rows sent failed; they will be sent again');
@@ -141,34 +146,39 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Publishes one batch; returns how many rows were sent. */
+  /** Publishes one batch; returns how many rows were sent, or throws what the publish failed with. */
   async relayOnce(): Promise<number> {
-    return this.dataSource.transaction(async (tx) => {
+    const result = await this.dataSource.transaction(async (tx): Promise<{ sent: number; error?: unknown }> => {
       const rows: Array<{ id: string; topic: string; key: string | null; payload: unknown }> = await tx.query(
         `SELECT id::text, topic, message_key AS key, payload FROM outbox
          WHERE sent_at IS NULL AND (relay_instance IS NULL OR created_at < now() - make_interval(secs => $2::double precision / 1000))
          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [BATCH, DIRECT_GRACE_MS],
       );
-      if (rows.length === 0) return 0;
-      const byTopic = new Map<string, typeof rows>();
-      for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+      if (rows.length === 0) return { sent: 0 };
+      const ids = rows.map((r) => r.id);
       try {
-        for (const [topic, list] of byTopic) {
-          await this.kafka.publish(
-            topic,
-            list.map((r) => ({ key: r.key, value: JSON.stringify(r.payload), headers: { 'x-understudy-outbox-id': r.id } })),
-          );
-        }
-      } catch (e) {
-        await this.dataSource
-          .query(`UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id), errorMessage(e).slice(0, 1000)])
-          .catch(() => undefined);
-        throw e;
+        await this.publish(rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: JSON.stringify(r.payload) })));
+      } catch (error) {
+        // In this transaction: the rows are locked by it, so another connection's update would
+        // wait for its commit — which waits for that update.
+        await tx.query(MARK_FAILED, [ids, errorMessage(error).slice(0, 1000)]);
+        return { sent: 0, error };
       }
-      await tx.query(`UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-      return rows.length;
+      await tx.query(MARK_SENT, [ids]);
+      return { sent: rows.length };
     });
+    if (result.error !== undefined) throw result.error;
+    return result.sent;
+  }
+
+  /** Sends rows to their topics, one produce request per topic. */
+  private async publish(rows: OutgoingRow[]): Promise<void> {
+    const byTopic = new Map<string, OutgoingRow[]>();
+    for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
+    for (const [topic, list] of byTopic) {
+      await this.kafka.publish(topic, list.map((r) => ({ key: r.key, value: r.value, headers: { 'x-understudy-outbox-id': r.id } })));
+    }
   }
 
   async pending(): Promise<number> {
