@@ -6,6 +6,7 @@ import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import { findRepoRoot } from '../harness/kafka-cluster';
 import { dropDatabase } from '../harness/postgres';
 import { api, uniqueSuffix, waitFor } from '../harness/test-env';
+import { processAlive } from '../harness/process-alive';
 
 /**
  * Issue 7, the demo as people run it: `node dist/scripts/demo.js --fast` brings up the local stack
@@ -42,15 +43,6 @@ interface AuditEvent {
   segment: string | null;
   reason: string | null;
   details: { to?: { stage: string; trafficPct: number } };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('npm run demo -- --fast', () => {
@@ -90,7 +82,7 @@ describe('npm run demo -- --fast', () => {
       clearTimeout(t);
     }
     // Whatever happened, nothing the demo started may outlive it.
-    if (state && alive(state.servicePid)) process.kill(state.servicePid, 'SIGKILL');
+    if (state && processAlive(state.servicePid)) process.kill(state.servicePid, 'SIGKILL');
     // Retried: on a machine busy with other test runs, PostgreSQL may briefly refuse connections.
     for (let attempt = 1; ; attempt++) {
       try {
@@ -184,8 +176,8 @@ describe('npm run demo -- --fast', () => {
     clearTimeout(timer);
     expect(code).toBe(0);
     expect(output).toContain('nothing the demo started is left running');
-    expect(alive(state.servicePid)).toBe(false);
-    await waitFor('the Kafka mock cluster to be gone', async () => !alive(state!.kafka.pid), 10_000);
+    expect(processAlive(state.servicePid)).toBe(false);
+    await waitFor('the Kafka mock cluster to be gone', async () => !processAlive(state!.kafka.pid), 10_000);
     expect((await fetch(`${state.unleash.url}/health`)).status).toBe(200); // the shared Unleash keeps running
   });
 });

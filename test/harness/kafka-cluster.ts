@@ -27,6 +27,7 @@ import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 import { dirname, join } from 'node:path';
+import { processAlive } from './process-alive';
 
 const LAUNCHER_DIR = join('tools', 'kafka-mock');
 const LAUNCHER_SOURCE = join(LAUNCHER_DIR, 'launcher.c');
@@ -274,18 +275,10 @@ async function killAndWait(child: ChildProcess, graceMs = 5_000): Promise<void> 
 /** Stops a detached launcher started by another process (e.g. from a pid
  * file): SIGTERM, SIGKILL after graceMs, resolves once the pid is gone. */
 export async function stopKafkaClusterByPid(pid: number, graceMs = 5_000): Promise<void> {
-  const alive = (): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
+  if (!processAlive(pid)) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (alive()) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGKILL');
       break;

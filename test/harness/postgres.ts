@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { createHash, randomBytes } from 'node:crypto';
 import { MIGRATIONS } from '../../migrations';
 import { createDataSource } from '../../src/database/data-source';
+import { processAlive } from './process-alive';
 
 /** The local PostgreSQL the harness uses (trust auth on 127.0.0.1, as on every node-svc machine). */
 export const PG_BASE_URL = 'postgres://postgres@127.0.0.1:5432';
@@ -68,7 +69,7 @@ export async function prepareTemplate(base = PG_BASE_URL): Promise<void> {
       for (const r of rows as Array<{ datname: string }>) {
         // Test databases are named after the run (pid) that made them: drop those of runs that are gone.
         const owner = /^understudy_t_(\d+)_/.exec(r.datname)?.[1];
-        const stale = r.datname.startsWith('understudy_tpl_') ? r.datname !== TEMPLATE_DB : !owner || !alive(Number(owner));
+        const stale = r.datname.startsWith('understudy_tpl_') ? r.datname !== TEMPLATE_DB : !owner || !processAlive(Number(owner));
         if (stale) await c.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
       }
       if (!rows.some((r: { datname: string }) => r.datname === TEMPLATE_DB)) {
@@ -79,15 +80,6 @@ export async function prepareTemplate(base = PG_BASE_URL): Promise<void> {
       await c.query(`SELECT pg_advisory_unlock(hashtextextended('understudy:test-template', 0))`);
     }
   }, base);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A fresh, migrated database of a test's own. */

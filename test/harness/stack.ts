@@ -5,6 +5,7 @@ import { findRepoRoot, KafkaControl, startKafkaCluster, stopKafkaClusterByPid } 
 import { assertPostgresUp, PG_BASE_URL } from './postgres';
 import { startUnleash } from './unleash-server';
 import { createServer, AddressInfo } from 'node:net';
+import { processAlive } from './process-alive';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -49,17 +50,8 @@ export interface StackOptions {
 
 const STATE_FILE = (root: string) => path.join(root, '.stack', 'stack.json');
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function kafkaAnswers(info: StackInfo['kafka'] | undefined): Promise<boolean> {
-  if (!info || !alive(info.pid)) return false;
+  if (!info || !processAlive(info.pid)) return false;
   const control = new KafkaControl(info.control, 2000);
   try {
     await control.ping();

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { processAlive } from './process-alive';
 
 /**
  * Starts (or reuses) the real unleash-server for tests and the demo: see unleash-main.js for what
@@ -101,15 +102,6 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startUnleash(opts: StartUnleashOptions = {}): Promise<UnleashHandle> {
@@ -177,15 +169,15 @@ export async function startUnleash(opts: StartUnleashOptions = {}): Promise<Unle
   progress(`starting Unleash on ${url} (database ${database}, pid ${pid}, log ${logFile})`);
 
   const stop = async (): Promise<void> => {
-    if (!alive(pid) || exited) return;
+    if (!processAlive(pid) || exited) return;
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
       return;
     }
     const deadline = Date.now() + 15_000;
-    while (alive(pid) && !exited && Date.now() < deadline) await sleep(100);
-    if (alive(pid) && !exited) {
+    while (processAlive(pid) && !exited && Date.now() < deadline) await sleep(100);
+    if (processAlive(pid) && !exited) {
       progress(`Unleash pid ${pid} ignored SIGTERM for 15 s; killing it`);
       process.kill(pid, 'SIGKILL');
     }
