@@ -27,7 +27,7 @@ import { adminUrl, BenchContext, dropBenchDatabases, kafkaFor, pgClient } from '
 import { Promoted, simulateGuardBench } from './bench/guard';
 import { loadavg, machineInfo } from './bench/machine';
 import { BenchResults, renderMarkdown } from './bench/markdown';
-import { readProfile, summariseProfile } from './bench/profile';
+import { summariseProfileIn } from './bench/profile';
 import { runModelClient } from './bench/model-client';
 import { runReports } from './bench/reports';
 import { runNaiveRouting, runServiceRouting } from './bench/routing';
@@ -146,9 +146,7 @@ async function main(): Promise<void> {
             : 'Profiled in every full run: it shows where the time goes on the way to the 5,000 items/s goal.';
         const profileDir = path.join(dir, 'profile-tp0');
         const result = await runServiceThroughput(ctx, { name: 'prof', items: q ? 5_000 : 15_000, warmup: 500, latencyMs: 0, concurrency: 64, cpuProfileDir: profileDir });
-        const p = readProfile(profileDir);
-        if (!p) throw new Error(`no .cpuprofile in ${profileDir}`);
-        results.profile = { result, summary: summariseProfile(p, 15), why };
+        results.profile = { result, summary: summariseProfileIn(profileDir, 15), why };
       });
     }
     if (want('routing')) {
@@ -168,9 +166,7 @@ async function main(): Promise<void> {
             : 'Profiled because --profile was given.';
         const profileDir = path.join(dir, 'profile-route');
         const result = await runServiceRouting(ctx, { name: 'profroute', perSecond: 500, seconds: q ? 8 : 20, cpuProfileDir: profileDir });
-        const p = readProfile(profileDir);
-        if (!p) throw new Error(`no .cpuprofile in ${profileDir}`);
-        results.routingProfile = { result, summary: summariseProfile(p, 12), why };
+        results.routingProfile = { result, summary: summariseProfileIn(profileDir, 12), why };
       });
     }
     if (want('reports')) {

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildModelRequest, ModelRequest } from '../../src/inference/domain/model-request';
-import { OpenAiDecisionModel } from '../../src/inference/openai-decision-model';
+import { chatCompletionBody, OpenAiDecisionModel } from '../../src/inference/openai-decision-model';
 import { WorkloadGenerator } from '../../src/simulator/workload';
 import { parseWorkflowFile } from '../../src/workflows/domain/workflow-file';
 import type { BenchContext } from './context';
@@ -31,18 +31,7 @@ export async function runModelClient(ctx: BenchContext, o: { calls: number; conc
     const requests = gen.batch(o.calls).map((i) => buildModelRequest(def, { itemId: i.itemId, segment: i.segment, attributes: i.attributes, input: i.input }).request);
     const adapter = new OpenAiDecisionModel({ baseUrl: sim.url, apiKey: 'bench', timeoutMs: 30_000 });
     const sdk = new OpenAI({ baseURL: sim.url, apiKey: 'bench', maxRetries: 0, timeout: 30_000 });
-    const viaBuiltin = (r: ModelRequest) =>
-      sdk.chat.completions.create({
-        model: r.model,
-        messages: [
-          { role: 'system', content: r.system },
-          { role: 'user', content: r.user },
-        ],
-        response_format: { type: 'json_schema', json_schema: { name: r.schemaName, schema: r.schema, strict: true } },
-        temperature: r.temperature,
-        max_tokens: r.maxTokens,
-        logprobs: r.wantLogprobs,
-      });
+    const viaBuiltin = (r: ModelRequest) => sdk.chat.completions.create(chatCompletionBody(r));
     const measure = async (call: (r: ModelRequest) => Promise<unknown>) => {
       await Promise.all(requests.slice(0, 200).map(call)); // warm: connections, code
       let next = 0;

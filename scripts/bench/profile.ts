@@ -84,3 +84,10 @@ export function readProfile(dir: string): CpuProfile | null {
   if (files.length === 0) return null;
   return JSON.parse(readFileSync(path.join(dir, files[files.length - 1]), 'utf8')) as CpuProfile;
 }
+
+/** The summary of the newest profile written to `dir`; throws when the profiled process wrote none. */
+export function summariseProfileIn(dir: string, top: number): ProfileSummary {
+  const p = readProfile(dir);
+  if (!p) throw new Error(`no .cpuprofile in ${dir}`);
+  return summariseProfile(p, top);
+}

@@ -4,6 +4,21 @@ import type { ModelRequest } from './domain/model-request';
 import { parseRetryAfter } from './domain/retry-policy';
 import { keepAliveFetch } from './keep-alive-fetch';
 
+/** The chat completion request for a model request: structured output against the workflow's schema, logprobs where wanted. */
+export function chatCompletionBody(req: ModelRequest): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
+  return {
+    model: req.model,
+    messages: [
+      { role: 'system', content: req.system },
+      { role: 'user', content: req.user },
+    ],
+    response_format: { type: 'json_schema', json_schema: { name: req.schemaName, schema: req.schema, strict: true } },
+    temperature: req.temperature,
+    max_tokens: req.maxTokens,
+    ...(req.wantLogprobs ? { logprobs: true } : {}),
+  };
+}
+
 /**
  * The decision model through the official openai SDK against any OpenAI-compatible base URL.
  * The SDK's own retries are off: the runner retries with its own backoff, through the job
@@ -20,20 +35,7 @@ export class OpenAiDecisionModel implements DecisionModel {
   async complete(req: ModelRequest, signal?: AbortSignal): Promise<ModelAnswer> {
     const started = performance.now();
     try {
-      const res = await this.client.chat.completions.create(
-        {
-          model: req.model,
-          messages: [
-            { role: 'system', content: req.system },
-            { role: 'user', content: req.user },
-          ],
-          response_format: { type: 'json_schema', json_schema: { name: req.schemaName, schema: req.schema, strict: true } },
-          temperature: req.temperature,
-          max_tokens: req.maxTokens,
-          ...(req.wantLogprobs ? { logprobs: true } : {}),
-        },
-        { signal },
-      );
+      const res = await this.client.chat.completions.create(chatCompletionBody(req), { signal });
       const choice = res.choices[0];
       return {
         content: choice?.message?.content ?? null,
