@@ -24,7 +24,7 @@
  *    1000, retries 12 for a 1.5 s broker down).
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { processAlive } from './process-alive';
@@ -153,6 +153,8 @@ export async function startKafkaCluster(opts: KafkaClusterOptions = {}): Promise
     args.push('--no-stdin');
   }
 
+  // The log's folder may not exist yet (a fresh clone before any service has written a log).
+  if (opts.logFile !== undefined) mkdirSync(dirname(opts.logFile), { recursive: true });
   const logFd = opts.logFile === undefined ? undefined : openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
