@@ -203,6 +203,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         // The irregularity is remembered with the split, so the same operator change is adopted once.
         flagSplit: c.kind === 'segment-split' && c.irregular ? { ...after, irregular: c.irregular } : after,
         stepStartedAt: now,
+        lastVerdict: null,
         ...(stageChanged ? { stageStartedAt: now, guardParams: after.stage === 'shadow' ? null : s.guardParams } : {}),
         stepBase: { ...totals, rangeStart: rangeStart.toISOString() },
         guardState: { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree },

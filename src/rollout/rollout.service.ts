@@ -64,9 +64,11 @@ export class RolloutService {
       const target = nextStep(current, champion.definition.rollout.steps);
       if (!target) throw new DomainError(ErrorCode.InvalidTransition, `${segment} is already at the top (${describeSplit(current)})`);
       if (s.paused) throw new DomainError(ErrorCode.InvalidTransition, `${segment} is paused (${s.pauseKind}): resume it first`, { pauseReason: s.pauseReason });
-      const verdict = s.lastVerdict as { verdict?: string; summary?: string; criteria?: unknown } | null;
+      const last = s.lastVerdict as { verdict?: string; summary?: string; criteria?: unknown; evaluatedAt?: string } | null;
+      // A verdict from before the step (re)started judged other evidence: it does not count.
+      const verdict = last?.evaluatedAt && new Date(last.evaluatedAt) >= new Date(s.stepStartedAt) ? last : null;
       if (!verdict || (verdict.verdict !== 'pass' && verdict.verdict !== 'awaiting-approval')) {
-        throw new DomainError(ErrorCode.InvalidTransition, `the gate for ${describeSplit(target)} does not hold: ${verdict?.summary ?? 'not evaluated yet'}`, {
+        throw new DomainError(ErrorCode.InvalidTransition, `the gate for ${describeSplit(target)} does not hold: ${verdict?.summary ?? 'not evaluated yet for this step'}`, {
           verdict: verdict?.verdict ?? null,
           criteria: verdict?.criteria ?? null,
         });

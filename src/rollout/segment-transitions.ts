@@ -53,6 +53,7 @@ export class SegmentTransitions {
       flagSplit: to,
       pendingStep: null,
       approvedStep: null,
+      lastVerdict: null, // it judged the step that ended; the next cycle judges this one
     };
     if (stageChanged) {
       patch.stageStartedAt = now;
@@ -108,6 +109,7 @@ export class SegmentTransitions {
       pausedAt: null,
       pausedBy: null,
       stepStartedAt: now,
+      lastVerdict: null,
       stepBase: { ...totals, rangeStart: new Date(s.stageStartedAt).toISOString() },
       guardState: { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree },
       guardWindowStartedAt: null,

@@ -71,8 +71,10 @@ describe('the API', () => {
       rollout: {
         steps: [50, 100],
         gates: {
-          supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.7, approval: true },
-          'confidence-routed': { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.7, approval: true },
+          // A target well under the agreement the floor produces (about 0.8): with 40 comparisons the
+          // lower bound would otherwise cross a 0.7 target back and forth between two looks.
+          supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
+          'confidence-routed': { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
         },
       },
     },
@@ -213,11 +215,18 @@ describe('the API', () => {
     const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
     expect((await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split).toEqual({ stage: 'shadow', trafficPct: 100 });
     expect((await call('POST', fill(`${SEG}/resume`), 'program_manager', { reason: 'fixed' })).status).toBe(200);
+    const gateHolds = () => waitFor('the gate to hold again', async () => ['awaiting-approval', 'pass'].includes((await call('GET', fill(SEG), 'ops')).body.gate?.verdict), 120_000, 500);
+    // A resume restarts the step, so the gate judges fresh evidence: a verdict from before it does
+    // not count, not even the moment after the resume.
+    await gateHolds();
+    expect((await call('POST', fill(`${SEG}/hold`), 'program_manager', { reason: 'one more look' })).status).toBe(200);
+    expect((await call('POST', fill(`${SEG}/resume`), 'program_manager', { reason: 'looked' })).status).toBe(200);
+    const early = await call('POST', fill(`${SEG}/promote`), 'program_manager', { reason: 'too soon' });
+    expect(early).toMatchObject({ status: 409, body: { error: { message: expect.stringContaining('does not hold') } } });
     // A program manager promotes by hand once the gate holds again.
-    await waitFor('the gate to hold again', async () => ['awaiting-approval', 'pass'].includes((await call('GET', fill(SEG), 'ops')).body.gate?.verdict), 120_000, 500);
+    await gateHolds();
     const promoted = await call('POST', fill(`${SEG}/promote`), 'program_manager', { reason: 'approved in the steering meeting' });
-    expect(promoted.status).toBe(200);
-    expect(promoted.body.stage).toBe('supervised');
+    expect(promoted).toMatchObject({ status: 200, body: { stage: 'supervised' } });
     // Thresholds: fixed, then back to computed.
     expect((await call('PUT', fill(`${SEG}/threshold`), 'program_manager', { reason: 'policy', threshold: 0.9 })).body).toMatchObject({ threshold: 0.9, thresholdSource: 'fixed' });
     expect((await call('PUT', fill(`${SEG}/threshold`), 'program_manager', { reason: 'back to computed', threshold: null })).body.thresholdSource).toBe('none');
