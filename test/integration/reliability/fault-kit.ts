@@ -52,6 +52,10 @@ export interface SeenMessage {
 /** Reads a topic from the beginning into memory (a consumer group of its own). */
 export class TopicWatcher {
   readonly messages: SeenMessage[] = [];
+  /** eventId → deliveries, counted as messages arrive (parsing them all again per look was quadratic). */
+  private readonly deliveries = new Map<string, number>();
+  /** Messages with no eventId (empty, not JSON, or without the field): none belongs on ai.routing. */
+  unidentified = 0;
   private consumer: Consumer | null = null;
 
   constructor(
@@ -67,6 +71,9 @@ export class TopicWatcher {
     await this.consumer.run({
       eachMessage: async ({ message, partition }) => {
         this.messages.push({ key: message.key?.toString('utf8') ?? null, value: message.value, headers: headersOf(message.headers), partition });
+        const id = eventIdOf(message.value);
+        if (id) this.deliveries.set(id, (this.deliveries.get(id) ?? 0) + 1);
+        else this.unidentified++;
       },
     });
     return this;
@@ -74,17 +81,22 @@ export class TopicWatcher {
 
   /** eventId → how many times it was delivered (JSON payloads with an eventId). */
   eventIds(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const m of this.messages) {
-      if (!m.value) continue;
-      const id = (JSON.parse(m.value.toString('utf8')) as { eventId?: string }).eventId;
-      if (id) out.set(id, (out.get(id) ?? 0) + 1);
-    }
-    return out;
+    return new Map(this.deliveries);
   }
 
   async stop(): Promise<void> {
     await this.consumer?.disconnect().catch(() => undefined);
+  }
+}
+
+/** The eventId of a JSON payload; none for an empty or non-JSON one. */
+function eventIdOf(value: Buffer | null): string | null {
+  if (!value) return null;
+  try {
+    const id = (JSON.parse(value.toString('utf8')) as { eventId?: unknown }).eventId;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
   }
 }
 
@@ -318,8 +330,12 @@ export async function checkInvariants(
   // The outbox: one row per routing decision that sends something, every one of them on ai.routing.
   const outgoing = (await db.rows<{ id: string }>(`SELECT 'routing-' || ai_decision_id AS id FROM routing_decisions WHERE action <> 'none'`)).map((r) => r.id);
   expect(await db.count('SELECT count(*) n FROM outbox WHERE topic = $1', [o.routing.topic])).toBe(outgoing.length);
-  await waitFor('every routing event on ai.routing', async () => outgoing.every((id) => o.routing.eventIds().has(id)), 60_000, 500);
+  await waitFor('every routing event on ai.routing', async () => {
+    const seen = o.routing.eventIds();
+    return outgoing.every((id) => seen.has(id));
+  }, 60_000, 500);
   const published = o.routing.eventIds();
+  expect(o.routing.unidentified).toBe(0);
   expect(outgoing.filter((id) => !published.has(id))).toEqual([]);
   // Nothing on ai.routing that the database does not know of.
   const known = new Set(outgoing);

@@ -87,19 +87,25 @@ describe('SIGKILL under load', () => {
     }).start();
 
     // In flight: jobs claimed by the instance, calls outstanding. A burst of items makes a backlog
-    // first, since the service keeps up with the steady stream with only a few dozen in flight.
-    const busy = async (instance: TestService) => {
-      pump.burst(2000);
+    // first, since the service keeps up with the steady stream with only a few dozen in flight;
+    // another burst every 15 s if the instance has not taken enough of it (with two instances the
+    // backlog is shared, and a rebalance may hold it back).
+    const busy = async (instance: TestService, minProcessing: number) => {
+      let burstAt = 0;
       return waitFor(
-        'a few hundred jobs in flight',
+        `${minProcessing} jobs in flight on ${instance.env.INSTANCE_ID}`,
         async () => {
+          if (Date.now() - burstAt > 15_000) {
+            pump.burst(2000);
+            burstAt = Date.now();
+          }
           const [r] = await db.rows<{ unfinished: number; processing: number }>(
             `SELECT count(*) FILTER (WHERE state IN ('pending', 'processing', 'retrying'))::int AS unfinished,
                     count(*) FILTER (WHERE state = 'processing' AND locked_by = $1)::int AS processing
              FROM ai_jobs`,
             [instance.env.INSTANCE_ID],
           );
-          return r.unfinished >= 300 && r.processing >= 200 ? r : null;
+          return r.unfinished >= 300 && r.processing >= minProcessing ? r : null;
         },
         90_000,
         50,
@@ -109,7 +115,7 @@ describe('SIGKILL under load', () => {
     const t0 = Date.now();
     const atKill: Array<{ unfinished: number; processing: number; sent: number; atMs: number; restartMs?: number }> = [];
     for (let k = 0; k < KILLS; k++) {
-      const load = await busy(service);
+      const load = await busy(service, 200);
       await service.kill();
       const at = Date.now();
       atKill.push({ ...load, sent: pump.sent, atMs: at - t0 });
@@ -122,7 +128,7 @@ describe('SIGKILL under load', () => {
     // first wakes up (SIGCONT), its late answers must not become second decisions.
     other = await start();
     const stalled = service;
-    const load = { ...(await busy(stalled)), sent: pump.sent, atMs: Date.now() - t0 };
+    const load = { ...(await busy(stalled, 100)), sent: pump.sent, atMs: Date.now() - t0 };
     process.kill(stalled.pid, 'SIGSTOP');
     await sleep(8000);
     process.kill(stalled.pid, 'SIGCONT');
