@@ -108,6 +108,8 @@ describe('rollout controller', () => {
         const s = await splitNow();
         return s?.stage === 'confidence-routed' && s.trafficPct === 100;
       }, 300_000, 500);
+      // The watcher looks on its own clock: let it see the last split too.
+      await waitFor('the watcher to note the top step', async () => seen.length > 0 && key(seen[seen.length - 1]) === 'confidence-routed 100', 10_000, 100);
       expect(seen.map(key)).toEqual(['shadow', 'supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']);
       const promotions = await q<{ details: { to: SegmentSplit } }>(`SELECT details FROM audit_events WHERE action = 'stage.promoted' AND segment = $1 ORDER BY id`, [SEGMENT]);
       expect(promotions.map((p) => key(p.details.to))).toEqual(['supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']);
