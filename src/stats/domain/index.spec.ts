@@ -12,6 +12,7 @@ describe('stats/domain index', () => {
       'initialGuardState', 'updateGuard', 'simulateGuard', 'evaluateGate',
       'compareWithHumanBaseline', 'countFieldAgreement', 'fieldAgreementSummary', 'overrideRate', 'percentileFromHistogram',
       'mulberry32', 'seededRandom',
+      'confidenceSequence', 'lnBeta', 'lnGamma', 'logMixtureMartingale', 'priorCentredOn', 'sequenceExcludes', 'sequenceSamplesNeeded',
     ];
     for (const name of expected) expect(typeof (stats as Record<string, unknown>)[name]).toBe('function');
     expect(stats.DEFAULT_GUARD_DROP).toBe(0.06);

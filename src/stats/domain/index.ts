@@ -48,3 +48,14 @@ export {
 export type { BaselineComparison, FieldAgreement, FieldCounts, OverrideRate } from './agreement';
 export { mulberry32, seededRandom } from './random';
 export type { Random } from './random';
+export {
+  confidenceSequence,
+  DEFAULT_PRIOR_WEIGHT,
+  lnBeta,
+  lnGamma,
+  logMixtureMartingale,
+  priorCentredOn,
+  sequenceExcludes,
+  sequenceSamplesNeeded,
+} from './confidence-sequence';
+export type { BetaPrior, ConfidenceSequenceBound } from './confidence-sequence';
