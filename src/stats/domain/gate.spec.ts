@@ -1,5 +1,9 @@
 import { evaluateGate, GateInput } from './gate';
+import { confidenceSequence, priorCentredOn, sequenceSamplesNeeded } from './confidence-sequence';
 import { wilsonInterval } from './wilson-interval';
+
+/** The gate's bound: a 95 % confidence sequence whose prior is centred on the limit it is compared with. */
+const sequence = (successes: number, n: number, limit: number) => confidenceSequence(successes, n, 0.95, priorCentredOn(limit));
 
 const HOUR = 3_600_000;
 
@@ -25,7 +29,7 @@ describe('evaluateGate: pass', () => {
     expect(result.verdict).toBe('pass');
     expect(result.moreSamplesNeeded).toBeNull();
     const agreement = criterion(result, 'agreement');
-    const interval = wilsonInterval(960, 1000);
+    const interval = sequence(960, 1000, 0.9);
     expect(agreement).toMatchObject({ holds: true, actual: 0.96, required: 0.9 });
     expect(agreement.margin).toBeCloseTo(interval.lower - 0.9, 15);
     expect(agreement.interval!.lower).toBe(interval.lower);
@@ -68,19 +72,21 @@ describe('evaluateGate: inconclusive — too little data never passes', () => {
     expect(result.moreSamplesNeeded).toBeNull();
   });
 
-  it('holds while the Wilson interval straddles the target and says how much more data should settle it', () => {
-    // 560/600 = 0.9333, 95 % Wilson interval 0.9105–0.9507 around the target 0.92.
+  it('holds while the sequence straddles the target and says how much more data should settle it', () => {
+    // 560/600 = 0.9333: the 95 % sequence straddles the target 0.92.
     const result = evaluateGate(input({ criteria: { minSample: 500, minDwellMs: 0, agreementTarget: 0.92, confidence: 0.95 } }, { n: 600, agree: 560 }));
     const agreement = criterion(result, 'agreement');
-    const interval = wilsonInterval(560, 600);
+    const interval = sequence(560, 600, 0.92);
     expect(interval.lower).toBeLessThan(0.92);
     expect(interval.upper).toBeGreaterThan(0.92);
     expect(result.verdict).toBe('inconclusive');
     expect(agreement.holds).toBeNull();
     expect(agreement.margin).toBeCloseTo(interval.lower - 0.92, 15);
-    // z²·t(1 − t)/(rate − t)² = 3.8415·0.92·0.08/(0.01333…)² = 1590.3 → 1591 in all, 991 more.
-    expect(result.moreSamplesNeeded).toBe(991);
-    expect(agreement.detail).toContain('about 991 more comparisons (1591 in all)');
+    const needed = sequenceSamplesNeeded(560 / 600, 0.92, 0.95, priorCentredOn(0.92))!;
+    // More than the 1,591 a fixed-sample Wilson bound would ask: the price of looking every cycle.
+    expect(needed).toBeGreaterThan(1591);
+    expect(result.moreSamplesNeeded).toBe(needed - 600);
+    expect(agreement.detail).toContain(`about ${needed - 600} more comparisons (${needed} in all)`);
   });
 
   it('says when more data at this rate cannot help, without calling it a failure', () => {
@@ -108,9 +114,9 @@ describe('evaluateGate: inconclusive — too little data never passes', () => {
 });
 
 describe('evaluateGate: fail — clearly not met', () => {
-  it('fails when even the Wilson upper bound is below the target, however little data', () => {
+  it('fails when even the upper bound is below the target, however little data', () => {
     const result = evaluateGate(input({}, { n: 100, agree: 70 }));
-    const interval = wilsonInterval(70, 100);
+    const interval = sequence(70, 100, 0.9);
     expect(interval.upper).toBeLessThan(0.9);
     expect(result.verdict).toBe('fail');
     expect(criterion(result, 'agreement')).toMatchObject({ holds: false, actual: 0.7 });
@@ -126,7 +132,7 @@ describe('evaluateGate: fail — clearly not met', () => {
         { reviews: 800, overridden: 80 },
       ),
     );
-    const interval = wilsonInterval(80, 800);
+    const interval = sequence(80, 800, 0.05);
     expect(result.verdict).toBe('fail');
     const override = criterion(result, 'override-rate');
     expect(override).toMatchObject({ holds: false, actual: 0.1, required: 0.05 });
@@ -142,7 +148,7 @@ describe('evaluateGate: fail — clearly not met', () => {
       ),
     );
     expect(result.verdict).toBe('pass');
-    expect(criterion(result, 'override-rate').margin).toBeCloseTo(0.05 - wilsonInterval(40, 2000).upper, 15);
+    expect(criterion(result, 'override-rate').margin).toBeCloseTo(0.05 - sequence(40, 2000, 0.05).upper, 15);
   });
 
   it('fails on model errors clearly over the ceiling', () => {
@@ -159,6 +165,14 @@ describe('evaluateGate: fail — clearly not met', () => {
 
   it('reports a clear failure ahead of missing data', () => {
     expect(evaluateGate(input({ dwellMs: 0, budgetOk: false }, { n: 10, agree: 10 })).verdict).toBe('fail');
+  });
+});
+
+describe('evaluateGate: judged every cycle', () => {
+  it('is stricter than a fixed-sample Wilson bound on the same counts', () => {
+    // 1,000 comparisons at 0.93 against a 0.91 target: Wilson alone would pass it.
+    expect(wilsonInterval(930, 1000).lower).toBeGreaterThan(0.91);
+    expect(evaluateGate(input({ criteria: { minSample: 500, minDwellMs: 0, agreementTarget: 0.91, confidence: 0.95 } }, { agree: 930 })).verdict).toBe('inconclusive');
   });
 });
 

@@ -1,4 +1,4 @@
-import { samplesNeeded, wilsonInterval } from './wilson-interval';
+import { confidenceSequence, priorCentredOn, sequenceSamplesNeeded } from './confidence-sequence';
 
 /*
  * The promotion gate: may this segment take its next traffic step?
@@ -13,6 +13,11 @@ import { samplesNeeded, wilsonInterval } from './wilson-interval';
  *  - awaiting-approval: everything holds and the workflow wants a person to say yes.
  * Each criterion carries the numbers it was judged on and a signed margin (positive = holds by
  * that much, negative = short by that much), so the verdict can be shown as is.
+ *
+ * The controller judges the same step every cycle, so every rate is bounded by a confidence
+ * sequence (confidence-sequence.ts), not a fixed-sample interval: the chance that a segment whose
+ * true agreement sits at the target is ever promoted stays under 1 − confidence however many
+ * cycles look at it. Each sequence's prior is centred on the limit it is compared with.
  */
 
 export type GateStage = 'shadow' | 'supervised' | 'confidence-routed';
@@ -32,7 +37,7 @@ export interface GateMetrics {
 export interface GateCriteria {
   minSample: number;
   minDwellMs: number;
-  /** The agreement rate whose Wilson LOWER bound must reach it, e.g. 0.9. */
+  /** The agreement rate whose anytime-valid LOWER bound must reach it, e.g. 0.9. */
   agreementTarget: number;
   /** Confidence level of every interval in the gate, e.g. 0.95. */
   confidence: number;
@@ -95,7 +100,7 @@ export interface GateResult {
   criteria: GateCriterionResult[];
   /**
    * How many MORE comparisons should let the gate decide, if the current agreement rate holds
-   * (the larger of what minSample and the Wilson bound need). Null when more data at the current
+   * (the larger of what minSample and the confidence sequence need). Null when more data at the current
    * rate cannot make it pass, or nothing more is needed.
    */
   moreSamplesNeeded: number | null;
@@ -206,13 +211,14 @@ export function evaluateGate(input: GateInput): GateResult {
   return { verdict, stage, step, criteria: results, moreSamplesNeeded, summary };
 }
 
-/** Agreement: the Wilson lower bound must reach the target; an upper bound below it fails. */
+/** Agreement: the sequence's lower bound must reach the target; an upper bound below it fails. */
 function agreementCriterion(
   metrics: GateMetrics,
   criteria: GateCriteria,
 ): { result: GateCriterionResult; neededTotal: number | null } {
   const target = criteria.agreementTarget;
-  const interval = wilsonInterval(metrics.agree, metrics.n, criteria.confidence);
+  const prior = priorCentredOn(target);
+  const interval = confidenceSequence(metrics.agree, metrics.n, criteria.confidence, prior);
   const result = (holds: boolean | null, margin: number | null, detail: string): GateCriterionResult => ({
     name: 'agreement',
     holds,
@@ -240,7 +246,7 @@ function agreementCriterion(
     const detail = `Agreement ${observed}: even the upper bound is ${formatRate(-margin)} below the target ${formatRate(target)}.`;
     return { result: result(false, margin, detail), neededTotal: null };
   }
-  const needed = samplesNeeded(interval.rate, target, criteria.confidence);
+  const needed = sequenceSamplesNeeded(interval.rate, target, criteria.confidence, prior);
   const projection =
     needed === null
       ? 'the rate is not above the target, so more data at this rate cannot show it is met.'
@@ -250,8 +256,8 @@ function agreementCriterion(
 }
 
 /**
- * A rate that must stay under a ceiling: it holds when the Wilson upper bound is at or under the
- * ceiling and fails when even the lower bound is over it.
+ * A rate that must stay under a ceiling: it holds when the sequence's upper bound is at or under
+ * the ceiling and fails when even the lower bound is over it.
  */
 function ceilingCriterion(
   name: 'override-rate' | 'error-rate',
@@ -260,7 +266,7 @@ function ceilingCriterion(
   confidence: number,
 ): GateCriterionResult {
   const { events, total, totalNoun, eventVerb } = counts;
-  const interval = wilsonInterval(events, total, confidence);
+  const interval = confidenceSequence(events, total, confidence, priorCentredOn(ceiling));
   const result = (holds: boolean | null, margin: number | null, detail: string): GateCriterionResult => ({
     name,
     holds,

@@ -3,7 +3,7 @@ import { confidenceBinIndex } from './calibration';
 import { seededRandom } from './random';
 import { recommendThreshold } from './threshold';
 
-describe('recommendThreshold: the procedure', () => {
+describe('recommendThreshold: the procedure (one look, exact binomial test)', () => {
   // Ten bins; only the top three hold labels. Worked by hand:
   //   λ = 0.9: 49/50 correct, p = P(Bin(50, 0.9) ≥ 49) = 50·0.9⁴⁹·0.1 + 0.9⁵⁰ = 0.0338 → rejected;
   //   λ = 0.8: 95/100,        p = P(Bin(100, 0.9) ≥ 95) = 0.0576 (binomial tables)  → rejected;
@@ -12,7 +12,7 @@ describe('recommendThreshold: the procedure', () => {
   const correct = [0, 0, 0, 0, 0, 0, 0, 40, 46, 49];
 
   it('tests from the top down, stops at the first non-rejection and picks the lowest rejected edge', () => {
-    const result = recommendThreshold({ n, correct, target: 0.9, delta: 0.1 });
+    const result = recommendThreshold({ n, correct, target: 0.9, delta: 0.1, test: 'fixed-sample' });
     expect(result.status).toBe('certified');
     expect(result.threshold).toBe(0.8);
     expect(result.binIndex).toBe(8);
@@ -22,7 +22,7 @@ describe('recommendThreshold: the procedure', () => {
     expect(result.tested[1].pValue).toBeCloseTo(0.0576, 4);
     expect(result.tested[2].pValue).toBeGreaterThan(0.5);
     expect(result.tested.map((c) => c.rejected)).toEqual([true, true, false]);
-    expect(result).toMatchObject({ nAbove: 100, correctAbove: 95, accuracyAbove: 0.95, coverage: 100 / 150, target: 0.9, delta: 0.1 });
+    expect(result).toMatchObject({ nAbove: 100, correctAbove: 95, accuracyAbove: 0.95, coverage: 100 / 150, target: 0.9, delta: 0.1, test: 'fixed-sample' });
     expect(result.accuracyLower!).toBeLessThan(0.95);
     expect(result.reason).toContain('0.8');
   });
@@ -34,33 +34,34 @@ describe('recommendThreshold: the procedure', () => {
       correct: [0, 0, 0, 0, 0, 0, 100, 40, 46, 49],
       target: 0.9,
       delta: 0.1,
+      test: 'fixed-sample',
     });
     expect(result.threshold).toBe(0.8);
     expect(result.tested).toHaveLength(3);
   });
 
   it('is stricter with a smaller δ', () => {
-    const result = recommendThreshold({ n, correct, target: 0.9, delta: 0.05 });
+    const result = recommendThreshold({ n, correct, target: 0.9, delta: 0.05, test: 'fixed-sample' });
     expect(result.threshold).toBe(0.9);
     expect(result.tested.map((c) => c.rejected)).toEqual([true, false]);
   });
 
   it('skips candidates with fewer than minCount items above them, and empty bins', () => {
-    const result = recommendThreshold({ n, correct, target: 0.9, delta: 0.1, minCount: 60 });
+    const result = recommendThreshold({ n, correct, target: 0.9, delta: 0.1, minCount: 60, test: 'fixed-sample' });
     expect(result.tested.map((c) => c.threshold)).toEqual([0.8, 0.7]);
     expect(result.threshold).toBe(0.8);
   });
 
   it('says why when nothing is certified', () => {
-    const noLabels = recommendThreshold({ n: [0, 0], correct: [0, 0], target: 0.9, delta: 0.1 });
+    const noLabels = recommendThreshold({ n: [0, 0], correct: [0, 0], target: 0.9, delta: 0.1, test: 'fixed-sample' });
     expect(noLabels).toMatchObject({ status: 'no-labels', threshold: null, coverage: null, tested: [] });
     expect(noLabels.reason).toMatch(/no review or audit labels/);
 
-    const tooFew = recommendThreshold({ n: [5, 5], correct: [5, 5], target: 0.9, delta: 0.1 });
+    const tooFew = recommendThreshold({ n: [5, 5], correct: [5, 5], target: 0.9, delta: 0.1, test: 'fixed-sample' });
     expect(tooFew.status).toBe('too-few-labels');
     expect(tooFew.reason).toMatch(/at least 30/);
 
-    const notCertified = recommendThreshold({ n: [0, 40], correct: [0, 37], target: 0.9, delta: 0.1 });
+    const notCertified = recommendThreshold({ n: [0, 40], correct: [0, 37], target: 0.9, delta: 0.1, test: 'fixed-sample' });
     expect(notCertified.status).toBe('not-certified');
     expect(notCertified.threshold).toBeNull();
     expect(notCertified.tested).toHaveLength(1);
@@ -69,21 +70,21 @@ describe('recommendThreshold: the procedure', () => {
   });
 
   it('certifies everything when every label is correct and there are enough of them', () => {
-    const result = recommendThreshold({ n: [10, 10, 10, 10], correct: [10, 10, 10, 10], target: 0.9, delta: 0.1 });
+    const result = recommendThreshold({ n: [10, 10, 10, 10], correct: [10, 10, 10, 10], target: 0.9, delta: 0.1, test: 'fixed-sample' });
     expect(result.threshold).toBe(0);
     expect(result.coverage).toBe(1);
   });
 
   it('refuses malformed input', () => {
-    expect(() => recommendThreshold({ n: [1], correct: [2], target: 0.9, delta: 0.1 })).toThrow(RangeError);
-    expect(() => recommendThreshold({ n: [1, 1], correct: [1], target: 0.9, delta: 0.1 })).toThrow(RangeError);
-    expect(() => recommendThreshold({ n: [1], correct: [1], target: 1, delta: 0.1 })).toThrow(RangeError);
+    expect(() => recommendThreshold({ n: [1], correct: [2], target: 0.9, delta: 0.1, test: 'fixed-sample' })).toThrow(RangeError);
+    expect(() => recommendThreshold({ n: [1, 1], correct: [1], target: 0.9, delta: 0.1, test: 'fixed-sample' })).toThrow(RangeError);
+    expect(() => recommendThreshold({ n: [1], correct: [1], target: 1, delta: 0.1, test: 'fixed-sample' })).toThrow(RangeError);
     expect(() => recommendThreshold({ n: [1], correct: [1], target: 0.9, delta: 0 })).toThrow(RangeError);
     expect(() => recommendThreshold({ n: [1], correct: [1], target: 0.9, delta: 0.1, minCount: 0 })).toThrow(RangeError);
   });
 });
 
-describe('recommendThreshold: the guarantee, by simulation', () => {
+describe('recommendThreshold: the one-look guarantee, by simulation', () => {
   const bins = 20;
   const target = 0.9;
   const delta = 0.1;
@@ -109,7 +110,7 @@ describe('recommendThreshold: the guarantee, by simulation', () => {
         n[bin]++;
         if (random.bernoulli(accuracy(c))) correct[bin]++;
       }
-      const certified = recommendThreshold({ n, correct, target, delta }).threshold;
+      const certified = recommendThreshold({ n, correct, target, delta, test: 'fixed-sample' }).threshold;
       let naive: number | null = null;
       let itemsAbove = 0;
       let correctAbove = 0;
@@ -146,5 +147,55 @@ describe('recommendThreshold: the guarantee, by simulation', () => {
     const certifiedShare = results.filter((r) => r.certified !== null).length / runs;
     expect(certifiedShare).toBeLessThanOrEqual(delta + tolerance);
     expect(results.filter((r) => r.naive !== null).length / runs).toBeGreaterThan(delta + tolerance);
+  });
+});
+
+describe('recommendThreshold: recomputed as labels arrive (the controller does it every cycle)', () => {
+  const bins = 20;
+  const target = 0.9;
+  const delta = 0.1;
+  const runs = 200;
+  const looks = 100;
+  const labelsPerLook = 100;
+  // accuracy(c) = 0.55 + 0.43c as above: any certified λ ≤ 0.6 is a failure.
+  const trueAccuracyAbove = (lambda: number) => 0.55 + (0.43 * (1 + lambda)) / 2;
+
+  /** Per run: whether any look certified a wrong threshold, and the threshold in force at the end. */
+  function simulate(test: 'anytime' | 'fixed-sample', seed: number) {
+    const random = seededRandom(seed);
+    const out: Array<{ everWrong: boolean; last: number | null }> = [];
+    for (let run = 0; run < runs; run++) {
+      const n = new Array<number>(bins).fill(0);
+      const correct = new Array<number>(bins).fill(0);
+      let everWrong = false;
+      let last: number | null = null;
+      for (let look = 0; look < looks; look++) {
+        for (let i = 0; i < labelsPerLook; i++) {
+          const c = random.next();
+          const bin = confidenceBinIndex(c, bins);
+          n[bin]++;
+          if (random.bernoulli(0.55 + 0.43 * c)) correct[bin]++;
+        }
+        last = recommendThreshold({ n, correct, target, delta, test }).threshold;
+        if (last !== null && trueAccuracyAbove(last) < target) everWrong = true;
+      }
+      out.push({ everWrong, last });
+    }
+    return out;
+  }
+
+  // Figures with this seed: anytime 0.5 % of runs ever wrong, 100 % certify by the end; the
+  // one-look test re-run at every look 20 %.
+  it('keeps P(ever certifying a threshold whose true accuracy is below target) ≤ δ over 100 looks', () => {
+    const results = simulate('anytime', 11);
+    const tolerance = 3 * Math.sqrt((delta * (1 - delta)) / runs);
+    expect(results.filter((r) => r.everWrong).length / runs).toBeLessThanOrEqual(delta + tolerance);
+    // Power: by 10,000 labels it certifies a threshold in most runs.
+    expect(results.filter((r) => r.last !== null).length / runs).toBeGreaterThan(0.8);
+  });
+
+  it('where the one-look test, re-run at every look, breaks its promise far more often', () => {
+    const results = simulate('fixed-sample', 11);
+    expect(results.filter((r) => r.everWrong).length / runs).toBeGreaterThan(delta + 2 * Math.sqrt((delta * (1 - delta)) / runs));
   });
 });
