@@ -172,7 +172,7 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       const t0 = performance.now();
       const acc = new RollupAccumulator();
       for (const c of chunk) {
-        acc.addComparison({ workflow: wf, segment: c.segment, version: 1, at: c.at, agree: c.agree, humanKind: c.humanKind, verdict: c.verdict, routeAction: c.routeAction, confidence: c.confidence, fields: c.fields, aiLabel: c.aiLabel, humanLabel: c.humanLabel });
+        acc.addComparison({ workflow: wf, segment: c.segment, version: 1, at: c.at, aiDecidedAt: c.at, routeStage: c.routeAction === null ? 'shadow' : 'confidence-routed', routeThreshold: null, agree: c.agree, humanKind: c.humanKind, verdict: c.verdict, routeAction: c.routeAction, confidence: c.confidence, fields: c.fields, aiLabel: c.aiLabel, humanLabel: c.humanLabel });
         acc.addAiCall({ workflow: wf, segment: c.segment, version: 1, at: c.at, outcome: 'ok', promptTokens: 310, completionTokens: 42, costUsd: 0.0000717, latencyMs: 200 + Math.round(c.confidence * 900) });
         acc.addRouted({ workflow: wf, segment: c.segment, version: 1, at: c.at, action: c.routeAction ?? 'none' });
         if (c.humanKind === 'independent' && Number(c.itemId.slice(2)) % 20 === 0) acc.addHumanPair({ workflow: wf, segment: c.segment, version: 1, at: c.at, agree: c.fields.category });

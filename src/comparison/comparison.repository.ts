@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/sql';
 import type { AiDecisionForComparison, HumanDecisionForComparison } from './comparison.types';
+import type { Arm, EvidenceKind } from './domain/evidence';
 
 export interface NewComparison {
   workflow: string;
@@ -12,6 +13,11 @@ export interface NewComparison {
   humanDecisionId: string;
   humanKind: string;
   routeAction: string | null;
+  evidence: EvidenceKind;
+  arm: Arm;
+  aiDecidedAt: Date;
+  routeStage: string | null;
+  routeThreshold: number | null;
   agree: boolean;
   fieldAgreement: Record<string, boolean>;
   verdict: string | null;
@@ -34,15 +40,22 @@ type ItemKey = { workflow: string; itemId: string };
 
 @Injectable()
 export class ComparisonRepository {
-  /** Valid AI decisions of the given items, with the routing action of each. */
+  /**
+   * Valid AI decisions of the given items, each with how its item was routed (the decision's own
+   * route, or the champion's for a challenger: what the person was shown) and when it was decided.
+   */
   async aiDecisionsFor(tx: Tx, items: ItemKey[]): Promise<AiDecisionForComparison[]> {
     if (items.length === 0) return [];
     return tx.query(
       `SELECT d.id::text AS id, d.workflow, d.item_id AS "itemId", d.segment, d.workflow_version AS version, d.valid,
-              d.decision, d.confidence, r.action AS "routeAction"
+              d.decision, d.confidence, r.action AS "routeAction", r.stage AS "routeStage", r.threshold AS "routeThreshold", d.created_at AS "decidedAt"
        FROM unnest($1::text[], $2::text[]) AS k(workflow, item_id)
        JOIN ai_decisions d ON d.workflow = k.workflow AND d.item_id = k.item_id
-       LEFT JOIN routing_decisions r ON r.ai_decision_id = d.id
+       LEFT JOIN LATERAL (
+         SELECT action, stage, threshold FROM routing_decisions rd
+         WHERE rd.workflow = d.workflow AND rd.item_id = d.item_id
+         ORDER BY rd.ai_decision_id = d.id DESC, rd.id LIMIT 1
+       ) r ON true
        WHERE d.valid`,
       [items.map((i) => i.workflow), items.map((i) => i.itemId)],
     );
@@ -64,12 +77,13 @@ export class ComparisonRepository {
     if (rows.length === 0) return [];
     const inserted: Array<{ a: string; h: string }> = await tx.query(
       `INSERT INTO comparisons (workflow, item_id, segment, workflow_version, is_champion, ai_decision_id, human_decision_id,
-         human_kind, route_action, agree, field_agreement, verdict, ai_label, human_label, confidence)
+         human_kind, route_action, evidence, arm, ai_decided_at, agree, field_agreement, verdict, ai_label, human_label, confidence)
        SELECT workflow, "itemId", segment, version, "isChampion", "aiDecisionId"::bigint, "humanDecisionId"::bigint, "humanKind",
-         "routeAction", agree, "fieldAgreement", verdict, "aiLabel", "humanLabel", confidence
+         "routeAction", evidence, arm, "aiDecidedAt", agree, "fieldAgreement", verdict, "aiLabel", "humanLabel", confidence
        FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, "itemId" text, segment text, version int, "isChampion" boolean,
-         "aiDecisionId" text, "humanDecisionId" text, "humanKind" text, "routeAction" text, agree boolean, "fieldAgreement" jsonb,
-         verdict text, "aiLabel" text, "humanLabel" text, confidence double precision)
+         "aiDecisionId" text, "humanDecisionId" text, "humanKind" text, "routeAction" text, evidence text, arm text,
+         "aiDecidedAt" timestamptz, agree boolean, "fieldAgreement" jsonb, verdict text, "aiLabel" text, "humanLabel" text,
+         confidence double precision)
        ON CONFLICT (ai_decision_id, human_decision_id) DO NOTHING
        RETURNING ai_decision_id::text AS a, human_decision_id::text AS h`,
       [JSON.stringify(rows)],

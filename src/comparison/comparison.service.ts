@@ -4,6 +4,7 @@ import type { Tx } from '../database/sql';
 import { MetricsService } from '../metrics/metrics.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { compareDecisions, labelOf } from './domain/compare-decisions';
+import { armOf, classifyLabel } from './domain/evidence';
 import { RollupAccumulator } from './domain/rollup';
 import { ComparisonRepository, NewComparison, NewHumanPair } from './comparison.repository';
 import type { AiDecisionForComparison, HumanDecisionForComparison } from './comparison.types';
@@ -69,6 +70,11 @@ export class ComparisonService {
           humanDecisionId: h.id,
           humanKind: h.kind,
           routeAction: d.routeAction,
+          routeStage: d.routeStage,
+          routeThreshold: d.routeThreshold,
+          evidence: classifyLabel(h.kind, d.routeAction),
+          arm: armOf(d.routeStage),
+          aiDecidedAt: new Date(d.decidedAt),
           agree: result.agree,
           fieldAgreement: result.fields,
           verdict: reviewed ? h.verdict : null,
@@ -86,6 +92,9 @@ export class ComparisonService {
         segment: c.segment,
         version: c.version,
         at: now,
+        aiDecidedAt: c.aiDecidedAt,
+        routeStage: c.routeStage,
+        routeThreshold: c.routeThreshold,
         agree: c.agree,
         humanKind: c.humanKind as 'independent' | 'review',
         verdict: c.verdict as 'accepted' | 'overridden' | null,

@@ -11,8 +11,14 @@ export interface AiDecisionForComparison {
   valid: boolean;
   decision: Record<string, unknown> | null;
   confidence: number | null;
-  /** The routing action of this decision, when it is the champion's and was routed. */
+  /** How the item was routed (the champion's routing decision), when it was. */
   routeAction: string | null;
+  /** The stage the item was routed under: the arm its labels are evidence of. */
+  routeStage: string | null;
+  /** The confidence threshold in force when the item was routed. */
+  routeThreshold: number | null;
+  /** When the AI decided: the time its labels count for. */
+  decidedAt: Date;
 }
 
 /** A human decision as the comparison step needs it. */

@@ -6,7 +6,7 @@ import { RollupAccumulator } from './domain/rollup';
 @Injectable()
 export class RollupRepository {
   async write(tx: Tx, acc: RollupAccumulator): Promise<void> {
-    const { rows, confusion, pairs } = acc.result();
+    const { rows, evidence, confusion, pairs } = acc.result();
     if (rows.length > 0) {
       await tx.query(
         `INSERT INTO rollup_minute AS r (workflow, segment, workflow_version, minute, n, agree, n_independent, agree_independent,
@@ -50,6 +50,26 @@ export class RollupRepository {
            latency_hist = understudy_array_add(r.latency_hist, EXCLUDED.latency_hist),
            routed = understudy_jsonb_add(r.routed, EXCLUDED.routed)`,
         [JSON.stringify(rows)],
+      );
+    }
+    if (evidence.length > 0) {
+      await tx.query(
+        `INSERT INTO evidence_minute AS e (workflow, segment, workflow_version, arm, minute, blind_n, blind_agree, anchored_n, anchored_agree,
+           anchored_overridden, conf_n, conf_agree, last_label_at)
+         SELECT workflow, segment, version, arm, minute, "blindN", "blindAgree", "anchoredN", "anchoredAgree", "anchoredOverridden",
+           "confN", "confAgree", now()
+         FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, segment text, version int, arm text, minute timestamptz, "blindN" bigint,
+           "blindAgree" bigint, "anchoredN" bigint, "anchoredAgree" bigint, "anchoredOverridden" bigint, "confN" bigint[], "confAgree" bigint[])
+         ON CONFLICT (workflow, segment, workflow_version, arm, minute) DO UPDATE SET
+           blind_n = e.blind_n + EXCLUDED.blind_n,
+           blind_agree = e.blind_agree + EXCLUDED.blind_agree,
+           anchored_n = e.anchored_n + EXCLUDED.anchored_n,
+           anchored_agree = e.anchored_agree + EXCLUDED.anchored_agree,
+           anchored_overridden = e.anchored_overridden + EXCLUDED.anchored_overridden,
+           conf_n = understudy_array_add(e.conf_n, EXCLUDED.conf_n),
+           conf_agree = understudy_array_add(e.conf_agree, EXCLUDED.conf_agree),
+           last_label_at = now()`,
+        [JSON.stringify(evidence)],
       );
     }
     if (confusion.length > 0) {

@@ -156,10 +156,15 @@ export class DecisionWriter implements OnModuleDestroy {
         if (champion) {
           routable.push({ aiDecisionId: id, workflow: d.job.workflow, itemId: d.job.itemId, segment: d.job.segment, version: d.job.version, valid: r.valid, decision: r.decision, confidence: r.confidence, model: r.model, promptVersion: r.promptVersion, receivedAt: new Date(d.job.receivedAt) });
         }
-        forComparison.push({ id, workflow: d.job.workflow, itemId: d.job.itemId, segment: d.job.segment, version: d.job.version, valid: r.valid, decision: r.decision, confidence: r.confidence, routeAction: null });
+        forComparison.push({ id, workflow: d.job.workflow, itemId: d.job.itemId, segment: d.job.segment, version: d.job.version, valid: r.valid, decision: r.decision, confidence: r.confidence, routeAction: null, routeStage: null, routeThreshold: null, decidedAt: now });
       }
       const routing = await this.routing.plan(tx, routable, acc);
-      for (const c of forComparison) c.routeAction = routing.actions.get(c.id) ?? null;
+      for (const c of forComparison) {
+        const route = routing.routes.get(c.id);
+        c.routeAction = route?.action ?? null;
+        c.routeStage = route?.stage ?? null;
+        c.routeThreshold = route?.threshold ?? null;
+      }
       await this.comparisons.onAiDecisions(tx, forComparison, acc);
 
       for (const f of batch) {

@@ -16,9 +16,9 @@ export interface RoutableDecision {
   receivedAt: Date;
 }
 
-/** What a batch's routing wrote: the action per AI decision id, and what to do once it commits. */
+/** What a batch's routing wrote: the action and stage per AI decision id, and what to do once it commits. */
 export interface RoutingPlan {
-  actions: Map<string, string>;
+  routes: Map<string, { action: string; stage: string | null; threshold: number | null }>;
   /** Called after the batch's transaction committed (e.g. hands its outbox rows to the relay); never after a rollback. */
   committed(): void;
 }

@@ -61,8 +61,8 @@ export class RoutingService implements RoutingPlanner {
   ) {}
 
   async plan(tx: Tx, decisions: RoutableDecision[], acc: RollupAccumulator): Promise<RoutingPlan> {
-    const actions = new Map<string, string>();
-    if (decisions.length === 0) return { actions, committed: () => undefined };
+    const routed = new Map<string, { action: string; stage: string | null; threshold: number | null }>();
+    if (decisions.length === 0) return { routes: routed, committed: () => undefined };
     const now = this.clock.now();
     const killSwitch = this.flags.killSwitch();
     const routes: Array<{ d: RoutableDecision; route: Route; threshold: number | null }> = [];
@@ -76,13 +76,14 @@ export class RoutingService implements RoutingPlanner {
         confidence: d.confidence,
         threshold: seg.threshold,
         auditShare: def?.rollout.auditShare ?? 0.05,
+        supervisedBlindShare: def?.rollout.supervisedBlindShare ?? 0.1,
         doubleLabelShare: def?.rollout.doubleLabelShare ?? 0,
         stale: this.config.routing.maxDelayMs > 0 && now.getTime() - d.receivedAt.getTime() > this.config.routing.maxDelayMs,
         auditDraw: stableDraw(d.itemId, `audit:${d.workflow}`),
         doubleLabelDraw: stableDraw(d.itemId, `double-label:${d.workflow}`),
       });
       routes.push({ d, route, threshold: seg.threshold });
-      actions.set(d.aiDecisionId, route.action);
+      routed.set(d.aiDecisionId, { action: route.action, stage: route.stage, threshold: seg.threshold });
       acc.addRouted({ workflow: d.workflow, segment: d.segment, version: d.version, at: now, action: route.action });
       this.metrics.routed.inc({ workflow: d.workflow, segment: d.segment, action: route.action });
     }
@@ -138,7 +139,7 @@ export class RoutingService implements RoutingPlanner {
         relayInstance,
       ],
     );
-    if (relayInstance === null || written.length === 0) return { actions, committed: () => undefined };
+    if (relayInstance === null || written.length === 0) return { routes: routed, committed: () => undefined };
     const byEventId = new Map(events.map((e) => [e.eventId, e]));
     const rows: DirectOutboxRow[] = written.map((w) => {
       const e = byEventId.get(w.eventId)!;
@@ -146,7 +147,7 @@ export class RoutingService implements RoutingPlanner {
     });
     // Once the batch commits, its rows go to the relay, which publishes them at once — no poll, no
     // second read of rows just written. Shadow batches write none.
-    return { actions, committed: () => this.events.emit(OUTBOX_WRITTEN, rows) };
+    return { routes: routed, committed: () => this.events.emit(OUTBOX_WRITTEN, rows) };
   }
 
   /** Outbox rows were committed (alerts, other writers): look for them now rather than at the relay's next poll. */

@@ -20,6 +20,11 @@ export interface HumanAgentOptions {
   seed?: number;
   /** Share of decisions where a person errs (one field wrong). */
   errorRate?: number;
+  /**
+   * Anchoring: the share of wrong suggestions a reviewer accepts as they are, because they were
+   * shown them (0 by default: a careful reviewer). Blind decisions are not affected.
+   */
+  acceptWrongRate?: number;
   actors?: number;
 }
 
@@ -78,9 +83,13 @@ export class HumanAgents {
     switch (routing.action) {
       case 'suggest':
       case 'review': {
-        const right = this.aiRight(item, routing.decision) && this.rng() >= (this.opts.errorRate ?? 0);
-        const decision = right && routing.decision ? { ...routing.decision } : this.decide(item);
-        return [this.event(item, 'review', decision, { aiDecisionId: routing.aiDecisionId, verdict: right ? 'accepted' : 'overridden' })];
+        const aiRight = this.aiRight(item, routing.decision);
+        const right = aiRight && this.rng() >= (this.opts.errorRate ?? 0);
+        const acceptWrong = this.opts.acceptWrongRate ?? 0;
+        const anchored = !aiRight && !!routing.decision && acceptWrong > 0 && this.rng() < acceptWrong;
+        const accept = (right || anchored) && !!routing.decision;
+        const decision = accept ? { ...routing.decision } : this.decide(item);
+        return [this.event(item, 'review', decision, { aiDecisionId: routing.aiDecisionId, verdict: accept ? 'accepted' : 'overridden' })];
       }
       case 'audit':
         return [this.event(item, 'independent', this.decide(item))];

@@ -23,6 +23,7 @@ const STAGE_OF: Record<string, 'shadow' | 'supervised' | 'confidence-routed'> = 
 };
 const AUDIT_SHARE = 0.2;
 const DOUBLE_LABEL_SHARE = 0.2;
+const BLIND_SHARE = 0.15;
 
 describe('routing and the human review loop', () => {
   const suffix = uniqueSuffix();
@@ -35,6 +36,7 @@ describe('routing and the human review loop', () => {
         minLabelsPerThreshold: 20,
         thresholdWindowDays: 1 / 1440, // the last minute of labels: fresh outcomes move the threshold quickly
         auditShare: AUDIT_SHARE,
+        supervisedBlindShare: BLIND_SHARE,
         doubleLabelShare: DOUBLE_LABEL_SHARE,
       },
     },
@@ -110,6 +112,7 @@ describe('routing and the human review loop', () => {
         confidence: r.confidence,
         threshold: r.threshold,
         auditShare: AUDIT_SHARE,
+        supervisedBlindShare: BLIND_SHARE,
         doubleLabelShare: DOUBLE_LABEL_SHARE,
         stale: false,
         auditDraw: stableDraw(r.item_id, `audit:${wf.triage}`),
@@ -120,7 +123,7 @@ describe('routing and the human review loop', () => {
       counts[r.segment][r.action] = (counts[r.segment][r.action] ?? 0) + 1;
     }
     expect(Object.keys(counts['email|eu']).sort()).toEqual(['double-label', 'none']);
-    expect(Object.keys(counts['chat|us'])).toEqual(['suggest']);
+    expect(Object.keys(counts['chat|us']).sort()).toEqual(['audit', 'suggest']);
     expect(Object.keys(counts['phone|apac']).sort()).toEqual(['audit', 'auto', 'review']);
     // Before a threshold is certified, confidence routing sends everything to review.
     expect(rows.some((r) => r.segment === 'phone|apac' && r.threshold === null && r.action === 'review')).toBe(true);

@@ -2,6 +2,8 @@
  * Rollups: counters per (workflow, segment, version, minute), added up in memory for a batch
  * and written with one upsert, so reports and gates read a few rows instead of raw comparisons.
  */
+import { EvidenceAccumulator, EvidenceKind, EvidenceRow } from './evidence';
+
 export const CONFIDENCE_BINS = 20;
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is everything above. */
 export const LATENCY_BUCKETS_MS = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
@@ -145,6 +147,10 @@ export interface ComparisonFacts {
   segment: string;
   version: number;
   at: Date;
+  /** When the AI decided: the minute its blind or anchored evidence counts for (evidence.ts). */
+  aiDecidedAt: Date;
+  routeStage: string | null;
+  routeThreshold: number | null;
   agree: boolean;
   humanKind: 'independent' | 'review';
   verdict: 'accepted' | 'overridden' | null;
@@ -167,9 +173,10 @@ export interface AiCallFacts {
   latencyMs: number | null;
 }
 
-/** Adds up a batch's facts into rollup rows, confusion cells and version pairs. */
+/** Adds up a batch's facts into rollup rows, evidence rows, confusion cells and version pairs. */
 export class RollupAccumulator {
   private rows = new Map<string, RollupRow>();
+  private evidence = new EvidenceAccumulator(CONFIDENCE_BINS, confidenceBin);
   private confusion = new Map<string, ConfusionCell>();
   private pairs = new Map<string, PairCell>();
 
@@ -184,7 +191,8 @@ export class RollupAccumulator {
     return r;
   }
 
-  addComparison(c: ComparisonFacts): void {
+  /** Counts a comparison by the minute its label arrived (reports) and by the minute the AI decided (evidence); returns the label's kind. */
+  addComparison(c: ComparisonFacts): EvidenceKind {
     const r = this.row({ workflow: c.workflow, segment: c.segment, version: c.version, minute: c.at });
     const a = c.agree ? 1 : 0;
     r.n++;
@@ -220,6 +228,19 @@ export class RollupAccumulator {
       cell.n++;
       this.confusion.set(k, cell);
     }
+    return this.evidence.add({
+      workflow: c.workflow,
+      segment: c.segment,
+      version: c.version,
+      aiDecidedAt: c.aiDecidedAt,
+      routeAction: c.routeAction,
+      routeStage: c.routeStage,
+      routeThreshold: c.routeThreshold,
+      humanKind: c.humanKind,
+      verdict: c.verdict,
+      agree: c.agree,
+      confidence: c.confidence,
+    });
   }
 
   /** Two versions judged against the same human decision (McNemar's paired counts). */
@@ -268,12 +289,12 @@ export class RollupAccumulator {
   }
 
   /** Rows sorted by key so concurrent batches lock rollup rows in the same order. */
-  result(): { rows: RollupRow[]; confusion: ConfusionCell[]; pairs: PairCell[] } {
+  result(): { rows: RollupRow[]; evidence: EvidenceRow[]; confusion: ConfusionCell[]; pairs: PairCell[] } {
     const byKey = <T>(m: Map<string, T>) => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
-    return { rows: byKey(this.rows), confusion: byKey(this.confusion), pairs: byKey(this.pairs) };
+    return { rows: byKey(this.rows), evidence: this.evidence.result(), confusion: byKey(this.confusion), pairs: byKey(this.pairs) };
   }
 
   get empty(): boolean {
-    return this.rows.size === 0 && this.confusion.size === 0 && this.pairs.size === 0;
+    return this.rows.size === 0 && this.confusion.size === 0 && this.pairs.size === 0 && this.evidence.result().length === 0;
   }
 }

@@ -7,6 +7,7 @@ const base: RouteInput = {
   confidence: 0.95,
   threshold: 0.8,
   auditShare: 0.05,
+  supervisedBlindShare: 0.1,
   doubleLabelShare: 0.05,
   stale: false,
   auditDraw: 0.5,
@@ -19,10 +20,18 @@ describe('decideRoute (the stage table)', () => {
     expect(decideRoute(shadow).action).toBe('none');
     expect(decideRoute({ ...shadow, doubleLabelDraw: 0.01 }).action).toBe('double-label');
   });
-  it('supervised: a suggestion for every item, whatever the confidence', () => {
+  it('supervised: a suggestion for every item, whatever the confidence, except the blind share', () => {
     const sup = { ...base, flag: { stage: 'supervised' as const, reason: 'variant' as const, variant: 'supervised' as const } };
     expect(decideRoute({ ...sup, confidence: 0.1 }).action).toBe('suggest');
     expect(decideRoute({ ...sup, confidence: null }).action).toBe('suggest');
+    // The blind share is drawn whatever the confidence, so it is a sample of the whole arm.
+    expect(decideRoute({ ...sup, auditDraw: 0.099, confidence: 0.1 })).toEqual({
+      action: 'audit',
+      stage: 'supervised',
+      reason: 'supervised, drawn into the blind sample: a person decides without the suggestion',
+    });
+    expect(decideRoute({ ...sup, auditDraw: 0.1 }).action).toBe('suggest');
+    expect(decideRoute({ ...sup, auditDraw: 0, supervisedBlindShare: 0 }).action).toBe('suggest');
   });
   it('confidence-routed: auto at or above the threshold, review below, audit for the sample', () => {
     expect(decideRoute(base)).toEqual({ action: 'auto', stage: 'confidence-routed', reason: 'confidence 0.950 at or above threshold 0.800' });
@@ -31,6 +40,8 @@ describe('decideRoute (the stage table)', () => {
     expect(decideRoute({ ...base, auditDraw: 0.049 }).action).toBe('audit');
     expect(decideRoute({ ...base, confidence: 0.5, auditDraw: 0.01 }).action).toBe('review');
     expect(decideRoute({ ...base, threshold: null }).action).toBe('review');
+    // With no threshold yet, the blind audit sample is drawn from every item, whatever its confidence.
+    expect(decideRoute({ ...base, threshold: null, confidence: 0.2, auditDraw: 0.01 }).action).toBe('audit');
     expect(decideRoute({ ...base, confidence: null }).action).toBe('review');
   });
   it('sends nothing on kill switch, disabled flag, invalid or late decisions, or unknown state', () => {

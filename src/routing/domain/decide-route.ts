@@ -11,6 +11,8 @@ export interface RouteInput {
   confidence: number | null;
   threshold: number | null;
   auditShare: number;
+  /** Share of the supervised arm decided blind (routed `audit`, no suggestion shown). */
+  supervisedBlindShare: number;
   doubleLabelShare: number;
   /** The decision came after the routing deadline: people have already picked the item up. */
   stale: boolean;
@@ -44,9 +46,17 @@ export function decideRoute(i: RouteInput): Route {
       }
       return { action: 'none', stage, reason: i.flag.reason === 'variant' ? 'shadow' : `shadow (${i.flag.reason})` };
     case 'supervised':
+      if (i.auditDraw < i.supervisedBlindShare) {
+        return { action: 'audit', stage, reason: 'supervised, drawn into the blind sample: a person decides without the suggestion' };
+      }
       return { action: 'suggest', stage, reason: 'supervised: suggestion for a person to accept or override' };
     case 'confidence-routed': {
-      if (i.threshold === null) return { action: 'review', stage, reason: 'no certified confidence threshold yet' };
+      if (i.threshold === null) {
+        // Without a threshold the audit sample is drawn from every item: blind labels at every
+        // confidence, the only honest way to certify one (reviews are anchored).
+        if (i.auditDraw < i.auditShare) return { action: 'audit', stage, reason: 'no certified confidence threshold yet: drawn into the blind audit sample' };
+        return { action: 'review', stage, reason: 'no certified confidence threshold yet' };
+      }
       if (i.confidence === null) return { action: 'review', stage, reason: 'the decision has no confidence' };
       if (i.confidence + 1e-9 < i.threshold) {
         return { action: 'review', stage, reason: `confidence ${i.confidence.toFixed(3)} below threshold ${i.threshold.toFixed(3)}` };

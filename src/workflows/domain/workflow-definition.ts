@@ -36,7 +36,11 @@ const guardSchema = z.object({
   minDetectableDrop: z.number().gt(0).lt(1).default(0.06),
   /** Expected comparisons between false reverts when nothing changed (sets the CUSUM threshold). */
   targetArl0: z.number().int().min(1000).default(500_000),
-  /** The baseline is the Wilson lower bound of the agreement that passed the gate, at this confidence. */
+  /**
+   * The baseline is blind agreement measured before the stage (the promotion's evidence, or recent
+   * blind labels); the CUSUM's threshold is set so that its false-revert rate holds even if the true
+   * baseline is as low as the baseline's lower bound at this confidence.
+   */
   baselineConfidence: z.number().gt(0.5).lt(1).default(0.95),
   /** A fixed CUSUM threshold instead of the one derived from targetArl0. */
   threshold: z.number().gt(0).optional(),
@@ -62,6 +66,11 @@ export const rolloutSchema = z
     /** Labels (comparisons with a confidence) from this many past days feed the threshold. */
     thresholdWindowDays: z.number().gt(0).default(7),
     auditShare: z.number().min(0).max(1).default(0.05),
+    /**
+     * Share of the supervised arm routed `audit` instead of `suggest`: a person decides it without
+     * seeing the suggestion, so supervised has blind evidence of its own.
+     */
+    supervisedBlindShare: z.number().min(0).max(1).default(0.1),
     doubleLabelShare: z.number().min(0).max(1).default(0.05),
   });
 export type RolloutConfig = z.infer<typeof rolloutSchema>;
