@@ -2,29 +2,28 @@
  * `npm run bench`: Understudy's benchmarks on the local stack, each beside a naive baseline measured
  * in the same run, written to BENCHMARKS.md. Not part of `npm test`.
  *
- *   node dist/scripts/bench.js [--only throughput,latency,routing,reports,guard,threshold] [--profile] [--quick] [--keep] [--out FILE]
+ *   node dist/scripts/bench.js [--only throughput,latency,routing,reports,judgement,threshold] [--profile] [--quick] [--keep] [--out FILE]
  *
  * Sections (see scripts/bench/*.ts for what each measures and how):
  *   throughput  shadow throughput of one instance, model at 0 ms, and the naive pipeline
  *   latency     the same with the model at 500 ms (bounded by MODEL_CONCURRENCY), and the naive pipeline
  *   routing     routing overhead at 500 items/s with a segment in supervised, and the naive pipeline
  *   reports     report latency over 1,000,000 comparisons' rollups, and a scan of the raw rows
- *   guard       the regression guard's detection delay and false reverts, and a repeated z-test
+ *   judgement   the risk of the rollout's decisions (gate, threshold, guard, re-review), simulated; also written to benchmarks.json
  *   threshold   the confidence threshold's guarantee, and the naive "observed accuracy" rule
  *
  * Diagnostics: BENCH_STATEMENT_LOG=1 makes PostgreSQL log every statement of the benchmark's
  * databases with its duration (in the server log), to see which queries a phase spends its time on.
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { guardParamsFor } from '../src/rollout/segment-transitions';
 import type { WorkflowVersion } from '../src/workflows/domain/workflow-definition';
 import { parseWorkflowFile } from '../src/workflows/domain/workflow-file';
 import { findRepoRoot } from '../test/harness/kafka-cluster';
 import { startStack } from '../test/harness/stack';
 import { adminUrl, BenchContext, dropBenchDatabases, kafkaFor, pgClient } from './bench/context';
-import { Promoted, simulateGuardBench } from './bench/guard';
+import { judgementFigures, simulateJudgement } from './bench/judgement';
 import { loadavg, machineInfo } from './bench/machine';
 import { BenchResults, renderMarkdown } from './bench/markdown';
 import { summariseProfileIn } from './bench/profile';
@@ -35,7 +34,7 @@ import { fmt } from './bench/stats';
 import { simulateThresholds } from './bench/threshold';
 import { runNaiveThroughput, runServiceThroughput } from './bench/throughput';
 
-const SECTIONS = ['throughput', 'latency', 'routing', 'reports', 'guard', 'threshold'] as const;
+const SECTIONS = ['throughput', 'latency', 'routing', 'reports', 'judgement', 'threshold'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -65,6 +64,28 @@ function parseArgs(argv: string[], root: string): Options {
     } else throw new Error(`unknown argument ${a}`);
   }
   return o;
+}
+
+/**
+ * benchmarks.json: the figures the issues name, for machines (BENCHMARKS.md is for people). A run
+ * of some sections keeps the other sections' figures from the file's last run.
+ */
+function writeFigures(file: string, results: BenchResults): void {
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = { ...previous, command: results.command, machine: results.machine, writtenAt: new Date().toISOString() };
+  if (results.judgement) {
+    out.judgement = {
+      ...judgementFigures(results.judgement),
+      runs: results.judgement.options.runs,
+      naive: {
+        gatePassAtTarget: Math.max(...results.judgement.gate.scenarios.map((g) => g.naivePassShare)),
+        thresholdViolations: results.judgement.threshold.naiveViolations,
+        guardDelayMedian: results.judgement.guard.naiveDelayMedian,
+        falseRevertsPer1000SegmentDays: results.judgement.guard.naiveFalseRevertsPer1000SegmentDays,
+      },
+    };
+  }
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
 
 function championOf(root: string, index: number): WorkflowVersion {
@@ -175,30 +196,11 @@ async function main(): Promise<void> {
         log(`   ${results.reports.endpoints.map((e) => `${e.name}: ${fmt(e.ms.p50, 1)} ms`).join('; ')}`);
       });
     }
-    if (want('guard')) {
-      await section('regression guard', async () => {
-        const champion = championOf(root, 0);
-        const g = champion.definition.rollout.guard;
-        const config = {
-          workflow: champion.workflow,
-          minDetectableDrop: g.minDetectableDrop,
-          targetArl0: g.targetArl0,
-          baselineConfidence: g.baselineConfidence,
-          segmentDays: 1000,
-          comparisonsPerDay: 2000,
-          detectionRuns: q ? 1000 : 5000,
-          baselineSample: [300, 1000] as [number, number],
-          trueRate: 0.92,
-          droppedRate: 0.82,
-        };
-        const cache = new Map<string, Promoted>();
-        const base = { paramsFor: (lower: number) => guardParamsFor(lower, champion), cache, ...config };
-        const runs = [simulateGuardBench({ ...base, batchSize: 1, seed: 42 }), simulateGuardBench({ ...base, batchSize: 50, seed: 43 })];
-        const altArl0 = 200_000;
-        const alt = { ...champion, definition: { ...champion.definition, rollout: { ...champion.definition.rollout, guard: { ...g, targetArl0: altArl0 } } } };
-        const alternative = q ? undefined : { targetArl0: altArl0, result: simulateGuardBench({ ...base, cache: new Map(), paramsFor: (lower: number) => guardParamsFor(lower, alt), batchSize: 1, seed: 42 }) };
-        results.guard = { config, runs, alternative };
-        log(`   guard: median ${runs[0].guard.delayP50}, false reverts ${runs[0].guard.falseReverts}; naive: median ${runs[0].naive.delayP50}, false reverts ${runs[0].naive.falseReverts}`);
+    if (want('judgement')) {
+      await section('judgement', async () => {
+        results.judgement = simulateJudgement({ runs: q ? 300 : 1000, seed: 20261130, perDay: 2000, lookEveryMinutes: 30, labelDelayHours: 6, acceptWrong: 0.5 }, log);
+        const f = judgementFigures(results.judgement);
+        log(`   ${Object.entries(f).map(([k, v]) => `${k} ${fmt(v, 3)}`).join('; ')}`);
       });
     }
     if (want('threshold')) {
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
   results.loadEnd = loadavg();
   writeFileSync(path.join(dir, 'results.json'), JSON.stringify(results, null, 2));
   writeFileSync(opts.out, renderMarkdown(results));
+  writeFigures(path.join(root, 'benchmarks.json'), results);
   log(`wrote ${path.relative(root, opts.out)} in ${fmt(results.totalSeconds / 60, 1)} min (results.json in ${path.relative(root, dir)})`);
 }
 

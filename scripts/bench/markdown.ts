@@ -1,4 +1,4 @@
-import type { GuardBenchResult } from './guard';
+import type { JudgementResult } from './judgement';
 import type { MachineInfo } from './machine';
 import type { ModelClientResult } from './model-client';
 import type { ProfileSummary } from './profile';
@@ -26,23 +26,10 @@ export interface BenchResults {
   routing?: RoutingResult;
   naiveRouting?: RoutingResult;
   reports?: ReportsResult;
-  guard?: { config: GuardConfigSummary; runs: GuardBenchResult[]; alternative?: { targetArl0: number; result: GuardBenchResult } };
+  judgement?: JudgementResult;
   threshold?: { target: number; delta: number; minCount: number; runs: number; labelsPerRun: number; scenarios: ThresholdScenarioResult[] };
   profile?: { result: ThroughputResult; summary: ProfileSummary; why: string };
   routingProfile?: { result: RoutingResult; summary: ProfileSummary; why: string };
-}
-
-export interface GuardConfigSummary {
-  workflow: string;
-  minDetectableDrop: number;
-  targetArl0: number;
-  baselineConfidence: number;
-  segmentDays: number;
-  comparisonsPerDay: number;
-  detectionRuns: number;
-  baselineSample: [number, number];
-  trueRate: number;
-  droppedRate: number;
 }
 
 type Status = 'met' | 'MISSED' | '—';
@@ -103,23 +90,48 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
       });
     }
   }
-  if (r.guard) {
-    const g = r.guard.runs[0];
+  if (r.judgement) {
+    const j = r.judgement;
+    const naiveGate = Math.max(...j.gate.scenarios.map((g) => g.naivePassShare));
     rows.push({
-      figure: `Regression guard: comparisons to detect 0.92 → 0.82, median / p95`,
-      value: `${fmt(g.guard.delayP50, 0)} / ${fmt(g.guard.delayP95, 0)}`,
-      target: 'median ≤ 300',
-      naive: `${fmt(g.naive.delayP50, 0)} / ${fmt(g.naive.delayP95, 0)}`,
-      ratio: `service ÷ naive: ${ratio(g.guard.delayP50, g.naive.delayP50)}`,
-      status: status((g.guard.delayP50 ?? Infinity) <= 300),
+      figure: `Gate at the target (true blind agreement ${j.gate.target}): segments promoted within 20,000 comparisons (judgement.gatePassAtTarget)`,
+      value: pct(j.gate.gatePassAtTarget, 1),
+      target: '≤ 5 %',
+      naive: pct(naiveGate, 1),
+      ratio: j.gate.gatePassAtTarget > 0 ? `naive ÷ service: ${ratio(naiveGate, j.gate.gatePassAtTarget)}` : '—',
+      status: status(j.gate.gatePassAtTarget <= 0.05),
     });
     rows.push({
-      figure: `Regression guard: false reverts, ${fmt(r.guard.config.segmentDays, 0)} healthy segment-days of ${fmt(r.guard.config.comparisonsPerDay, 0)} comparisons`,
-      value: pct(g.guard.falseRevertShare, 1),
-      target: '≤ 1 %',
-      naive: pct(g.naive.falseRevertShare, 1),
-      ratio: g.guard.falseReverts > 0 ? `naive ÷ service: ${ratio(g.naive.falseRevertShare, g.guard.falseRevertShare)}` : `naive: ${g.naive.falseReverts}, guard: 0`,
-      status: status(g.guard.falseRevertShare <= 0.01),
+      figure: `Threshold recomputed every look (${j.threshold.looks} looks): runs ever certifying one whose true accuracy is below ${j.threshold.target} (judgement.thresholdViolations)`,
+      value: pct(j.threshold.thresholdViolations, 1),
+      target: `≤ δ = ${pct(j.threshold.delta, 0)}`,
+      naive: pct(j.threshold.naiveViolations, 1),
+      ratio: j.threshold.thresholdViolations > 0 ? `naive ÷ service: ${ratio(j.threshold.naiveViolations, j.threshold.thresholdViolations)}` : '—',
+      status: status(j.threshold.thresholdViolations <= j.threshold.delta),
+    });
+    rows.push({
+      figure: `Guard: blind comparisons from a drop ${j.guard.baseline} → ${fmt(j.guard.dropped, 2)} to the revert, median (judgement.guardDelayMedian; ÷ the best possible detector = judgement.guardDelayRatio)`,
+      value: `${fmt(j.guard.guardDelayMedian, 0)} (ratio ${fmt(j.guard.guardDelayRatio, 2)})`,
+      target: 'ratio ≤ 1.5',
+      naive: fmt(j.guard.naiveDelayMedian, 0),
+      ratio: `best detector: ${fmt(j.guard.oracleDelayMedian, 0)}`,
+      status: status((j.guard.guardDelayRatio ?? Infinity) <= 1.5),
+    });
+    rows.push({
+      figure: 'Guard: false reverts per 1,000 healthy segment-days of 2,000 blind comparisons (judgement.falseRevertsPer1000SegmentDays)',
+      value: fmt(j.guard.falseRevertsPer1000SegmentDays, 1),
+      target: '≤ 5',
+      naive: fmt(j.guard.naiveFalseRevertsPer1000SegmentDays, 0),
+      ratio: '—',
+      status: status(j.guard.falseRevertsPer1000SegmentDays <= 5),
+    });
+    rows.push({
+      figure: `Re-review after a revert: auto decisions in the regressed window missing from the list, over ${fmt(j.rereview.reverts, 0)} reverts (judgement.rereviewMissed)`,
+      value: fmt(j.rereview.rereviewMissed, 0),
+      target: '0',
+      naive: '—',
+      ratio: '—',
+      status: status(j.rereview.rereviewMissed === 0),
     });
   }
   if (r.threshold) {
@@ -513,45 +525,35 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
-  if (r.guard) {
-    const c = r.guard.config;
+  if (r.judgement) {
+    const j = r.judgement;
+    const o = j.options;
     out.push('');
-    out.push('## Regression guard');
+    out.push('## Judgement: do the rollout\'s decisions carry the risk they state?');
     out.push('');
     out.push(
-      `Simulated with the guard exactly as the controller sets it up on a promotion (\`guardParamsFor\` in src/rollout/segment-transitions.ts): ` +
-        `baseline = the Wilson lower bound (${c.baselineConfidence}) of the agreement that passed the gate, \`defaultGuardParams\` with the ` +
-        `workflow's \`minDetectableDrop\` ${c.minDetectableDrop} and \`targetArl0\` ${fmt(c.targetArl0, 0)} (config/workflows.yaml, ${c.workflow}). ` +
-        `The baseline's own estimation is simulated: every segment-day is promoted on ${c.baselineSample[0]}–${c.baselineSample[1]} comparisons ` +
-        `drawn at the true ${c.trueRate} (baselines rounded to 0.001, so each threshold is computed once). False reverts: ${fmt(c.segmentDays, 0)} ` +
-        `healthy segment-days of ${fmt(c.comparisonsPerDay, 0)} comparisons at ${c.trueRate}. Detection: ${fmt(c.detectionRuns, 0)} promotions, ` +
-        `0–1,000 healthy comparisons, then agreement drops to ${c.droppedRate}; the delay counts comparisons from the drop to the revert. ` +
-        'Naive baseline: every 100 comparisons, a one-sided z-test at 5 % of those 100 against the same baseline — it peeks 20 times a day.',
+      `${fmt(o.runs, 0)} simulated runs per figure through the project's own decision code (scripts/bench/judgement.ts): \`classifyLabel\`/\`armOf\`, ` +
+        '`evaluateStep`, `recommendThreshold` + `nextThreshold`, `armGuard` + `updateGuard`, `rereviewFrom`. ' +
+        `${fmt(o.perDay, 0)} comparisons a day per segment, labels arriving 0–${o.labelDelayHours} h after the AI decided, a look every ` +
+        `${o.lookEveryMinutes} simulated minutes, reviewers accepting ${pct(o.acceptWrong, 0)} of the wrong suggestions they are shown. ` +
+        'Each figure has the rule it replaced beside it, on the same draws: the gate on a Wilson bound over every comparison of the segment ' +
+        '(reviews included), the threshold on a one-look binomial test re-run each look over every comparison, a z-test of each 100 labels.',
     );
     out.push('');
-    const grow = (label: string, g: GuardBenchResult) => [
-      label,
-      `${fmt(g.baseline.p50, 3)} (${fmt(g.baseline.min, 3)}–${fmt(g.baseline.max, 3)})`,
-      `${fmt(g.thresholdH.p50, 2)} (${fmt(g.thresholdH.min, 2)}–${fmt(g.thresholdH.max, 2)})`,
-      `${fmt(g.guard.delayP50, 0)} / ${fmt(g.guard.delayP95, 0)}${g.guard.missed ? ` (${g.guard.missed} not caught: baseline at or below 0.82)` : ''}`,
-      `${pct(g.guard.falseRevertShare, 1)} (${g.guard.falseReverts})`,
-      `${fmt(g.naive.delayP50, 0)} / ${fmt(g.naive.delayP95, 0)}`,
-      `${pct(g.naive.falseRevertShare, 1)} (${g.naive.falseReverts})`,
-    ];
     out.push(
       table(
-        ['guard updated', 'baseline p50 (range)', 'threshold h p50 (range)', 'guard: delay median / p95', 'guard: false reverts', 'naive: delay median / p95', 'naive: false reverts'],
-        [
-          ...r.guard.runs.map((g) => grow(g.batchSize === 1 ? 'every comparison' : `every ${g.batchSize} comparisons (a busy segment between controller cycles)`, g)),
-          ...(r.guard.alternative ? [grow(`every comparison, targetArl0 ${fmt(r.guard.alternative.targetArl0, 0)} (not shipped; for comparison)`, r.guard.alternative.result)] : []),
-        ],
+        ['gate scenario', 'promoted at the target: service', 'the rule it replaced'],
+        j.gate.scenarios.map((g) => [g.scenario, pct(g.passShare, 1), pct(g.naivePassShare, 1)]),
       ),
     );
     out.push('');
     out.push(
-      'The guard judges against the Wilson lower bound of the promotion\'s evidence, not the true 0.92: that makes false reverts rare even when ' +
-        'the baseline was measured on few comparisons, and costs some detection speed (the drop it sees is from ~0.90, not 0.92). The naive test ' +
-        'reacts faster only because it reverts far more often when nothing is wrong.',
+      `Threshold: certified in ${pct(j.threshold.certifiedAtEnd, 0)} of the runs by the last look. Guard: baseline measured on ` +
+        `${fmt(j.guard.baselineLabels, 0)} blind labels; median delay ${fmt(j.guard.guardDelayMedian, 0)} (p95 ${fmt(j.guard.guardDelayP95, 0)}), ` +
+        `${fmt(j.guard.missedDrops, 0)} drops not caught within 6,000 comparisons; the best possible detector (a CUSUM that knows 0.92 and the drop, ` +
+        `h = ${fmt(j.guard.oracleH, 2)} for 5 false reverts per 1,000 segment-days) needs ${fmt(j.guard.oracleDelayMedian, 0)}. Re-review: ` +
+        `${fmt(j.rereview.autoSinceDropMissed, 0)} auto decisions made after the true drop but before the guard's evidence window were not listed ` +
+        '(the window starts where the evidence of a drop starts, not at the drop itself).',
     );
   }
 
@@ -581,7 +583,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(
     '`npm run bench` builds, then runs `node dist/scripts/bench.js`: it starts what is missing of the local stack (a Kafka mock cluster of its ' +
       'own; the Unleash already running on 127.0.0.1:4242 is reused and never stopped), makes databases of its own (dropped at the end), runs ' +
-      'every section and rewrites this file. `--only throughput,latency,routing,reports,guard,threshold` runs some sections, `--quick` uses ' +
+      'every section and rewrites this file. `--only throughput,latency,routing,reports,judgement,threshold` runs some sections, `--quick` uses ' +
       'smaller sizes (and profiles only when the throughput target is missed, or with `--profile`), `--keep` keeps the databases. ' +
       'Logs, scenarios, profiles and results.json of a run are under `.stack/bench/<run>/`.',
   );

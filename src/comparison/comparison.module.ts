@@ -2,11 +2,12 @@ import { Module } from '@nestjs/common';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ComparisonRepository } from './comparison.repository';
 import { ComparisonService } from './comparison.service';
+import { EvidenceRepository } from './evidence.repository';
 import { RollupRepository } from './rollup.repository';
 
 @Module({
   imports: [WorkflowsModule],
-  providers: [ComparisonRepository, ComparisonService, RollupRepository],
-  exports: [ComparisonService, RollupRepository],
+  providers: [ComparisonRepository, ComparisonService, RollupRepository, EvidenceRepository],
+  exports: [ComparisonService, RollupRepository, EvidenceRepository],
 })
 export class ComparisonModule {}

@@ -16,23 +16,26 @@ import { FLAG_GATEWAY } from '../flags/flags.module';
 import { BudgetService } from '../inference/budget.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { SegmentStateCache } from '../routing/segment-state.cache';
-import { recommendThreshold, updateGuard, GuardUpdate, initialGuardState } from '../stats/domain';
+import type { Arm } from '../comparison/domain/evidence';
+import { EvidenceRepository } from '../comparison/evidence.repository';
+import { recommendThreshold, updateGuard, GuardUpdate } from '../stats/domain';
 import type { ActiveWorkflow } from '../workflows/workflow-registry.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { AlertService } from './alert.service';
-import { evaluateStep } from './domain/evaluate-segment';
+import { evaluateStep, StepEvidence } from './domain/evaluate-segment';
+import { needsArming, rereviewFrom } from './domain/guard-arming';
+import { nextThreshold } from './domain/threshold-policy';
 import { FlagChange, detectOperatorChanges } from './domain/reconcile';
 import { SegmentCounts, since, ZERO_COUNTS } from './domain/segment-counts';
 import { describeSplit, revertTarget, sameSplit } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
+import { GuardArmer } from './guard-armer';
 import { LeaderService } from './leader.service';
 import { SegmentRepository, SegmentState } from './segment.repository';
 import { Actor, SegmentTransitions } from './segment-transitions';
 
 const CONTROLLER: Actor = { name: 'controller', kind: 'controller' };
 const OPERATOR: Actor = { name: 'unleash', kind: 'operator' };
-const THRESHOLD_MIN_CHANGE_MS = 5 * 60_000;
-const THRESHOLD_REGAIN_MS = 60_000;
 
 /**
  * The rollout controller. On the leader only, every CONTROLLER_INTERVAL_MS: reads the flags back
@@ -56,6 +59,8 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     private readonly segments: SegmentRepository,
     private readonly snapshots: FlagSnapshotRepository,
     private readonly transitions: SegmentTransitions,
+    private readonly evidence: EvidenceRepository,
+    private readonly guards: GuardArmer,
     private readonly workflows: WorkflowRegistry,
     private readonly budget: BudgetService,
     private readonly audit: AuditRepository,
@@ -197,6 +202,8 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
       const stageChanged = s.stage !== after.stage;
       const rangeStart = stageChanged ? now : new Date(s.stageStartedAt);
       const totals = await this.segments.totals(workflow, s.segment, active.champion.version, rangeStart, tx);
+      // A stage an operator chose is guarded like any other: armed here, on the new stage's evidence.
+      const guard = stageChanged && after.stage !== 'shadow' ? await this.guards.arm(tx, active.champion, s, after.stage, now) : null;
       await this.segments.update(tx, workflow, s.segment, {
         stage: after.stage,
         trafficPct: after.stage === 'shadow' ? 100 : after.trafficPct,
@@ -204,9 +211,9 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         flagSplit: c.kind === 'segment-split' && c.irregular ? { ...after, irregular: c.irregular } : after,
         stepStartedAt: now,
         lastVerdict: null,
-        ...(stageChanged ? { stageStartedAt: now, guardParams: after.stage === 'shadow' ? null : s.guardParams } : {}),
+        ...(stageChanged ? { stageStartedAt: now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null } : {}),
         stepBase: { ...totals, rangeStart: rangeStart.toISOString() },
-        guardState: { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree },
+        guardState: await this.transitions.guardWatermark(tx, active.champion, s, after.stage as Arm, rangeStart),
         guardWindowStartedAt: null,
         pendingStep: null,
         approvedStep: null,
@@ -216,7 +223,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         pausedAt: now,
         pausedBy: OPERATOR.name,
       });
-      await this.audit.append({ ...actorOf(OPERATOR), action: 'flag.operator-change', workflow, segment: s.segment, reason, details: { change: c } }, tx);
+      await this.audit.append({ ...actorOf(OPERATOR), action: 'flag.operator-change', workflow, segment: s.segment, reason, details: { change: c, ...(guard ? { guard } : {}) } }, tx);
     }
     await this.alerts.raise(tx, { kind: 'flag.operator-change', workflow, segment: c.segment, summary: reason, details: { change: c } });
   }
@@ -239,6 +246,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     }
 
     const rangeStart = new Date(s.stageStartedAt);
+    const arm = s.stage as Arm;
     const totals = await this.segments.totals(workflow, s.segment, champion.version, rangeStart, tx);
     const stepBase = s.stepBase && s.stepBase.rangeStart === rangeStart.toISOString() ? s.stepBase : null;
     const step = since(totals, stepBase);
@@ -248,28 +256,53 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     // A segment's first step counts from the start of its range.
     if (!stepBase) patch.stepBase = { ...ZERO_COUNTS, rangeStart: rangeStart.toISOString() };
 
-    // The regression guard: the live stage against its baseline, on the evidence since the last look.
-    if (s.stage !== 'shadow' && s.guardParams && !(s.paused && s.pauseKind === 'guard')) {
-      const gs = s.guardState ?? { ...initialGuardState(), totalsN: 0, totalsAgree: 0 };
-      const batch = { n: totals.guardN - gs.totalsN, agree: totals.guardAgree - gs.totalsAgree };
+    // Every stage above shadow is guarded, whoever put the segment there (and re-armed after a threshold move).
+    let guardParams = s.guardParams;
+    if (needsArming(s.stage, s.guardParams, s.baseline)) {
+      const fresh = (await this.segments.get(workflow, s.segment, tx))!;
+      const g = await this.guards.arm(tx, champion, fresh, s.stage, now);
+      guardParams = g.params;
+      patch.guardParams = g.params;
+      patch.baseline = g.baseline;
+      await this.audit.append(
+        { ...actorOf(CONTROLLER), action: 'guard.armed', workflow, segment: s.segment, reason: `regression guard armed for ${s.stage}: ${g.baseline.detail}`, details: { baseline: g.baseline, params: g.params } },
+        tx,
+      );
+    }
+
+    // The regression guard: blind evidence of the live arm (items the AI decided since the stage
+    // began, counted as their labels arrive) against its baseline.
+    if (s.stage !== 'shadow' && guardParams) {
+      const stageEvidence = await this.evidence.arms(workflow, s.segment, champion.version, [arm], rangeStart, tx);
+      const gs = s.guardState ?? { s: 0, n: 0, agree: 0, windowStartIndex: 0, windowN: 0, windowAgree: 0, totalsN: 0, totalsAgree: 0 };
+      const batch = { n: stageEvidence.blindN - gs.totalsN, agree: stageEvidence.blindAgree - gs.totalsAgree };
       if (batch.n > 0 && batch.agree >= 0 && batch.agree <= batch.n) {
-        const update = updateGuard(gs, batch, s.guardParams);
+        const update = updateGuard(gs, batch, guardParams);
         let windowStartedAt = s.guardWindowStartedAt;
         if (gs.s === 0 && update.state.s > 0) windowStartedAt = s.lastEvaluatedAt ?? rangeStart;
         if (update.state.s === 0) windowStartedAt = null;
         if (update.breached) {
-          await this.revert(tx, active, s, update, windowStartedAt ?? rangeStart, totals);
+          await this.segments.update(tx, workflow, s.segment, patch);
+          await this.revert(tx, active, { ...s, ...patch } as SegmentState, update, windowStartedAt ?? rangeStart, totals);
           return;
         }
-        patch.guardState = { ...update.state, totalsN: totals.guardN, totalsAgree: totals.guardAgree };
+        patch.guardState = { ...update.state, totalsN: stageEvidence.blindN, totalsAgree: stageEvidence.blindAgree };
         patch.guardWindowStartedAt = windowStartedAt;
       }
     }
 
+    // The gate judges the arm at the current stage on items the AI decided during this step.
+    const armStep = await this.evidence.arms(workflow, s.segment, champion.version, [arm], new Date(s.stepStartedAt), tx);
+    const evidence: StepEvidence = {
+      blind: { n: armStep.blindN, agree: armStep.blindAgree },
+      anchored: { n: armStep.anchoredN, overridden: armStep.anchoredOverridden },
+      aiCalls: step.aiCalls,
+      aiFailures: step.aiFailures,
+    };
     const budget = await this.budget.healthy(def);
     const ev = evaluateStep({
       current,
-      step,
+      evidence,
       dwellMs: now.getTime() - new Date(s.stepStartedAt).getTime(),
       rollout: def.rollout,
       budgetOk: budget.ok,
@@ -283,10 +316,11 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         : this.killSwitchOn
           ? 'the kill switch is on'
           : null;
-    patch.lastVerdict = { ...(ev.gate ?? {}), verdict: ev.verdict, target: ev.target, approvalRequired: ev.approvalRequired, holdReason, evaluatedAt: now.toISOString(), counts: step, budget };
+    const counts = { arm, n: evidence.blind.n, agree: evidence.blind.agree, reviews: evidence.anchored.n, overridden: evidence.anchored.overridden, anchoredAgree: armStep.anchoredAgree, aiCalls: evidence.aiCalls, aiFailures: evidence.aiFailures };
+    patch.lastVerdict = { ...(ev.gate ?? {}), verdict: ev.verdict, target: ev.target, approvalRequired: ev.approvalRequired, holdReason, evaluatedAt: now.toISOString(), counts, budget };
     this.metrics.stage.set({ workflow, segment: s.segment }, stageIndex(s.stage));
     this.metrics.trafficPct.set({ workflow, segment: s.segment }, s.stage === 'shadow' ? 100 : s.trafficPct);
-    if (step.n > 0) this.metrics.agreement.set({ workflow, segment: s.segment }, step.agree / step.n);
+    if (evidence.blind.n > 0) this.metrics.agreement.set({ workflow, segment: s.segment }, evidence.blind.agree / evidence.blind.n);
 
     if (!holdReason && ev.target && ev.verdict === 'pass') {
       await this.segments.update(tx, workflow, s.segment, patch);
@@ -294,8 +328,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         actor: CONTROLLER,
         action: 'stage.promoted',
         reason: ev.gate?.summary ?? 'gate passed',
-        details: { gate: ev.gate, counts: step, approvedBy: s.approvedStep ? 'program manager' : null },
-        evidence: step,
+        details: { gate: ev.gate, counts, approvedBy: s.approvedStep ? 'program manager' : null },
       });
       return;
     }
@@ -308,7 +341,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
           workflow,
           segment: s.segment,
           reason: `gate holds for ${describeSplit(ev.target)}; a program manager's approval is required`,
-          details: { gate: ev.gate, counts: step },
+          details: { gate: ev.gate, counts },
         },
         tx,
       );
@@ -324,7 +357,20 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     const reason =
       `regression guard breached: agreement ${rate} over the last ${g.window.n} comparisons against a baseline of ` +
       `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)}); reverted to ${describeSplit(to)} and locked until a person resumes`;
-    const numbers = { statistic: g.statistic, threshold: g.threshold, baseline: g.baseline, alternative: g.alternative, window: g.window, windowStartedAt: windowStart.toISOString(), stageTotals: totals, stageBaseline: s.baseline };
+    // Labels arrive late: the window's evidence is about items the AI decided earlier than it opened.
+    const earliest = await this.evidence.earliestDecisionLabelledSince(s.workflow, s.segment, active.champion.version, s.stage as Arm, windowStart, tx);
+    const rereviewStart = rereviewFrom(windowStart, earliest);
+    const numbers = {
+      statistic: g.statistic,
+      threshold: g.threshold,
+      baseline: g.baseline,
+      alternative: g.alternative,
+      window: g.window,
+      windowStartedAt: windowStart.toISOString(),
+      rereviewFrom: rereviewStart.toISOString(),
+      stageTotals: totals,
+      stageBaseline: s.baseline,
+    };
     const auditId = await this.transitions.moveTo(tx, active.champion, s, to, {
       actor: CONTROLLER,
       action: 'stage.reverted',
@@ -333,8 +379,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
       pause: { kind: 'guard', reason },
     });
     // Reverting the flag does not undo what the AI already decided on its own: those go to people.
-    const rereview = await this.segments.listForRereview(tx, s.workflow, s.segment, windowStart, auditId);
-    if (to.stage !== 'shadow' && s.guardParams) await this.segments.update(tx, s.workflow, s.segment, { guardParams: s.guardParams, baseline: s.baseline });
+    const rereview = await this.segments.listForRereview(tx, s.workflow, s.segment, rereviewStart, auditId);
     await this.alerts.raise(tx, {
       kind: 'stage.reverted',
       workflow: s.workflow,
@@ -347,39 +392,80 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
 
   /**
    * Keeps the computed threshold current (a fixed one is left alone) and returns the one in force.
-   * The first certification and losing one apply at once; regaining one waits THRESHOLD_REGAIN_MS and
-   * moving a certified threshold THRESHOLD_MIN_CHANGE_MS, so noise at the edge does not flap it.
+   * It is certified on the calibration set (blind labels drawn alike at every confidence) with
+   * anytime-valid tests, withdrawn at once when blind audits above it contradict it, raised at once,
+   * and lowered or regained only after a wait (domain/threshold-policy.ts).
    */
   private async refreshThreshold(tx: Tx, active: ActiveWorkflow, s: SegmentState, now: Date): Promise<number | null> {
     if (s.thresholdSource === 'fixed') return s.threshold;
     const r = active.champion.definition.rollout;
-    const bins = await this.segments.confidenceBins(s.workflow, s.segment, active.champion.version, new Date(now.getTime() - r.thresholdWindowDays * 86_400_000));
-    const rec = recommendThreshold({ n: bins.n, correct: bins.correct, target: r.accuracyTarget, delta: r.delta, minCount: r.minLabelsPerThreshold });
-    const value = rec.status === 'certified' ? rec.threshold : null;
-    const details = { ...rec, tested: rec.tested.slice(0, 20) } as unknown as Record<string, unknown>;
-    const last = s.thresholdUpdatedAt ? new Date(s.thresholdUpdatedAt).getTime() : 0;
-    // Losing the certification applies at once (safety); regaining it right after a loss waits a
-    // minute, so a segment at the edge does not flap in and out every cycle.
-    const sinceLast = now.getTime() - last;
-    const mayMove =
-      value === null ||
-      (s.threshold === null ? last === 0 || sinceLast >= THRESHOLD_REGAIN_MS : sinceLast >= THRESHOLD_MIN_CHANGE_MS);
-    if (value !== s.threshold && mayMove) {
-      await this.segments.update(tx, s.workflow, s.segment, { threshold: value, thresholdSource: value === null ? 'none' : 'computed', thresholdDetails: details, thresholdUpdatedAt: now });
+    const version = active.champion.version;
+    const previous = s.thresholdDetails as { calibrationFrom?: string } | null;
+    // After audits contradicted a threshold, only labels of what the AI decided since count.
+    const windowFrom = now.getTime() - r.thresholdWindowDays * 86_400_000;
+    const from = new Date(Math.max(windowFrom, previous?.calibrationFrom ? new Date(previous.calibrationFrom).getTime() : 0));
+    const bins = await this.evidence.calibrationBins(s.workflow, s.segment, version, from, tx);
+    const rec = recommendThreshold({ n: bins.n, correct: bins.correct, target: r.accuracyTarget, delta: r.delta, minCount: r.minLabelsPerThreshold, test: 'anytime' });
+    const auditsAbove =
+      s.threshold !== null && s.thresholdUpdatedAt
+        ? await this.evidence.arms(s.workflow, s.segment, version, ['confidence-routed'], new Date(s.thresholdUpdatedAt), tx)
+        : null;
+    const move = nextThreshold({
+      current: s.threshold,
+      source: s.thresholdSource,
+      lastChangedAt: s.thresholdUpdatedAt ? new Date(s.thresholdUpdatedAt) : null,
+      certified: rec.status === 'certified' ? rec.threshold : null,
+      auditsAbove: { n: auditsAbove?.blindN ?? 0, agree: auditsAbove?.blindAgree ?? 0 },
+      target: r.accuracyTarget,
+      delta: r.delta,
+      now,
+    });
+    const calibrationFrom = move.kind === 'set' && move.withdrawnByAudits ? now.toISOString() : (previous?.calibrationFrom ?? null);
+    const details = { ...rec, tested: rec.tested.slice(0, 20), calibrationFrom, lastMove: move.reason } as unknown as Record<string, unknown>;
+    if (move.kind === 'set' && move.value !== s.threshold) {
+      const before = s.threshold;
+      await this.segments.update(tx, s.workflow, s.segment, {
+        threshold: move.value,
+        thresholdSource: move.value === null ? 'none' : 'computed',
+        thresholdDetails: details,
+        thresholdUpdatedAt: now,
+        // The confidence-routed guard defends the accuracy above the threshold: re-armed for the new one.
+        ...(s.stage === 'confidence-routed' ? { guardParams: null } : {}),
+      });
+      if (s.stage === 'confidence-routed') s.guardParams = null;
+      s.thresholdDetails = details;
+      s.threshold = move.value;
       await this.audit.append(
         {
           ...actorOf(CONTROLLER),
           action: 'threshold.changed',
           workflow: s.workflow,
           segment: s.segment,
-          reason: rec.reason,
-          details: { before: s.threshold, after: value, coverage: rec.coverage, accuracyAbove: rec.accuracyAbove, accuracyLower: rec.accuracyLower, nAbove: rec.nAbove, n: rec.n, target: rec.target, delta: rec.delta },
+          reason: move.value === null ? move.reason : `${move.reason}: ${rec.reason}`,
+          details: {
+            before,
+            after: move.value,
+            withdrawnByAudits: move.withdrawnByAudits,
+            auditsAbove,
+            coverage: rec.coverage,
+            accuracyAbove: rec.accuracyAbove,
+            accuracyLower: rec.accuracyLower,
+            nAbove: rec.nAbove,
+            n: rec.n,
+            target: rec.target,
+            delta: rec.delta,
+            test: rec.test,
+          },
         },
         tx,
       );
-      return value;
+      if (move.withdrawnByAudits) {
+        await this.alerts.raise(tx, { kind: 'threshold.withdrawn', workflow: s.workflow, segment: s.segment, summary: `${s.workflow} / ${s.segment}: ${move.reason}`, details: { auditsAbove } });
+      }
+      return move.value;
     }
     await this.segments.update(tx, s.workflow, s.segment, { thresholdDetails: details });
+    s.thresholdDetails = details;
     return s.threshold;
   }
 

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ComparisonModule } from '../comparison/comparison.module';
 import { InferenceModule } from '../inference/inference.module';
 import { RoutingModule } from '../routing/routing.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { AlertService } from './alert.service';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
+import { GuardArmer } from './guard-armer';
 import { LeaderService } from './leader.service';
 import { RolloutController } from './rollout-controller.service';
 import { RolloutService } from './rollout.service';
@@ -12,9 +14,9 @@ import { SegmentTransitions } from './segment-transitions';
 import { SegmentsController } from './segments.controller';
 
 @Module({
-  imports: [WorkflowsModule, RoutingModule, InferenceModule],
+  imports: [WorkflowsModule, RoutingModule, InferenceModule, ComparisonModule],
   controllers: [SegmentsController],
-  providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentTransitions, RolloutController, RolloutService],
+  providers: [SegmentRepository, FlagSnapshotRepository, GuardArmer, LeaderService, AlertService, SegmentTransitions, RolloutController, RolloutService],
   exports: [SegmentRepository, RolloutService, RolloutController, LeaderService, AlertService],
 })
 export class RolloutModule {}

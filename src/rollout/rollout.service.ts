@@ -75,7 +75,7 @@ export class RolloutService {
       }
       const totals = await this.segments.totals(workflow, segment, champion.version, new Date(s.stageStartedAt), tx);
       const step = since(totals, s.stepBase);
-      await this.transitions.moveTo(tx, champion, s, target, { actor, action: 'stage.promoted', reason, details: { gate: verdict, counts: step, manual: true }, evidence: step });
+      await this.transitions.moveTo(tx, champion, s, target, { actor, action: 'stage.promoted', reason, details: { gate: verdict, counts: step, manual: true } });
       return (await this.segments.get(workflow, segment, tx))!;
     });
   }

@@ -6,10 +6,12 @@ import type { Tx } from '../database/sql';
 import type { SegmentSplit } from '../flags/domain/segment-split';
 import type { FlagGateway } from '../flags/flag-gateway';
 import { FLAG_GATEWAY } from '../flags/flags.module';
-import { defaultGuardParams, GuardParams, initialGuardState, wilsonInterval } from '../stats/domain';
+import { EvidenceRepository } from '../comparison/evidence.repository';
+import type { Arm } from '../comparison/domain/evidence';
+import { initialGuardState } from '../stats/domain';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
-import type { SegmentCounts } from './domain/segment-counts';
 import { describeSplit } from './domain/steps';
+import { GuardArmer } from './guard-armer';
 import { PauseKind, SegmentRepository, SegmentState } from './segment.repository';
 
 export interface Actor {
@@ -20,13 +22,16 @@ export interface Actor {
 /**
  * The moves a segment can make — promote one step, revert, adopt an operator's split, pause,
  * resume — each written to Unleash, the segment row and the audit log together. Used by the
- * controller and by people's actions alike, always under the segment's row lock.
+ * controller and by people's actions alike, always under the segment's row lock. A move into a
+ * stage above shadow arms that stage's regression guard at once, whoever made it.
  */
 @Injectable()
 export class SegmentTransitions {
   constructor(
     private readonly segments: SegmentRepository,
     private readonly audit: AuditRepository,
+    private readonly evidence: EvidenceRepository,
+    private readonly guards: GuardArmer,
     @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -37,7 +42,7 @@ export class SegmentTransitions {
     champion: WorkflowVersion,
     s: SegmentState,
     to: SegmentSplit,
-    opts: { actor: Actor; action: string; reason: string; details: Record<string, unknown>; evidence?: SegmentCounts; pause?: { kind: PauseKind; reason: string } },
+    opts: { actor: Actor; action: string; reason: string; details: Record<string, unknown>; pause?: { kind: PauseKind; reason: string } },
   ): Promise<string> {
     const now = this.clock.now();
     const from: SegmentSplit = { stage: s.stage, trafficPct: s.trafficPct };
@@ -55,19 +60,18 @@ export class SegmentTransitions {
       approvedStep: null,
       lastVerdict: null, // it judged the step that ended; the next cycle judges this one
     };
+    let armed: Record<string, unknown> | null = null;
     if (stageChanged) {
       patch.stageStartedAt = now;
-      patch.guardState = { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree };
+      patch.guardState = await this.guardWatermark(tx, champion, s, to.stage as Arm, now);
       patch.guardWindowStartedAt = null;
-      if (to.stage === 'shadow') {
-        patch.guardParams = null;
-        patch.baseline = null;
-      } else if (opts.evidence && opts.evidence.n > 0) {
-        // The agreement that earned the promotion is the baseline the guard defends.
-        const g = champion.definition.rollout.guard;
-        const ci = wilsonInterval(opts.evidence.agree, opts.evidence.n, g.baselineConfidence);
-        patch.baseline = { n: opts.evidence.n, agree: opts.evidence.agree, rate: ci.rate ?? 0, lower: ci.lower, at: now.toISOString() };
-        patch.guardParams = guardParamsFor(ci.lower, champion);
+      patch.guardParams = null;
+      patch.baseline = null;
+      if (to.stage !== 'shadow') {
+        const g = await this.guards.arm(tx, champion, s, to.stage, now);
+        patch.guardParams = g.params;
+        patch.baseline = g.baseline;
+        armed = { baseline: g.baseline, params: g.params };
       }
     }
     if (opts.pause) {
@@ -86,11 +90,20 @@ export class SegmentTransitions {
         workflow: s.workflow,
         segment: s.segment,
         reason: opts.reason,
-        details: { from, to, fromText: describeSplit(from), toText: describeSplit(to), ...opts.details },
+        details: { from, to, fromText: describeSplit(from), toText: describeSplit(to), ...opts.details, ...(armed ? { armedGuard: armed } : {}) },
       },
       tx,
     );
     return entry.id;
+  }
+
+  /**
+   * A fresh guard state whose watermark is the blind evidence the arm already has from a time on:
+   * the guard adds what arrives after it (labels of items the AI decided since `from`).
+   */
+  async guardWatermark(tx: Tx, champion: WorkflowVersion, s: SegmentState, arm: Arm, from: Date): Promise<NonNullable<SegmentState['guardState']>> {
+    const e = await this.evidence.arms(s.workflow, s.segment, champion.version, [arm], from, tx);
+    return { ...initialGuardState(), totalsN: e.blindN, totalsAgree: e.blindAgree };
   }
 
   async pause(tx: Tx, s: SegmentState, kind: PauseKind, actor: Actor, reason: string, action = 'segment.held'): Promise<void> {
@@ -111,22 +124,12 @@ export class SegmentTransitions {
       stepStartedAt: now,
       lastVerdict: null,
       stepBase: { ...totals, rangeStart: new Date(s.stageStartedAt).toISOString() },
-      guardState: { ...initialGuardState(), totalsN: totals.guardN, totalsAgree: totals.guardAgree },
+      guardState: await this.guardWatermark(tx, champion, s, s.stage as Arm, new Date(s.stageStartedAt)),
       guardWindowStartedAt: null,
     });
     await this.audit.append(
       { actor: actor.name, actorKind: actor.kind, action: 'segment.resumed', workflow: s.workflow, segment: s.segment, reason, details: { was: { kind: s.pauseKind, reason: s.pauseReason } } },
       tx,
     );
-  }
-}
-
-export function guardParamsFor(baselineLower: number, champion: WorkflowVersion): GuardParams | null {
-  const g = champion.definition.rollout.guard;
-  try {
-    const p = defaultGuardParams(baselineLower, { drop: g.minDetectableDrop, targetArl0: g.targetArl0 });
-    return g.threshold ? { ...p, h: g.threshold } : p;
-  } catch {
-    return null; // a baseline too low to detect the configured drop: nothing to guard
   }
 }

@@ -5,6 +5,7 @@ import type { SegmentSplit } from '../flags/domain/segment-split';
 import type { Stage } from '../flags/domain/stage';
 import type { GuardParams, GuardState } from '../stats/domain';
 import { CONFIDENCE_BINS } from '../comparison/domain/rollup';
+import type { GuardBaseline } from './domain/guard-arming';
 import type { SegmentCounts } from './domain/segment-counts';
 
 export type PauseKind = 'hold' | 'guard' | 'operator';
@@ -29,7 +30,8 @@ export interface SegmentState {
   approvedStep: SegmentSplit | null;
   lastVerdict: Record<string, unknown> | null;
   lastEvaluatedAt: Date | null;
-  baseline: { n: number; agree: number; rate: number; lower: number; at: string } | null;
+  /** What the guard defends (domain/guard-arming.ts); older rows lack stage, source and detail and are re-armed. */
+  baseline: (Omit<GuardBaseline, 'stage' | 'source' | 'detail'> & Partial<Pick<GuardBaseline, 'stage' | 'source' | 'detail'>>) | null;
   guardState: (GuardState & { totalsN: number; totalsAgree: number }) | null;
   guardParams: GuardParams | null;
   guardWindowStartedAt: Date | null;

@@ -29,7 +29,9 @@ describe('rollout controller', () => {
         accuracyTarget: 0.85,
         delta: 0.1,
         minLabelsPerThreshold: 20,
-        auditShare: 0.1,
+        // Blind samples large enough that each step's gate has its own evidence within seconds.
+        auditShare: 0.2,
+        supervisedBlindShare: 0.3,
         doubleLabelShare: 0,
         gates: {
           // A few seconds per step, so the watcher below sees each one in Unleash.
@@ -126,7 +128,8 @@ describe('rollout controller', () => {
       await waitFor('800 more comparisons at confidence-routed', async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n) >= before + 800, 240_000, 1000);
       expect(await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).toEqual([]);
       const actions = await q<{ action: string; n: string }>(`SELECT action, count(*) n FROM routing_decisions GROUP BY action`);
-      expect(actions.map((r) => r.action)).toEqual(expect.arrayContaining(['auto', 'review', 'audit', 'suggest', 'none']));
+      // (No `review`: at 0.95 agreement the certified threshold sits below every wrong answer's confidence.)
+      expect(actions.map((r) => r.action)).toEqual(expect.arrayContaining(['auto', 'audit', 'suggest', 'none']));
 
       // 3. Drift: the simulated model gets much worse and confidently so; blind audits above the
       // threshold see it, and the guard reverts one stage.

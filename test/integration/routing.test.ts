@@ -21,7 +21,8 @@ const STAGE_OF: Record<string, 'shadow' | 'supervised' | 'confidence-routed'> = 
   'chat|us': 'supervised',
   'phone|apac': 'confidence-routed',
 };
-const AUDIT_SHARE = 0.2;
+// High enough that confidence-routed, with no threshold yet, gathers blind labels at every confidence to certify one.
+const AUDIT_SHARE = 0.4;
 const DOUBLE_LABEL_SHARE = 0.2;
 const BLIND_SHARE = 0.15;
 

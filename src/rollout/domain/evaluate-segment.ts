@@ -1,13 +1,21 @@
 import type { SegmentSplit } from '../../flags/domain/segment-split';
 import { evaluateGate, GateCriterionResult, GateResult } from '../../stats/domain';
 import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
-import type { SegmentCounts } from './segment-counts';
 import { entersStage, nextStep } from './steps';
+
+/** The evidence of the current step: the arm at the segment's stage, items the AI decided since the step began. */
+export interface StepEvidence {
+  /** Blind labels (the person did not see the AI's answer): agreement is judged on these alone. */
+  blind: { n: number; agree: number };
+  /** Anchored reviews (the person saw it): the override rate, nothing else. */
+  anchored: { n: number; overridden: number };
+  aiCalls: number;
+  aiFailures: number;
+}
 
 export interface StepEvaluationInput {
   current: SegmentSplit;
-  /** Counts since the current step began. */
-  step: SegmentCounts;
+  evidence: StepEvidence;
   dwellMs: number;
   rollout: RolloutConfig;
   budgetOk: boolean;
@@ -27,8 +35,9 @@ export interface StepEvaluation {
 }
 
 /**
- * Judges whether a segment may take its next step: the gate of the stage it is going into,
- * on the counts of the current step, plus the rule that nothing is routed by confidence
+ * Judges whether a segment may take its next step: the gate of the stage it is going into, on
+ * the blind evidence of the arm at the current stage (anchored reviews only for the override
+ * rate), plus the rule that nothing is routed by confidence
  * without a certified (or fixed) threshold. Approval is asked when entering a stage whose
  * gate requires it.
  */
@@ -42,12 +51,12 @@ export function evaluateStep(i: StepEvaluationInput): StepEvaluation {
     stage: i.current.stage,
     step: i.rollout.steps.indexOf(i.current.trafficPct),
     metrics: {
-      n: i.step.n,
-      agree: i.step.agree,
-      reviews: i.step.reviews,
-      overridden: i.step.overridden,
-      aiCalls: i.step.aiCalls,
-      aiFailures: i.step.aiFailures,
+      n: i.evidence.blind.n,
+      agree: i.evidence.blind.agree,
+      reviews: i.evidence.anchored.n,
+      overridden: i.evidence.anchored.overridden,
+      aiCalls: i.evidence.aiCalls,
+      aiFailures: i.evidence.aiFailures,
     },
     dwellMs: i.dwellMs,
     criteria: {
@@ -55,7 +64,10 @@ export function evaluateStep(i: StepEvaluationInput): StepEvaluation {
       minDwellMs: gateConfig.minDwellMinutes * 60_000,
       agreementTarget: gateConfig.agreementTarget,
       confidence: gateConfig.confidence,
-      maxOverrideRate: gateConfig.maxOverrideRate,
+      // At confidence-routed the only reviews are of items routed there for low confidence: chosen for
+      // doubt, their override rate is high by design and is reported, not gated. Entering the stage,
+      // the override ceiling judges the supervised arm's suggestions.
+      maxOverrideRate: i.current.stage === 'confidence-routed' ? undefined : gateConfig.maxOverrideRate,
       maxErrorRate: gateConfig.maxErrorRate,
     },
     budgetOk: i.budgetOk,

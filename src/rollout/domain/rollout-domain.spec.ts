@@ -1,6 +1,6 @@
 import type { WorkflowFlagState } from '../../flags/flag-gateway';
 import { rolloutSchema } from '../../workflows/domain/workflow-definition';
-import { evaluateStep } from './evaluate-segment';
+import { evaluateStep, StepEvidence } from './evaluate-segment';
 import { detectOperatorChanges } from './reconcile';
 import { since, ZERO_COUNTS } from './segment-counts';
 import { describeSplit, entersStage, nextStep, revertTarget, sameSplit } from './steps';
@@ -64,42 +64,56 @@ describe('evaluateStep', () => {
     },
   });
   const base = { rollout, budgetOk: true, approvedStep: null, threshold: 0.8, dwellMs: 3_600_000 };
+  const evidence = (n: number, agree: number, reviews = 0, overridden = 0): StepEvidence => ({ blind: { n, agree }, anchored: { n: reviews, overridden }, aiCalls: n, aiFailures: 0 });
 
   it('passes into supervised on strong evidence', () => {
-    const e = evaluateStep({ ...base, current: { stage: 'shadow', trafficPct: 100 }, step: { ...ZERO_COUNTS, n: 400, agree: 380, aiCalls: 400 } });
+    const e = evaluateStep({ ...base, current: { stage: 'shadow', trafficPct: 100 }, evidence: evidence(400, 380) });
     expect(e.target).toEqual({ stage: 'supervised', trafficPct: 50 });
     expect(e.verdict).toBe('pass');
   });
 
+  it('judges agreement on blind labels only: many accepted reviews do not make up for them', () => {
+    const current = { stage: 'supervised' as const, trafficPct: 50 };
+    const e = evaluateStep({ ...base, current, evidence: evidence(30, 29, 2000, 10) });
+    expect(e.verdict).toBe('inconclusive');
+    expect(e.gate!.criteria.find((c) => c.name === 'agreement')).toMatchObject({ actual: 29 / 30 });
+  });
+
   it('is inconclusive on too little data and says how many more are needed', () => {
-    const e = evaluateStep({ ...base, current: { stage: 'shadow', trafficPct: 100 }, step: { ...ZERO_COUNTS, n: 40, agree: 39, aiCalls: 40 } });
+    const e = evaluateStep({ ...base, current: { stage: 'shadow', trafficPct: 100 }, evidence: evidence(40, 39) });
     expect(e.verdict).toBe('inconclusive');
     expect(e.gate!.moreSamplesNeeded).toBeGreaterThanOrEqual(60);
   });
 
   it('waits for approval when entering a stage that requires it, and passes once that step is approved', () => {
     const current = { stage: 'supervised' as const, trafficPct: 100 };
-    const step = { ...ZERO_COUNTS, n: 400, agree: 380, reviews: 200, overridden: 10, aiCalls: 400 };
-    expect(evaluateStep({ ...base, current, step }).verdict).toBe('awaiting-approval');
-    expect(evaluateStep({ ...base, current, step, approvedStep: { stage: 'confidence-routed', trafficPct: 50 } }).verdict).toBe('pass');
-    expect(evaluateStep({ ...base, current, step, approvedStep: { stage: 'confidence-routed', trafficPct: 100 } }).verdict).toBe('awaiting-approval');
+    const step = evidence(400, 380, 200, 10);
+    expect(evaluateStep({ ...base, current, evidence: step }).verdict).toBe('awaiting-approval');
+    expect(evaluateStep({ ...base, current, evidence: step, approvedStep: { stage: 'confidence-routed', trafficPct: 50 } }).verdict).toBe('pass');
+    expect(evaluateStep({ ...base, current, evidence: step, approvedStep: { stage: 'confidence-routed', trafficPct: 100 } }).verdict).toBe('awaiting-approval');
   });
 
   it('holds confidence routing while no threshold is certified', () => {
     const current = { stage: 'supervised' as const, trafficPct: 100 };
-    const step = { ...ZERO_COUNTS, n: 400, agree: 380, reviews: 200, overridden: 10, aiCalls: 400 };
-    const e = evaluateStep({ ...base, current, step, threshold: null, approvedStep: { stage: 'confidence-routed', trafficPct: 50 } });
+    const step = evidence(400, 380, 200, 10);
+    const e = evaluateStep({ ...base, current, evidence: step, threshold: null, approvedStep: { stage: 'confidence-routed', trafficPct: 50 } });
     expect(e.verdict).toBe('inconclusive');
     expect(e.gate!.criteria.find((c) => c.name === 'threshold')).toMatchObject({ holds: false });
   });
 
-  it('fails on a clear override-rate breach', () => {
-    const e = evaluateStep({ ...base, current: { stage: 'confidence-routed', trafficPct: 50 }, step: { ...ZERO_COUNTS, n: 400, agree: 380, reviews: 300, overridden: 120, aiCalls: 400 } });
+  it('fails on a clear override-rate breach of the suggestions', () => {
+    const e = evaluateStep({ ...base, current: { stage: 'supervised', trafficPct: 100 }, evidence: evidence(400, 380, 300, 120) });
     expect(e.verdict).toBe('fail');
   });
 
+  it('does not gate on the override rate of reviews chosen for low confidence', () => {
+    const e = evaluateStep({ ...base, current: { stage: 'confidence-routed', trafficPct: 50 }, evidence: evidence(400, 380, 300, 270) });
+    expect(e.gate!.criteria.map((c) => c.name)).not.toContain('override-rate');
+    expect(e.verdict).toBe('pass');
+  });
+
   it('says there is nothing above the top', () => {
-    expect(evaluateStep({ ...base, current: { stage: 'confidence-routed', trafficPct: 100 }, step: ZERO_COUNTS })).toMatchObject({ target: null, verdict: 'top' });
+    expect(evaluateStep({ ...base, current: { stage: 'confidence-routed', trafficPct: 100 }, evidence: evidence(0, 0) })).toMatchObject({ target: null, verdict: 'top' });
   });
 });
 

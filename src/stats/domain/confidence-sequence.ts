@@ -95,7 +95,9 @@ export function sequenceExcludes(successes: number, n: number, p: number, confid
 export function sequenceSamplesNeeded(rate: number, target: number, confidence: number, prior: BetaPrior): number | null {
   if (!(rate >= 0 && rate <= 1)) throw new RangeError(`sequenceSamplesNeeded: rate must be within [0, 1], got ${rate}`);
   if (rate <= target) return null;
-  const reaches = (n: number) => bounds(rate * n, n, confidence, prior).lower >= target;
+  // The lower bound is at or above the target exactly when the sequence excludes the target.
+  const level = Math.log(1 / (1 - confidence));
+  const reaches = (n: number) => logMixtureMartingale(rate * n, n, target, prior) >= level;
   let high = 1;
   while (!reaches(high)) {
     high *= 2;

@@ -8,7 +8,7 @@ describe('stats/domain index', () => {
       'samplesNeeded', 'wilsonBounds', 'wilsonInterval',
       'independentProportionDifference', 'pairedProportionDifference',
       'cohensKappa', 'confusionCells', 'mcnemarTest', 'calibration', 'confidenceBinIndex', 'recommendThreshold',
-      'defaultGuardParams', 'falseAlarmProbability', 'guardArl', 'guardIncrements', 'guardThresholdFor',
+      'defaultGuardParams', 'falseAlarmProbability', 'guardArl', 'guardIncrements', 'guardParamsForEstimate', 'guardThresholdFor',
       'initialGuardState', 'updateGuard', 'simulateGuard', 'evaluateGate',
       'compareWithHumanBaseline', 'countFieldAgreement', 'fieldAgreementSummary', 'overrideRate', 'percentileFromHistogram',
       'mulberry32', 'seededRandom',

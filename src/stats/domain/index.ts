@@ -20,6 +20,7 @@ export {
   falseAlarmProbability,
   guardArl,
   guardIncrements,
+  guardParamsForEstimate,
   guardThresholdFor,
   initialGuardState,
   updateGuard,

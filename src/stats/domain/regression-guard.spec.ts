@@ -3,6 +3,7 @@ import {
   DEFAULT_GUARD_DROP,
   DEFAULT_GUARD_TARGET_ARL0,
   defaultGuardParams,
+  guardParamsForEstimate,
   falseAlarmProbability,
   GuardParams,
   GuardState,
@@ -180,5 +181,27 @@ describe('falseAlarmProbability', () => {
   it('is 1 − exp(−m/ARL₀)', () => {
     expect(falseAlarmProbability(500_000, 2000)).toBeCloseTo(1 - Math.exp(-0.004), 15);
     expect(falseAlarmProbability(1000, 0)).toBe(0);
+  });
+});
+
+describe('guard parameters for an estimated baseline', () => {
+  it('keeps the false-revert rate at the baseline lower bound, at some cost in speed', () => {
+    const exact = defaultGuardParams(0.92, { drop: 0.06, targetArl0: 500_000 });
+    const estimated = guardParamsForEstimate(0.92, 0.91, { drop: 0.06, targetArl0: 500_000 });
+    expect(estimated).toMatchObject({ p0: 0.92, p1: 0.86 });
+    expect(estimated.h).toBeGreaterThan(exact.h);
+    // The tuned-for baseline's ARL at the lower bound reaches the target; the exact one's does not.
+    expect(guardArl(0.91, estimated)).toBeGreaterThanOrEqual(500_000 * 0.97);
+    expect(guardArl(0.91, exact)).toBeLessThan(100_000);
+    // A drop to 0.86 is still caught within a few hundred comparisons.
+    expect(guardArl(0.86, estimated)).toBeLessThan(1.6 * guardArl(0.86, exact));
+  });
+
+  it('is the plain guard when the baseline is known', () => {
+    expect(guardParamsForEstimate(0.92, 0.92)).toEqual(defaultGuardParams(0.92));
+  });
+
+  it('refuses to guard on a baseline too uncertain to tell from the drop', () => {
+    expect(() => guardParamsForEstimate(0.92, 0.85, { drop: 0.06 })).toThrow(/too few labels/);
   });
 });

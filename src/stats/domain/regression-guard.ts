@@ -176,6 +176,41 @@ export function defaultGuardParams(
 }
 
 /**
+ * Guard parameters for a baseline that was itself estimated: p0 is the estimate and p1 = p0 − drop
+ * (the CUSUM tuned to the drop that matters), while h is raised until the in-control ARL reaches
+ * `targetArl0` even if the true baseline were as low as `baselineLower` (e.g. the estimate's lower
+ * confidence bound). A baseline measured on few labels thus costs detection speed, never false
+ * reverts. With baselineLower = p0 it is `defaultGuardParams`.
+ */
+export function guardParamsForEstimate(
+  estimate: number,
+  baselineLower: number,
+  options: { drop?: number; targetArl0?: number } = {},
+): GuardParams {
+  const base = defaultGuardParams(estimate, options);
+  const floor = Math.min(baselineLower, base.p0);
+  if (!(floor > base.p1)) {
+    throw new RangeError(`guardParamsForEstimate: the baseline's lower bound ${floor} is not above the rate to detect ${base.p1}: too few labels to guard`);
+  }
+  if (floor >= base.p0) return base;
+  const targetArl0 = options.targetArl0 ?? DEFAULT_GUARD_TARGET_ARL0;
+  const lattice = latticeFor(base.p0, base.p1);
+  let low = Math.max(0, Math.floor(base.h / lattice.step) - 1);
+  let high = Math.max(low + 1, Math.ceil(base.h / lattice.step));
+  while (latticeArl(floor, lattice, high) < targetArl0) {
+    low = high;
+    high *= 2;
+    if (high * lattice.step > 200) throw new RangeError(`guardParamsForEstimate: no threshold reaches ARL ${targetArl0} at ${floor}`);
+  }
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (latticeArl(floor, lattice, middle) >= targetArl0) high = middle;
+    else low = middle;
+  }
+  return { p0: base.p0, p1: base.p1, h: Math.max(base.h, Math.ceil(high * lattice.step * 100) / 100) };
+}
+
+/**
  * Average run length: the expected number of comparisons until the guard alarms, starting from
  * S = 0, when the true agreement rate is `rate` and the guard is updated one comparison at a time.
  * At rate = p0 it is the in-control ARL₀ (false alarms); below p0 it is the detection delay.

@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Tx } from '../database/sql';
+import type { Arm } from './domain/evidence';
+import { CONFIDENCE_BINS } from './domain/rollup';
+
+/** Labels of one arm (or several) summed over AI-decision minutes. */
+export interface ArmEvidence {
+  blindN: number;
+  blindAgree: number;
+  anchoredN: number;
+  anchoredAgree: number;
+  anchoredOverridden: number;
+}
+
+/**
+ * Reads the evidence model (evidence_minute, written with the rollups by RollupRepository): what
+ * gates, thresholds and guards are judged on. Every period is in AI-decision time, to the minute:
+ * `from` counts the items the AI decided in its minute and after, whenever their labels arrived.
+ */
+@Injectable()
+export class EvidenceRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async arms(workflow: string, segment: string, version: number, arms: readonly Arm[], from: Date, tx?: Tx): Promise<ArmEvidence> {
+    const m = tx ?? this.dataSource.manager;
+    const [r] = await m.query(
+      `SELECT coalesce(sum(blind_n), 0)::float8 AS "blindN", coalesce(sum(blind_agree), 0)::float8 AS "blindAgree",
+              coalesce(sum(anchored_n), 0)::float8 AS "anchoredN", coalesce(sum(anchored_agree), 0)::float8 AS "anchoredAgree",
+              coalesce(sum(anchored_overridden), 0)::float8 AS "anchoredOverridden"
+       FROM evidence_minute
+       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND arm = ANY($4::text[]) AND minute >= date_trunc('minute', $5::timestamptz)`,
+      [workflow, segment, version, arms, from],
+    );
+    return r;
+  }
+
+  /** The threshold's calibration set: labels drawn alike at every confidence, per bin, from a time on. */
+  async calibrationBins(workflow: string, segment: string, version: number, from: Date, tx?: Tx): Promise<{ n: number[]; correct: number[] }> {
+    const m = tx ?? this.dataSource.manager;
+    const rows: Array<{ n: string[] | null; a: string[] | null }> = await m.query(
+      `SELECT array_agg(n ORDER BY i) AS n, array_agg(a ORDER BY i) AS a FROM (
+         SELECT i, sum(coalesce(e.conf_n[i], 0)) AS n, sum(coalesce(e.conf_agree[i], 0)) AS a
+         FROM evidence_minute e, generate_series(1, $5::int) AS i
+         WHERE e.workflow = $1 AND e.segment = $2 AND e.workflow_version = $3 AND e.minute >= date_trunc('minute', $4::timestamptz)
+         GROUP BY i) s`,
+      [workflow, segment, version, from, CONFIDENCE_BINS],
+    );
+    const n = (rows[0]?.n ?? []).map(Number);
+    const a = (rows[0]?.a ?? []).map(Number);
+    return { n: n.length ? n : new Array(CONFIDENCE_BINS).fill(0), correct: a.length ? a : new Array(CONFIDENCE_BINS).fill(0) };
+  }
+
+  /** The earliest AI-decision minute of an arm that received a label since a time (null: none did). */
+  async earliestDecisionLabelledSince(workflow: string, segment: string, version: number, arm: Arm, since: Date, tx?: Tx): Promise<Date | null> {
+    const m = tx ?? this.dataSource.manager;
+    const [r] = await m.query(
+      `SELECT min(minute) AS at FROM evidence_minute
+       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND arm = $4 AND last_label_at >= $5`,
+      [workflow, segment, version, arm, since],
+    );
+    return r?.at ? new Date(r.at) : null;
+  }
+}
