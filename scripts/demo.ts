@@ -383,7 +383,7 @@ class Demo {
       kafka,
       topics: { workItems: TOPICS.workItems, workDecisions: TOPICS.workDecisions, routing: TOPICS.routing },
       generator,
-      agents: new HumanAgents({ seed: 11, errorRate: plan.humanErrorRate, actors: plan.agents }),
+      agents: new HumanAgents({ seed: 11, errorRate: plan.humanErrorRate, acceptWrongRate: plan.acceptWrongRate, actors: plan.agents }),
       thinkTimeMs: plan.thinkTimeMs,
       groupId: 'demo-work-floor',
       log: (l) => this.note(l),

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { parseScenario } from '../../src/simulator/scenario';
-import { wilsonInterval } from '../../src/stats/domain';
+import { confidenceSequence, priorCentredOn } from '../../src/stats/domain';
 import { parseWorkflowFile } from '../../src/workflows/domain/workflow-file';
 import { parseDemoArgs } from './options';
 import { buildPlan, demoWorkflowsYaml, driftPatch, SHOWCASE_SEGMENT, segmentKey, simulatorScenario, weightedSegments } from './plan';
@@ -25,7 +25,7 @@ describe('the demo plan', () => {
       expect(d.rollout.steps).toEqual([25, 50, 100]);
       expect(d.rollout.gates['confidence-routed'].approval).toBe(true);
       expect(d.rollout.guard).toEqual(s.rollout.guard);
-      for (const gate of Object.values(d.rollout.gates)) expect(gate).toMatchObject({ minSample: 150, minDwellMinutes: 0.5 });
+      for (const gate of Object.values(d.rollout.gates)) expect(gate).toMatchObject({ minSample: 300, minDwellMinutes: 0.5 });
     });
   });
 
@@ -36,13 +36,21 @@ describe('the demo plan', () => {
       const showcase = plan.triage.find((m) => segmentKey(m) === SHOWCASE_SEGMENT)!;
       const weight = plan.triage.reduce((a, m) => a + m.weight, 0);
       const perSecond = plan.rate * plan.triageShare * (showcase.weight / weight);
-      for (const gate of Object.values(triage.gates)) {
-        // Enough comparisons within the dwell time (they are paced by dwell, not by sample size) …
-        expect(perSecond * gate.minDwellMinutes * 60).toBeGreaterThanOrEqual(gate.minSample);
-        // … and the expected agreement clears the gate at the minimum sample.
+      // The slowest evidence of a stage: its lowest step, and only the blind share of it (supervised's
+      // blind share, confidence-routed's audits); shadow judges every item.
+      const lowest = triage.steps[0] / 100;
+      const blindPerSecond = {
+        supervised: perSecond, // the gate into supervised judges the shadow arm: every item is blind
+        'confidence-routed': perSecond * lowest * Math.min(triage.supervisedBlindShare, triage.auditShare),
+      };
+      for (const [stage, gate] of Object.entries(triage.gates) as Array<[keyof typeof blindPerSecond, (typeof triage.gates)['supervised']]>) {
+        // Enough blind labels within a minute and a half of each step in fast mode (fifteen minutes in the normal demo) …
+        const window = plan.fast ? 90 : 900;
+        expect(blindPerSecond[stage] * Math.max(window, gate.minDwellMinutes * 60)).toBeGreaterThanOrEqual(gate.minSample);
+        // … and the expected agreement clears the gate's confidence sequence at the minimum sample.
         const agreement = showcase.accuracy * (1 - plan.humanErrorRate);
         const n = gate.minSample;
-        expect(wilsonInterval(Math.round(agreement * n), n, gate.confidence).lower).toBeGreaterThan(gate.agreementTarget);
+        expect(confidenceSequence(Math.round(agreement * n), n, gate.confidence, priorCentredOn(gate.agreementTarget)).lower).toBeGreaterThan(gate.agreementTarget);
       }
       const best = Math.max(...[...plan.triage, ...plan.invoice].filter((m) => segmentKey(m) !== SHOWCASE_SEGMENT).map((m) => m.accuracy));
       expect(best).toBeLessThan(showcase.accuracy - 0.05);

@@ -31,6 +31,8 @@ export interface DemoPlan {
   /** Simulated people: how long they take to act, how often they err. */
   thinkTimeMs: number;
   humanErrorRate: number;
+  /** Anchoring: the share of wrong suggestions the simulated reviewers accept. */
+  acceptWrongRate: number;
   agents: number;
   controllerIntervalMs: number;
   unleashRefreshMs: number;
@@ -87,6 +89,8 @@ export function buildPlan(o: DemoOptions, realModel: boolean): DemoPlan {
     invoice: INVOICE,
     thinkTimeMs: fast ? 2500 : 4000,
     humanErrorRate: fast ? 0.01 : 0.02,
+    // Reviewers shown a wrong suggestion accept it this often: the demo's reports show anchored agreement above blind.
+    acceptWrongRate: 0.3,
     agents: 40,
     controllerIntervalMs: fast ? 500 : 2000,
     unleashRefreshMs: fast ? 500 : 1000,
@@ -157,7 +161,11 @@ export function demoWorkflowsYaml(source: string, plan: DemoPlan): string {
     if (plan.model) w.model = { ...(w.model as object), name: plan.model };
     if (plan.realModel) w.redact = [...((w.redact as string[] | undefined) ?? []), 'simulation'];
     if (plan.fast) {
-      const rollout = w.rollout as { gates: Record<string, Record<string, unknown>> };
+      const rollout = w.rollout as { gates: Record<string, Record<string, unknown>>; steps: number[]; supervisedBlindShare: number; auditShare: number };
+      // Fewer steps and larger blind samples, so every step has blind evidence of its own within seconds.
+      rollout.steps = [50, 100];
+      rollout.supervisedBlindShare = 0.5;
+      rollout.auditShare = 0.5;
       rollout.gates.supervised = { ...rollout.gates.supervised, minSample: 100, minDwellMinutes: 0.15 };
       rollout.gates['confidence-routed'] = { ...rollout.gates['confidence-routed'], minSample: 100, minDwellMinutes: 0.15, agreementTarget: 0.85, maxOverrideRate: 0.15 };
     }

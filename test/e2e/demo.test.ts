@@ -147,7 +147,7 @@ describe('npm run demo -- --fast', () => {
     expect(audit.status).toBe(200);
     const events = [...(audit.body.events as AuditEvent[])].sort((a, b) => Number(a.id) - Number(b.id));
     const promotions = events.filter((e) => e.action === 'stage.promoted').map((e) => `${e.details.to!.stage} ${e.details.to!.trafficPct}`);
-    expect(promotions).toEqual(['supervised 25', 'supervised 50', 'supervised 100', 'confidence-routed 25', 'confidence-routed 50', 'confidence-routed 100']);
+    expect(promotions).toEqual(['supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']); // fast mode: steps 50, 100
     const order = events.map((e) => e.action);
     const approved = events.find((e) => e.action === 'segment.approved')!;
     expect(approved).toMatchObject({ actorKind: 'person' });

@@ -60,7 +60,8 @@ describe('outbox', () => {
     await producer.disconnect();
 
     await waitFor('every decision routed', async () => (await count(`SELECT count(*) n FROM routing_decisions`)) === 400, 60_000);
-    expect(await count(`SELECT count(*) n FROM routing_decisions WHERE action = 'suggest'`)).toBe(400);
+    // Supervised: a suggestion, or (its blind share) an audit; either leaves through the outbox.
+    expect(await count(`SELECT count(*) n FROM routing_decisions WHERE action IN ('suggest', 'audit')`)).toBe(400);
     expect(await count(`SELECT count(*) n FROM outbox WHERE sent_at IS NULL`)).toBe(400);
     await crashed.kill(); // SIGKILL: nothing flushed, nothing published
 
