@@ -565,7 +565,8 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `${fmt(t.runs, 0)} simulated calibration sets of ${fmt(t.labelsPerRun, 0)} labelled items (confidence ~ Uniform(0, 1), 20 bins), target ` +
         `accuracy ${t.target} and δ = ${t.delta} with at least ${t.minCount} labels above a candidate (the triage workflow's settings). ` +
-        '`recommendThreshold` (fixed-sequence testing) against the naive rule "the lowest threshold whose observed accuracy above it meets the ' +
+        '`recommendThreshold` (fixed-sequence testing with anytime-valid p-values, as the controller runs it: one look here; the judgement ' +
+        'section above looks 100 times) against the naive rule "the lowest threshold whose observed accuracy above it meets the ' +
         'target". A run fails when the true accuracy above the chosen threshold is below the target; the promise is P(fail) ≤ δ.',
     );
     out.push('');

@@ -35,6 +35,18 @@ export class EvidenceRepository {
     return r;
   }
 
+  /** Blind and anchored labels per arm, for people (the segment view). */
+  async byArm(workflow: string, segment: string, version: number, from: Date): Promise<Array<ArmEvidence & { arm: Arm }>> {
+    return this.dataSource.query(
+      `SELECT arm, sum(blind_n)::float8 AS "blindN", sum(blind_agree)::float8 AS "blindAgree", sum(anchored_n)::float8 AS "anchoredN",
+              sum(anchored_agree)::float8 AS "anchoredAgree", sum(anchored_overridden)::float8 AS "anchoredOverridden"
+       FROM evidence_minute
+       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)
+       GROUP BY arm ORDER BY arm`,
+      [workflow, segment, version, from],
+    );
+  }
+
   /** The threshold's calibration set: labels drawn alike at every confidence, per bin, from a time on. */
   async calibrationBins(workflow: string, segment: string, version: number, from: Date, tx?: Tx): Promise<{ n: number[]; correct: number[] }> {
     const m = tx ?? this.dataSource.manager;

@@ -276,7 +276,10 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
       const stageEvidence = await this.evidence.arms(workflow, s.segment, champion.version, [arm], rangeStart, tx);
       const gs = s.guardState ?? { s: 0, n: 0, agree: 0, windowStartIndex: 0, windowN: 0, windowAgree: 0, totalsN: 0, totalsAgree: 0 };
       const batch = { n: stageEvidence.blindN - gs.totalsN, agree: stageEvidence.blindAgree - gs.totalsAgree };
-      if (batch.n > 0 && batch.agree >= 0 && batch.agree <= batch.n) {
+      if (batch.n < 0 || batch.agree < 0 || batch.agree > batch.n) {
+        // A watermark from other counts (a state written before the evidence model): restart it here.
+        patch.guardState = { ...gs, totalsN: stageEvidence.blindN, totalsAgree: stageEvidence.blindAgree };
+      } else if (batch.n > 0) {
         const update = updateGuard(gs, batch, guardParams);
         let windowStartedAt = s.guardWindowStartedAt;
         if (gs.s === 0 && update.state.s > 0) windowStartedAt = s.lastEvaluatedAt ?? rangeStart;

@@ -4,7 +4,6 @@ import type { Tx } from '../database/sql';
 import type { SegmentSplit } from '../flags/domain/segment-split';
 import type { Stage } from '../flags/domain/stage';
 import type { GuardParams, GuardState } from '../stats/domain';
-import { CONFIDENCE_BINS } from '../comparison/domain/rollup';
 import type { GuardBaseline } from './domain/guard-arming';
 import type { SegmentCounts } from './domain/segment-counts';
 
@@ -116,35 +115,23 @@ export class SegmentRepository {
     await tx.query(`UPDATE segments SET ${sets.join(', ')}, updated_at = now() WHERE workflow = $1 AND segment = $2`, values);
   }
 
-  /** Cumulative counts of a version in a segment from a minute on (rollups, never raw rows). */
+  /**
+   * Cumulative counts of a version in a segment from a minute on (rollups by label time, never raw
+   * rows): model calls for the gate's error rate, and the label-time figures audit entries show.
+   * Decisions about quality read the evidence model instead (EvidenceRepository).
+   */
   async totals(workflow: string, segment: string, version: number, rangeStart: Date, tx?: Tx): Promise<SegmentCounts> {
     const m = tx ?? this.dataSource.manager;
     const [r] = await m.query(
       `SELECT coalesce(sum(n), 0)::float8 AS n, coalesce(sum(agree), 0)::float8 AS agree,
               coalesce(sum(n_review), 0)::float8 AS reviews, coalesce(sum(n_overridden), 0)::float8 AS overridden,
               coalesce(sum(n_audit), 0)::float8 AS audits, coalesce(sum(agree_audit), 0)::float8 AS "auditAgree",
-              coalesce(sum(n - n_review_routed), 0)::float8 AS "guardN", coalesce(sum(agree - agree_review_routed), 0)::float8 AS "guardAgree",
               coalesce(sum(ai_calls), 0)::float8 AS "aiCalls", coalesce(sum(ai_invalid + ai_failed), 0)::float8 AS "aiFailures"
        FROM rollup_minute
        WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)`,
       [workflow, segment, version, rangeStart],
     );
     return r;
-  }
-
-  /** Labelled items per confidence bin since a time: the input of the threshold choice. */
-  async confidenceBins(workflow: string, segment: string, version: number, since: Date): Promise<{ n: number[]; correct: number[] }> {
-    const rows: Array<{ n: string[] | null; a: string[] | null }> = await this.dataSource.query(
-      `SELECT array_agg(n ORDER BY i) AS n, array_agg(a ORDER BY i) AS a FROM (
-         SELECT i, sum(coalesce(r.conf_n[i], 0)) AS n, sum(coalesce(r.conf_agree[i], 0)) AS a
-         FROM rollup_minute r, generate_series(1, $5::int) AS i
-         WHERE r.workflow = $1 AND r.segment = $2 AND r.workflow_version = $3 AND r.minute >= date_trunc('minute', $4::timestamptz)
-         GROUP BY i) s`,
-      [workflow, segment, version, since, CONFIDENCE_BINS],
-    );
-    const n = (rows[0]?.n ?? []).map(Number);
-    const a = (rows[0]?.a ?? []).map(Number);
-    return { n: n.length ? n : new Array(CONFIDENCE_BINS).fill(0), correct: a.length ? a : new Array(CONFIDENCE_BINS).fill(0) };
   }
 
   /** Puts the items the AI decided `auto` in a window on the re-review list; returns how many. */

@@ -9,6 +9,7 @@ import { ReasonDto } from '../common/http/dto';
 import { intParam } from '../common/http/params';
 import type { FlagGateway } from '../flags/flag-gateway';
 import { FLAG_GATEWAY } from '../flags/flags.module';
+import { EvidenceRepository } from '../comparison/evidence.repository';
 import { wilsonInterval } from '../stats/domain';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { KillSwitchDto, RollbackDto, ThresholdDto } from './dto/actions.dto';
@@ -27,6 +28,7 @@ export class SegmentsController {
     private readonly rollout: RolloutService,
     private readonly workflows: WorkflowRegistry,
     private readonly dataSource: DataSource,
+    private readonly evidence: EvidenceRepository,
     @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
   ) {}
 
@@ -60,6 +62,8 @@ export class SegmentsController {
       [workflow, segment, champion.version],
     );
     const rereview = await this.dataSource.query(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2 AND resolved_at IS NULL`, [workflow, segment]);
+    // Blind beside anchored, per arm, for items the AI decided since the stage began: anchored reviews overstate agreement.
+    const arms = await this.evidence.byArm(workflow, segment, champion.version, new Date(s.stageStartedAt));
     return {
       ...view(s),
       lastHour: {
@@ -68,6 +72,14 @@ export class SegmentsController {
         overrideRate: m.reviews ? wilsonInterval(m.overridden, m.reviews) : null,
       },
       openRereviewItems: rereview[0].n,
+      evidence: {
+        since: s.stageStartedAt,
+        arms: arms.map((a) => ({
+          arm: a.arm,
+          blind: { n: a.blindN, agree: a.blindAgree, agreement: wilsonInterval(a.blindAgree, a.blindN) },
+          anchored: { n: a.anchoredN, agree: a.anchoredAgree, overridden: a.anchoredOverridden, agreement: wilsonInterval(a.anchoredAgree, a.anchoredN) },
+        })),
+      },
     };
   }
 

@@ -201,6 +201,11 @@ describe('the API', () => {
     expect(seg.gate.verdict).toBe('awaiting-approval');
     expect(seg.gate.criteria.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['minimum-sample', 'minimum-dwell', 'agreement', 'error-rate', 'budget', 'approval']));
     expect(seg.lastHour.n).toBeGreaterThan(0);
+    // Blind and anchored agreement side by side, per arm (in shadow: all blind).
+    const shadowArm = seg.evidence.arms.find((a: { arm: string }) => a.arm === 'shadow');
+    expect(shadowArm.blind.n).toBeGreaterThan(0);
+    expect(shadowArm.blind.agreement.rate).toBeCloseTo(shadowArm.blind.agree / shadowArm.blind.n, 12);
+    expect(shadowArm.anchored.n).toBe(0);
 
     // A program manager approves; the controller takes the step.
     expect((await call('POST', fill(`${SEG}/approve`), 'program_manager', { reason: 'looks good in the weekly review' })).status).toBe(200);

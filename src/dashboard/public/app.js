@@ -433,8 +433,8 @@
       h(
         'p',
         { class: 'muted small' },
-        `Judged on this step's evidence: ${int(counts.n)} comparisons`,
-        isNum(counts.reviews) && counts.reviews > 0 ? `, ${int(counts.reviews)} reviews` : '',
+        `Judged on this step's blind evidence: ${int(counts.n)} blind labels${counts.arm ? ` of the ${counts.arm} arm` : ''}`,
+        isNum(counts.reviews) && counts.reviews > 0 ? `, ${int(counts.reviews)} anchored reviews (override rate only)` : '',
         isNum(counts.aiCalls) ? `, ${int(counts.aiCalls)} model calls` : '',
         ` · evaluated ${ago(s.lastEvaluatedAt)}`,
       ),
@@ -532,7 +532,10 @@
       isNum(s.threshold) ? `${s.threshold.toFixed(2)} in force (${source})` : `none in force${details.status ? ` — ${details.status.replace(/-/g, ' ')}` : ''}`,
       [moving ? `Latest recommendation ${details.threshold.toFixed(2)}; a certified threshold moves at most every 5 minutes. ` : '', details.reason || ''].join('') || null,
     ]);
-    if (s.baseline) rows.push(['Baseline', `${pct(s.baseline.rate)} agreement (lower bound ${pct(s.baseline.lower)}) from ${int(s.baseline.n)} comparisons`, null]);
+    if (s.baseline) {
+      const from = s.baseline.source === 'target' ? 'the stage target (too few blind labels to measure it)' : `${int(s.baseline.n)} blind labels`;
+      rows.push(['Baseline', `${pct(s.baseline.rate)} agreement (lower bound ${pct(s.baseline.lower)}) from ${from}`, null]);
+    }
     if (s.guard) {
       const w = s.guard.window || {};
       rows.push([

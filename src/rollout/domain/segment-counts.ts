@@ -6,14 +6,11 @@ export interface SegmentCounts {
   overridden: number;
   audits: number;
   auditAgree: number;
-  /** The regression guard's evidence: every comparison but those of items routed to review (selected for doubt). */
-  guardN: number;
-  guardAgree: number;
   aiCalls: number;
   aiFailures: number;
 }
 
-export const ZERO_COUNTS: SegmentCounts = { n: 0, agree: 0, reviews: 0, overridden: 0, audits: 0, auditAgree: 0, guardN: 0, guardAgree: 0, aiCalls: 0, aiFailures: 0 };
+export const ZERO_COUNTS: SegmentCounts = { n: 0, agree: 0, reviews: 0, overridden: 0, audits: 0, auditAgree: 0, aiCalls: 0, aiFailures: 0 };
 
 /** Counts since a base (totals minus the totals at the base), never negative. */
 export function since(totals: SegmentCounts, base: SegmentCounts | null | undefined): SegmentCounts {
