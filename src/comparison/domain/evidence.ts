@@ -87,7 +87,8 @@ export interface LabelFacts {
   confidence: number | null;
 }
 
-function minuteOf(at: Date): Date {
+/** The minute an instant falls in (rollups and evidence are kept per minute). */
+export function minuteOf(at: Date): Date {
   return new Date(Math.floor(at.getTime() / 60_000) * 60_000);
 }
 

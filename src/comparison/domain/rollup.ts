@@ -2,7 +2,7 @@
  * Rollups: counters per (workflow, segment, version, minute), added up in memory for a batch
  * and written with one upsert, so reports and gates read a few rows instead of raw comparisons.
  */
-import { EvidenceAccumulator, EvidenceKind, EvidenceRow } from './evidence';
+import { EvidenceAccumulator, EvidenceKind, EvidenceRow, minuteOf } from './evidence';
 
 export const CONFIDENCE_BINS = 20;
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is everything above. */
@@ -67,9 +67,7 @@ export interface PairCell {
   neither: number;
 }
 
-export function minuteOf(at: Date): Date {
-  return new Date(Math.floor(at.getTime() / 60_000) * 60_000);
-}
+export { minuteOf };
 
 export const HOUR_MS = 3_600_000;
 
