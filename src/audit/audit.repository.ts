@@ -38,6 +38,14 @@ export class AuditRepository {
     return rows[0];
   }
 
+  /** Steps up taken since a time (by the controller or a person), with the stage each went into. */
+  async promotionsSince(since: Date): Promise<Array<{ workflow: string; segment: string; toStage: string }>> {
+    return this.dataSource.query(
+      `SELECT workflow, segment, details->'to'->>'stage' AS "toStage" FROM audit_events WHERE action = 'stage.promoted' AND at >= $1 ORDER BY id`,
+      [since],
+    );
+  }
+
   async find(q: AuditQuery): Promise<AuditEventEntity[]> {
     const qb = this.dataSource.getRepository(AuditEventEntity).createQueryBuilder('a').orderBy('a.id', 'DESC').limit(q.limit);
     if (q.workflow) qb.andWhere('a.workflow = :workflow', { workflow: q.workflow });

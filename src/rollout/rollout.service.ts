@@ -11,6 +11,10 @@ import { FLAG_GATEWAY } from '../flags/flags.module';
 import { SegmentStateCache } from '../routing/segment-state.cache';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { AlertService } from './alert.service';
+import { EvidenceRepository } from '../comparison/evidence.repository';
+import type { Arm } from '../comparison/domain/evidence';
+import { guardArl } from '../stats/domain';
+import { rolloutRisk, RolloutRisk, SegmentRiskInput } from './domain/rollout-risk';
 import { since } from './domain/segment-counts';
 import { describeSplit, nextStep, revertTarget } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
@@ -33,6 +37,7 @@ export class RolloutService {
     private readonly alerts: AlertService,
     private readonly snapshots: FlagSnapshotRepository,
     private readonly segmentCache: SegmentStateCache,
+    private readonly evidence: EvidenceRepository,
     @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -138,6 +143,36 @@ export class RolloutService {
       );
       return (await this.segments.get(workflow, segment, tx))!;
     });
+  }
+
+  /** The rollout's risk over every segment of every active workflow (domain/rollout-risk.ts). */
+  async risk(): Promise<RolloutRisk> {
+    const now = this.clock.now();
+    const dayAgo = new Date(now.getTime() - 86_400_000);
+    const promotions = await this.audit.promotionsSince(dayAgo);
+    const inputs: SegmentRiskInput[] = [];
+    for (const s of await this.segments.list()) {
+      const champion = this.workflows.activeOf(s.workflow)?.champion;
+      if (!champion) continue;
+      const gates = champion.definition.rollout.gates;
+      const gateOf = (stage: string) => (stage === 'supervised' || stage === 'confidence-routed' ? gates[stage].confidence : null);
+      const target = s.paused ? null : nextStep({ stage: s.stage, trafficPct: s.trafficPct }, champion.definition.rollout.steps);
+      let guard: SegmentRiskInput['guard'] = null;
+      if (s.stage !== 'shadow' && s.guardParams) {
+        const arl0 = s.baseline?.arl0 ?? guardArl(s.baseline?.lower ?? s.guardParams.p0, s.guardParams);
+        const e = await this.evidence.arms(s.workflow, s.segment, champion.version, [s.stage as Arm], dayAgo);
+        guard = { arl0, blindLastDay: e.blindN };
+      }
+      inputs.push({
+        workflow: s.workflow,
+        segment: s.segment,
+        stage: s.stage,
+        pendingGateConfidence: target ? gateOf(target.stage) : null,
+        promotionsLastDay: promotions.filter((p) => p.workflow === s.workflow && p.segment === s.segment).map((p) => gateOf(p.toStage) ?? 1),
+        guard,
+      });
+    }
+    return rolloutRisk(inputs);
   }
 
   async setKillSwitch(enabled: boolean, actor: Actor, reason: string): Promise<{ enabled: boolean }> {

@@ -30,7 +30,7 @@ export interface SegmentState {
   lastVerdict: Record<string, unknown> | null;
   lastEvaluatedAt: Date | null;
   /** What the guard defends (domain/guard-arming.ts); older rows lack stage, source and detail and are re-armed. */
-  baseline: (Omit<GuardBaseline, 'stage' | 'source' | 'detail'> & Partial<Pick<GuardBaseline, 'stage' | 'source' | 'detail'>>) | null;
+  baseline: (Omit<GuardBaseline, 'stage' | 'source' | 'detail' | 'arl0'> & Partial<Pick<GuardBaseline, 'stage' | 'source' | 'detail' | 'arl0'>>) | null;
   guardState: (GuardState & { totalsN: number; totalsAgree: number }) | null;
   guardParams: GuardParams | null;
   guardWindowStartedAt: Date | null;

@@ -171,6 +171,13 @@ export class SegmentsController {
     return rows;
   }
 
+  @Get('rollout/risk')
+  @Roles(...EVERYONE)
+  @ApiOperation({ summary: 'The risk of the rollout as a whole: expected false reverts a day and bounds on false promotions, over every segment' })
+  risk() {
+    return this.rollout.risk();
+  }
+
   @Get('kill-switch')
   @Roles(...EVERYONE)
   @ApiOperation({ summary: 'Whether the global kill switch is on (read from Unleash)' })

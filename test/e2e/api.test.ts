@@ -55,6 +55,7 @@ const ROUTES: RouteSpec[] = [
   r('PUT', `${SEG}/threshold`, PM, { body: { reason: 'fixed by PM', threshold: 1.5 }, field: 'threshold' }),
   r('GET', `${SEG}/rereview`, ALL, { path: `${SEG}/rereview?resolved=maybe`, field: 'resolved' }),
   r('POST', '/api/rereview/:id/resolve', ['ops', 'program_manager'], { path: '/api/rereview/abc/resolve', body: { reason: 'looked again' }, field: 'id' }),
+  r('GET', '/api/rollout/risk', ALL),
   r('GET', '/api/kill-switch', ALL),
   r('PUT', '/api/kill-switch', ['ops', 'program_manager'], { body: { reason: 'incident', enabled: 'yes' }, field: 'enabled' }),
   r('GET', '/api/reports/agreement', ['analyst', 'program_manager'], { path: '/api/reports/agreement?workflow=:workflow&groupBy=week', field: 'groupBy' }),
@@ -206,6 +207,14 @@ describe('the API', () => {
     expect(shadowArm.blind.n).toBeGreaterThan(0);
     expect(shadowArm.blind.agreement.rate).toBeCloseTo(shadowArm.blind.agree / shadowArm.blind.n, 12);
     expect(shadowArm.anchored.n).toBe(0);
+
+    // The rollout's risk: the segment waits on a step into supervised, whose gate passes a segment only at its target with ≤ 5 %.
+    const risk = (await call('GET', '/api/rollout/risk', 'analyst')).body;
+    const mine = risk.segments.find((x: { segment: string; workflow: string }) => x.workflow === wf.triage && x.segment === SEGMENT);
+    expect(mine).toMatchObject({ stage: 'shadow', falseRevertsPerDay: 0 });
+    expect(mine.falsePromotionPending).toBeCloseTo(0.05, 12);
+    expect(risk.falsePromotionsPending).toBeGreaterThanOrEqual(mine.falsePromotionPending);
+    expect(risk.summary).toMatch(/false reverts a day/);
 
     // A program manager approves; the controller takes the step.
     expect((await call('POST', fill(`${SEG}/approve`), 'program_manager', { reason: 'looks good in the weekly review' })).status).toBe(200);

@@ -133,6 +133,8 @@ describe('dashboard', () => {
       for (const action of ['promote', 'approve', 'hold', 'rollback']) await c.getByTestId(`action-${action}`).waitFor();
       await expect(c.getByTestId('action-resume').count()).resolves.toBe(0);
       await page.getByTestId('kill-switch-toggle').waitFor();
+      // The risk of the rollout as a whole, in words, on the board.
+      await page.getByTestId('rollout-risk').filter({ hasText: /false reverts a day/ }).waitFor();
       await card(page, OTHER_SEGMENT).waitFor();
       mkdirSync(path.join(root, '.stack', 'screenshots'), { recursive: true });
       await page.screenshot({ path: path.join(root, '.stack', 'screenshots', 'dashboard.png'), fullPage: true });

@@ -315,8 +315,9 @@
 
   async function loadBoard() {
     const workflows = await call('/api/workflows');
-    const lists = await Promise.all(workflows.map((w) => call(`/api/workflows/${encodeURIComponent(w.workflow)}/segments`)));
+    const [lists, risk] = await Promise.all([Promise.all(workflows.map((w) => call(`/api/workflows/${encodeURIComponent(w.workflow)}/segments`))), call('/api/rollout/risk')]);
     state.workflows = workflows;
+    state.risk = risk;
     workflows.forEach((w, i) => (state.segments[w.workflow] = lists[i]));
   }
 
@@ -331,6 +332,7 @@
         { class: 'page-head' },
         h('h1', {}, 'Rollout board'),
         h('p', { class: 'muted' }, `${state.workflows.length} workflow${state.workflows.length === 1 ? '' : 's'}, ${total} segment${total === 1 ? '' : 's'}. Each segment moves shadow → supervised → confidence-routed only when its gate holds; the regression guard moves it back.`),
+        state.risk ? h('p', { class: 'small', 'data-testid': 'rollout-risk' }, `Risk of the rollout: ${state.risk.summary}`) : null,
       ),
       // Workflows with segments first; the others are listed after them.
       [...state.workflows]

@@ -1,4 +1,4 @@
-import { defaultGuardParams, GuardParams, guardParamsForEstimate, wilsonInterval } from '../../stats/domain';
+import { defaultGuardParams, guardArl, GuardParams, guardParamsForEstimate, wilsonInterval } from '../../stats/domain';
 import type { GuardConfig } from '../../workflows/domain/workflow-definition';
 
 export type GuardedStage = 'supervised' | 'confidence-routed';
@@ -14,6 +14,8 @@ export interface GuardBaseline {
   rate: number;
   /** The lower bound the guard's false-revert rate is guaranteed at (the rate itself for a target). */
   lower: number;
+  /** Expected blind labels between false reverts if the true rate were only `lower` (the rollout's risk adds these up). */
+  arl0: number;
   at: string;
   detail: string;
 }
@@ -61,6 +63,7 @@ export function armGuard(i: ArmGuardInput): { params: GuardParams; baseline: Gua
           agree: m.agree,
           rate,
           lower: ci.lower,
+          arl0: guardArl(ci.lower, params),
           at,
           detail: `blind agreement ${m.agree}/${m.n} = ${rate.toFixed(3)} (lower bound ${ci.lower.toFixed(3)} at ${i.guard.baselineConfidence})`,
         },
@@ -79,6 +82,7 @@ export function armGuard(i: ArmGuardInput): { params: GuardParams; baseline: Gua
       agree: m?.agree ?? 0,
       rate: i.target,
       lower: i.target,
+      arl0: guardArl(i.target, params),
       at,
       detail: `${m?.n ?? 0} blind labels are too few for a baseline: the stage's target ${i.target} is defended`,
     },

@@ -1,0 +1,71 @@
+/*
+ * The risk of the rollout as a whole: each segment's decisions carry a stated risk, and a program
+ * manager with a hundred segments needs their sum.
+ *
+ *  - False reverts: a healthy segment's guard raises a false alarm as a Poisson process of rate
+ *    1/ARL₀ per blind label (ARL₀ at the baseline's lower bound, so the rate is an upper bound), so
+ *    it expects blindPerDay / ARL₀ false reverts a day.
+ *  - False promotions: a gate whose agreement bound is a (1 − α) confidence sequence takes a step
+ *    on a segment whose true blind agreement is at or below its target with probability at most α,
+ *    however long the step lasts. Over the steps taken in a day that is at most α per step; over the
+ *    steps now pending, at most α each.
+ * The sums are expectations (linearity needs no independence between segments).
+ */
+
+export interface SegmentRiskInput {
+  workflow: string;
+  segment: string;
+  stage: string;
+  /** 1 − α of the gate of the step the segment waits on; null when none is pending (top of the ladder, or paused). */
+  pendingGateConfidence: number | null;
+  /** Steps up taken in the last day, each with the gate confidence it passed at. */
+  promotionsLastDay: number[];
+  /** The armed guard: its in-control ARL (blind labels) and the blind labels of its arm in the last day. */
+  guard: { arl0: number; blindLastDay: number } | null;
+}
+
+export interface SegmentRisk {
+  workflow: string;
+  segment: string;
+  stage: string;
+  falseRevertsPerDay: number;
+  falsePromotionsLastDay: number;
+  falsePromotionPending: number;
+}
+
+export interface RolloutRisk {
+  /** Expected false reverts a day over all segments, if every one is healthy. */
+  falseRevertsPerDay: number;
+  /** Upper bound on the expected false promotions among the steps taken in the last day. */
+  falsePromotionsLastDay: number;
+  /** Upper bound on the expected false promotions among the steps now pending. */
+  falsePromotionsPending: number;
+  segments: SegmentRisk[];
+  /** One sentence for a program manager. */
+  summary: string;
+}
+
+export function rolloutRisk(inputs: readonly SegmentRiskInput[]): RolloutRisk {
+  const segments = inputs.map((s): SegmentRisk => {
+    if (s.guard && !(s.guard.arl0 > 0)) throw new RangeError(`rolloutRisk: ${s.workflow}/${s.segment}: ARL₀ must be positive, got ${s.guard.arl0}`);
+    return {
+      workflow: s.workflow,
+      segment: s.segment,
+      stage: s.stage,
+      falseRevertsPerDay: s.guard ? s.guard.blindLastDay / s.guard.arl0 : 0,
+      falsePromotionsLastDay: s.promotionsLastDay.reduce((sum, confidence) => sum + (1 - confidence), 0),
+      falsePromotionPending: s.pendingGateConfidence === null ? 0 : 1 - s.pendingGateConfidence,
+    };
+  });
+  const sum = (k: 'falseRevertsPerDay' | 'falsePromotionsLastDay' | 'falsePromotionPending') => segments.reduce((a, s) => a + s[k], 0);
+  const reverts = sum('falseRevertsPerDay');
+  const lastDay = sum('falsePromotionsLastDay');
+  const pending = sum('falsePromotionPending');
+  const guarded = inputs.filter((s) => s.guard).length;
+  const waiting = inputs.filter((s) => s.pendingGateConfidence !== null).length;
+  const summary =
+    `If every segment is healthy, expect ${reverts.toFixed(3)} false reverts a day over ${guarded} guarded segment${guarded === 1 ? '' : 's'} ` +
+    `(one every ${reverts > 0 ? `${(1 / reverts).toFixed(1)} days` : 'never, at today’s label volume'}); ` +
+    `at most ${lastDay.toFixed(3)} of the last day's promotions, and ${pending.toFixed(3)} of the ${waiting} pending steps, were taken on a segment that was not better than its target.`;
+  return { falseRevertsPerDay: reverts, falsePromotionsLastDay: lastDay, falsePromotionsPending: pending, segments, summary };
+}
