@@ -13,6 +13,11 @@ export interface ArmEvidence {
   anchoredOverridden: number;
 }
 
+/** The ArmEvidence sums over a set of evidence_minute rows. */
+const SUMS = `coalesce(sum(blind_n), 0)::float8 AS "blindN", coalesce(sum(blind_agree), 0)::float8 AS "blindAgree",
+  coalesce(sum(anchored_n), 0)::float8 AS "anchoredN", coalesce(sum(anchored_agree), 0)::float8 AS "anchoredAgree",
+  coalesce(sum(anchored_overridden), 0)::float8 AS "anchoredOverridden"`;
+
 /**
  * Reads the evidence model (evidence_minute, written with the rollups by RollupRepository): what
  * gates, thresholds and guards are judged on. Every period is in AI-decision time, to the minute:
@@ -25,9 +30,7 @@ export class EvidenceRepository {
   async arms(workflow: string, segment: string, version: number, arms: readonly Arm[], from: Date, tx?: Tx): Promise<ArmEvidence> {
     const m = tx ?? this.dataSource.manager;
     const [r] = await m.query(
-      `SELECT coalesce(sum(blind_n), 0)::float8 AS "blindN", coalesce(sum(blind_agree), 0)::float8 AS "blindAgree",
-              coalesce(sum(anchored_n), 0)::float8 AS "anchoredN", coalesce(sum(anchored_agree), 0)::float8 AS "anchoredAgree",
-              coalesce(sum(anchored_overridden), 0)::float8 AS "anchoredOverridden"
+      `SELECT ${SUMS}
        FROM evidence_minute
        WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND arm = ANY($4::text[]) AND minute >= date_trunc('minute', $5::timestamptz)`,
       [workflow, segment, version, arms, from],
@@ -38,8 +41,7 @@ export class EvidenceRepository {
   /** Blind and anchored labels per arm, for people (the segment view). */
   async byArm(workflow: string, segment: string, version: number, from: Date): Promise<Array<ArmEvidence & { arm: Arm }>> {
     return this.dataSource.query(
-      `SELECT arm, sum(blind_n)::float8 AS "blindN", sum(blind_agree)::float8 AS "blindAgree", sum(anchored_n)::float8 AS "anchoredN",
-              sum(anchored_agree)::float8 AS "anchoredAgree", sum(anchored_overridden)::float8 AS "anchoredOverridden"
+      `SELECT arm, ${SUMS}
        FROM evidence_minute
        WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)
        GROUP BY arm ORDER BY arm`,

@@ -18,7 +18,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { SegmentStateCache } from '../routing/segment-state.cache';
 import type { Arm } from '../comparison/domain/evidence';
 import { EvidenceRepository } from '../comparison/evidence.repository';
-import { recommendThreshold, updateGuard, GuardUpdate } from '../stats/domain';
+import { initialGuardState, recommendThreshold, updateGuard, GuardUpdate } from '../stats/domain';
 import type { ActiveWorkflow } from '../workflows/workflow-registry.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { AlertService } from './alert.service';
@@ -259,8 +259,8 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     // Every stage above shadow is guarded, whoever put the segment there (and re-armed after a threshold move).
     let guardParams = s.guardParams;
     if (needsArming(s.stage, s.guardParams, s.baseline)) {
-      const fresh = (await this.segments.get(workflow, s.segment, tx))!;
-      const g = await this.guards.arm(tx, champion, fresh, s.stage, now);
+      // refreshThreshold above kept s's threshold and its details current.
+      const g = await this.guards.arm(tx, champion, s, s.stage, now);
       guardParams = g.params;
       patch.guardParams = g.params;
       patch.baseline = g.baseline;
@@ -274,7 +274,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     // began, counted as their labels arrive) against its baseline.
     if (s.stage !== 'shadow' && guardParams) {
       const stageEvidence = await this.evidence.arms(workflow, s.segment, champion.version, [arm], rangeStart, tx);
-      const gs = s.guardState ?? { s: 0, n: 0, agree: 0, windowStartIndex: 0, windowN: 0, windowAgree: 0, totalsN: 0, totalsAgree: 0 };
+      const gs = s.guardState ?? { ...initialGuardState(), totalsN: 0, totalsAgree: 0 };
       const batch = { n: stageEvidence.blindN - gs.totalsN, agree: stageEvidence.blindAgree - gs.totalsAgree };
       if (batch.n < 0 || batch.agree < 0 || batch.agree > batch.n) {
         // A watermark from other counts (a state written before the evidence model): restart it here.
