@@ -162,7 +162,11 @@ describe('honest evidence', () => {
       await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
       const ids = items.map((i) => i.itemId);
       await waitFor('the AI decided every item (in shadow)', async () => (await q(`SELECT id FROM ai_decisions WHERE item_id = ANY($1)`, [ids])).length === 40, 60_000);
-      await waitFor('the segment discovered', async () => (await segment(LATE))?.stage === 'shadow', 30_000);
+      // Discovered, and its shadow strategy written to Unleash: an operator's move made before that write would be overwritten by it.
+      await waitFor('the segment discovered and its strategy in Unleash', async () => {
+        const [s] = await q<{ stage: string; flag_split: unknown }>(`SELECT stage, flag_split FROM segments WHERE segment = $1`, [LATE]);
+        return s?.stage === 'shadow' && s.flag_split !== null && (await admin.readWorkflowFlag(wf.triage)).segments.some((x) => x.segment === LATE);
+      }, 30_000);
 
       // An operator moves the segment on; only then do people label the items the AI decided in shadow.
       await admin.writeSegmentSplit(wf.triage, LATE, { stage: 'supervised', trafficPct: 100 });
