@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { ActorKind } from './domain/actor';
 
-export type ActorKind = 'person' | 'controller' | 'operator' | 'system';
+export type { ActorKind };
 
 /** One line of the append-only audit log (UPDATE, DELETE and TRUNCATE are refused by the database). */
 @Entity({ name: 'audit_events' })

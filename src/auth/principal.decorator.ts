@@ -1,5 +1,5 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
-import type { Actor } from '../rollout/segment-transitions';
+import type { Actor } from '../audit/domain/actor';
 import type { AuthedRequest } from './auth.guard';
 import type { Principal } from './token.service';
 

@@ -1,17 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
-import type { Arm } from './domain/evidence';
-import { CONFIDENCE_BINS } from './domain/rollup';
+import type { Arm, ArmEvidence } from './domain/evidence';
 
-/** Labels of one arm (or several) summed over AI-decision minutes. */
-export interface ArmEvidence {
-  blindN: number;
-  blindAgree: number;
-  anchoredN: number;
-  anchoredAgree: number;
-  anchoredOverridden: number;
-}
+export type { ArmEvidence };
+import { CONFIDENCE_BINS } from './domain/rollup';
 
 /** The ArmEvidence sums over a set of evidence_minute rows. */
 const SUMS = `coalesce(sum(blind_n), 0)::float8 AS "blindN", coalesce(sum(blind_agree), 0)::float8 AS "blindAgree",
@@ -39,8 +32,8 @@ export class EvidenceRepository {
   }
 
   /** Blind and anchored labels per arm, for people (the segment view). */
-  async byArm(workflow: string, segment: string, version: number, from: Date): Promise<Array<ArmEvidence & { arm: Arm }>> {
-    return this.dataSource.query(
+  async byArm(workflow: string, segment: string, version: number, from: Date, tx?: Tx): Promise<Array<ArmEvidence & { arm: Arm }>> {
+    return (tx ?? this.dataSource.manager).query(
       `SELECT arm, ${SUMS}
        FROM evidence_minute
        WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)

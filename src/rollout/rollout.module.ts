@@ -5,18 +5,17 @@ import { RoutingModule } from '../routing/routing.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { AlertService } from './alert.service';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
-import { GuardArmer } from './guard-armer';
 import { LeaderService } from './leader.service';
 import { RolloutController } from './rollout-controller.service';
 import { RolloutService } from './rollout.service';
 import { SegmentRepository } from './segment.repository';
-import { SegmentTransitions } from './segment-transitions';
+import { SegmentDecisions } from './segment-decisions';
 import { SegmentsController } from './segments.controller';
 
 @Module({
   imports: [WorkflowsModule, RoutingModule, InferenceModule, ComparisonModule],
   controllers: [SegmentsController],
-  providers: [SegmentRepository, FlagSnapshotRepository, GuardArmer, LeaderService, AlertService, SegmentTransitions, RolloutController, RolloutService],
+  providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentDecisions, RolloutController, RolloutService],
   exports: [SegmentRepository, RolloutService, RolloutController, LeaderService, AlertService],
 })
 export class RolloutModule {}

@@ -5,7 +5,6 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock, CLOCK } from '../common/clock';
 import { DomainError, ErrorCode } from '../common/domain-error';
-import type { SegmentSplit } from '../flags/domain/segment-split';
 import type { FlagGateway } from '../flags/flag-gateway';
 import { FLAG_GATEWAY } from '../flags/flags.module';
 import { SegmentStateCache } from '../routing/segment-state.cache';
@@ -15,11 +14,13 @@ import { EvidenceRepository } from '../comparison/evidence.repository';
 import type { Arm } from '../comparison/domain/evidence';
 import { guardArl } from '../stats/domain';
 import { rolloutRisk, RolloutRisk, SegmentRiskInput } from './domain/rollout-risk';
-import { since } from './domain/segment-counts';
-import { describeSplit, nextStep, revertTarget } from './domain/steps';
+import * as machine from './domain/segment-machine';
+import type { Decision, SegmentFacts } from './domain/segment-machine';
+import { nextStep } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
+import type { Actor } from '../audit/domain/actor';
+import { SegmentDecisions } from './segment-decisions';
 import { SegmentRepository, SegmentState } from './segment.repository';
-import { Actor, SegmentTransitions } from './segment-transitions';
 
 /**
  * What people do to a rollout: program managers promote, approve, hold, resume and fix
@@ -31,7 +32,7 @@ export class RolloutService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly segments: SegmentRepository,
-    private readonly transitions: SegmentTransitions,
+    private readonly decisions: SegmentDecisions,
     private readonly workflows: WorkflowRegistry,
     private readonly audit: AuditRepository,
     private readonly alerts: AlertService,
@@ -49,12 +50,16 @@ export class RolloutService {
     return active.champion;
   }
 
-  private async withSegment<T>(workflow: string, segment: string, fn: (tx: import('typeorm').EntityManager, s: SegmentState) => Promise<T>): Promise<T> {
-    this.champion(workflow);
+  /** Loads the segment under its row lock, lets the state machine decide, and applies the decision. */
+  private async decide(workflow: string, segment: string, fn: (s: SegmentState, facts: SegmentFacts, now: Date) => Decision): Promise<SegmentState> {
+    const champion = this.champion(workflow);
     const result = await this.dataSource.transaction(async (tx) => {
       const s = await this.segments.lockOne(tx, workflow, segment);
       if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
-      return fn(tx, s);
+      const now = this.clock.now();
+      const d = fn(s, await this.decisions.facts(tx, champion, s, now), now);
+      await this.decisions.apply(tx, s, d.effects);
+      return (await this.segments.get(workflow, segment, tx))!;
     });
     this.alerts.committed();
     this.segmentCache.invalidate();
@@ -63,86 +68,30 @@ export class RolloutService {
 
   /** One step up now, on a program manager's word — only when the gate holds (or awaits approval). */
   async promote(workflow: string, segment: string, actor: Actor, reason: string): Promise<SegmentState> {
-    return this.withSegment(workflow, segment, async (tx, s) => {
-      const champion = this.champion(workflow);
-      const current: SegmentSplit = { stage: s.stage, trafficPct: s.trafficPct };
-      const target = nextStep(current, champion.definition.rollout.steps);
-      if (!target) throw new DomainError(ErrorCode.InvalidTransition, `${segment} is already at the top (${describeSplit(current)})`);
-      if (s.paused) throw new DomainError(ErrorCode.InvalidTransition, `${segment} is paused (${s.pauseKind}): resume it first`, { pauseReason: s.pauseReason });
-      const last = s.lastVerdict as { verdict?: string; summary?: string; criteria?: unknown; evaluatedAt?: string } | null;
-      // A verdict from before the step (re)started judged other evidence: it does not count.
-      const verdict = last?.evaluatedAt && new Date(last.evaluatedAt) >= new Date(s.stepStartedAt) ? last : null;
-      if (!verdict || (verdict.verdict !== 'pass' && verdict.verdict !== 'awaiting-approval')) {
-        throw new DomainError(ErrorCode.InvalidTransition, `the gate for ${describeSplit(target)} does not hold: ${verdict?.summary ?? 'not evaluated yet for this step'}`, {
-          verdict: verdict?.verdict ?? null,
-          criteria: verdict?.criteria ?? null,
-        });
-      }
-      const totals = await this.segments.totals(workflow, segment, champion.version, new Date(s.stageStartedAt), tx);
-      const step = since(totals, s.stepBase);
-      await this.transitions.moveTo(tx, champion, s, target, { actor, action: 'stage.promoted', reason, details: { gate: verdict, counts: step, manual: true } });
-      return (await this.segments.get(workflow, segment, tx))!;
-    });
+    return this.decide(workflow, segment, (s, f) => machine.promote(s, actor, reason, f));
   }
 
   /** Approves the step the controller is waiting on; the controller takes it at its next cycle if the gate still holds. */
   async approve(workflow: string, segment: string, actor: Actor, reason: string): Promise<SegmentState> {
-    return this.withSegment(workflow, segment, async (tx, s) => {
-      if (!s.pendingStep) throw new DomainError(ErrorCode.InvalidTransition, `${segment} is not waiting for an approval`);
-      await this.segments.update(tx, workflow, segment, { approvedStep: s.pendingStep });
-      await this.audit.append({ actor: actor.name, actorKind: actor.kind, action: 'segment.approved', workflow, segment, reason, details: { step: s.pendingStep, gate: s.lastVerdict } }, tx);
-      return (await this.segments.get(workflow, segment, tx))!;
-    });
+    return this.decide(workflow, segment, (s) => machine.approve(s, actor, reason));
   }
 
   async hold(workflow: string, segment: string, actor: Actor, reason: string): Promise<SegmentState> {
-    return this.withSegment(workflow, segment, async (tx, s) => {
-      if (s.paused) throw new DomainError(ErrorCode.Conflict, `${segment} is already paused (${s.pauseKind})`);
-      await this.transitions.pause(tx, s, 'hold', actor, reason);
-      return (await this.segments.get(workflow, segment, tx))!;
-    });
+    return this.decide(workflow, segment, (s, _f, now) => machine.hold(s, actor, reason, now));
   }
 
   async resume(workflow: string, segment: string, actor: Actor, reason: string): Promise<SegmentState> {
-    return this.withSegment(workflow, segment, async (tx, s) => {
-      if (!s.paused) throw new DomainError(ErrorCode.Conflict, `${segment} is not paused`);
-      await this.transitions.resume(tx, this.champion(workflow), s, actor, reason);
-      return (await this.segments.get(workflow, segment, tx))!;
-    });
+    return this.decide(workflow, segment, (s, f) => machine.resume(s, actor, reason, f));
   }
 
   /** Back one stage (or to shadow) now, and hold there until someone resumes. */
   async rollback(workflow: string, segment: string, actor: Actor, reason: string, toShadow = false): Promise<SegmentState> {
-    return this.withSegment(workflow, segment, async (tx, s) => {
-      if (s.stage === 'shadow') throw new DomainError(ErrorCode.InvalidTransition, `${segment} is already in shadow`);
-      const to = revertTarget({ stage: s.stage, trafficPct: s.trafficPct }, toShadow ? 'to-shadow' : 'one-stage');
-      await this.transitions.moveTo(tx, this.champion(workflow), s, to, {
-        actor,
-        action: 'stage.rolled-back',
-        reason,
-        details: {},
-        pause: { kind: 'hold', reason: `rolled back by ${actor.name}: ${reason}` },
-      });
-      await this.alerts.raise(tx, { kind: 'stage.rolled-back', workflow, segment, summary: `${workflow} / ${segment} rolled back to ${describeSplit(to)} by ${actor.name}: ${reason}`, details: { to, by: actor.name } });
-      return (await this.segments.get(workflow, segment, tx))!;
-    });
+    return this.decide(workflow, segment, (s, f) => machine.rollback(s, actor, reason, toShadow, f));
   }
 
   /** A fixed threshold set by a program manager, or null to return to the computed one. */
   async setThreshold(workflow: string, segment: string, threshold: number | null, actor: Actor, reason: string): Promise<SegmentState> {
-    return this.withSegment(workflow, segment, async (tx, s) => {
-      if (threshold !== null && !(threshold >= 0 && threshold <= 1)) throw new DomainError(ErrorCode.Validation, 'threshold must be between 0 and 1, or null for the computed one');
-      await this.segments.update(tx, workflow, segment, {
-        threshold,
-        thresholdSource: threshold === null ? 'none' : 'fixed',
-        thresholdUpdatedAt: this.clock.now(),
-      });
-      await this.audit.append(
-        { actor: actor.name, actorKind: actor.kind, action: 'threshold.changed', workflow, segment, reason, details: { before: s.threshold, beforeSource: s.thresholdSource, after: threshold, source: threshold === null ? 'computed' : 'fixed' } },
-        tx,
-      );
-      return (await this.segments.get(workflow, segment, tx))!;
-    });
+    return this.decide(workflow, segment, (s, _f, now) => machine.setThreshold(s, threshold, actor, reason, now));
   }
 
   /** The rollout's risk over every segment of every active workflow (domain/rollout-risk.ts). */

@@ -29,6 +29,16 @@ import type { HumanKind } from '../comparison.types';
 
 export type EvidenceKind = 'blind' | 'anchored' | 'unsampled';
 export type Arm = 'shadow' | 'supervised' | 'confidence-routed';
+
+/** Labels of one arm (or several) summed over AI-decision minutes. */
+export interface ArmEvidence {
+  blindN: number;
+  blindAgree: number;
+  anchoredN: number;
+  anchoredAgree: number;
+  anchoredOverridden: number;
+}
+
 export const ARMS: readonly Arm[] = ['shadow', 'supervised', 'confidence-routed'];
 
 const BLIND_ACTIONS = new Set(['none', 'double-label', 'audit']);

@@ -1,0 +1,303 @@
+import { calibration, evidence, minutesAfter, segmentFacts, segmentState, T0, testRollout } from '../../../test/factories/segments';
+import type { Actor } from '../../audit/domain/actor';
+import { DomainError, ErrorCode } from '../../common/domain-error';
+import type { WorkflowFlagState } from '../../flags/flag-gateway';
+import {
+  adoptOperatorChange,
+  adoptWorkflowChange,
+  approve,
+  CycleContext,
+  decideCycle,
+  hold,
+  observeGuard,
+  promote,
+  refreshThreshold,
+  resume,
+  rollback,
+  setThreshold,
+} from './segment-machine';
+import type { SegmentState } from './segment-state';
+
+const PM: Actor = { name: 'pat', kind: 'person' };
+const NOW = minutesAfter(60);
+const LIVE: WorkflowFlagState = { exists: true, enabled: true, segments: [] };
+const CYCLE: CycleContext = { live: LIVE, hasStrategy: true, killSwitchOn: false, budget: { ok: true } };
+
+function refusal(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DomainError) return e;
+    throw e;
+  }
+  throw new Error('the transition was not refused');
+}
+
+/** A segment whose guard is armed for its stage, as the machine arms it. */
+function guarded(over: Partial<SegmentState>): SegmentState {
+  const s = segmentState(over);
+  const armed = observeGuard(s, segmentFacts({ now: s.stageStartedAt as Date }));
+  return { ...s, ...armed.effects.patch, guardState: { s: 0, n: 0, agree: 0, windowStartIndex: 0, windowN: 0, windowAgree: 0, totalsN: 0, totalsAgree: 0 } };
+}
+
+/** A step whose blind evidence passes any gate here (the model answered every call). */
+const strongStep = (anchoredN = 0, overridden = 0) => ({ stepEvidence: evidence(400, 390, anchoredN, overridden), stageTotals: { ...segmentFacts().stageTotals, aiCalls: 400 } });
+
+const passedVerdict = (at: Date) => ({ verdict: 'pass', summary: 'gate passed', evaluatedAt: at.toISOString() });
+
+describe('a program manager promoting a segment', () => {
+  it('moves it one step up on a fresh passing verdict, writes the flag and arms the new stage’s guard', () => {
+    const s = segmentState({ lastVerdict: passedVerdict(minutesAfter(30)) });
+    const d = promote(s, PM, 'looks good', segmentFacts());
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 50, stepStartedAt: NOW, stageStartedAt: NOW, lastVerdict: null });
+    expect(d.effects.flagWrite).toEqual({ stage: 'supervised', trafficPct: 50 });
+    expect(d.state.guardParams).not.toBeNull();
+    expect(d.state.baseline).toMatchObject({ stage: 'supervised', source: 'target' });
+    expect(d.effects.audit).toEqual([expect.objectContaining({ actor: 'pat', action: 'stage.promoted', reason: 'looks good', details: expect.objectContaining({ manual: true, toText: 'supervised 50 %' }) })]);
+  });
+
+  it('keeps the stage’s start, guard and its watermark when the step stays within the stage', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 50, lastVerdict: passedVerdict(minutesAfter(30)) });
+    const d = promote(s, PM, 'next step', segmentFacts());
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 100, stageStartedAt: T0, guardParams: s.guardParams, guardState: s.guardState });
+  });
+
+  it('is refused at the top, while paused, on a failing verdict and on a verdict from before the step began', () => {
+    const top = segmentState({ stage: 'confidence-routed', trafficPct: 100 });
+    expect(refusal(() => promote(top, PM, 'x', segmentFacts())).message).toMatch(/already at the top/);
+    const paused = segmentState({ paused: true, pauseKind: 'hold', lastVerdict: passedVerdict(minutesAfter(30)) });
+    expect(refusal(() => promote(paused, PM, 'x', segmentFacts())).message).toMatch(/paused \(hold\)/);
+    const failing = segmentState({ lastVerdict: { verdict: 'fail', summary: 'agreement too low', evaluatedAt: minutesAfter(30).toISOString() } });
+    expect(refusal(() => promote(failing, PM, 'x', segmentFacts()))).toMatchObject({ code: ErrorCode.InvalidTransition, message: expect.stringMatching(/does not hold: agreement too low/) });
+    const stale = segmentState({ stepStartedAt: minutesAfter(40), lastVerdict: passedVerdict(minutesAfter(30)) });
+    expect(refusal(() => promote(stale, PM, 'x', segmentFacts())).message).toMatch(/not evaluated yet for this step/);
+  });
+});
+
+describe('approving a step', () => {
+  it('records the approval of the pending step; the controller takes it at its next cycle', () => {
+    const pending = { stage: 'confidence-routed' as const, trafficPct: 50 };
+    const d = approve(segmentState({ stage: 'supervised', pendingStep: pending }), PM, 'ok');
+    expect(d.state.approvedStep).toEqual(pending);
+    expect(d.effects.audit[0]).toMatchObject({ action: 'segment.approved', details: { step: pending } });
+    expect(d.effects.flagWrite).toBeNull();
+  });
+
+  it('is refused when nothing waits for an approval', () => {
+    expect(refusal(() => approve(segmentState(), PM, 'ok')).message).toMatch(/not waiting for an approval/);
+  });
+});
+
+describe('holding and resuming', () => {
+  it('a hold pauses promotion where the segment is, and a second hold is a conflict', () => {
+    const d = hold(segmentState({ stage: 'supervised' }), PM, 'quarter close', NOW);
+    expect(d.state).toMatchObject({ paused: true, pauseKind: 'hold', pauseReason: 'quarter close', pausedBy: 'pat', pausedAt: NOW, stage: 'supervised' });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'segment.held' });
+    expect(refusal(() => hold(d.state, PM, 'again', NOW)).code).toBe(ErrorCode.Conflict);
+  });
+
+  it('a resume restarts the step and the guard from the stage’s evidence, and is a conflict when nothing is paused', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'guard', pauseReason: 'breach' });
+    const d = resume(s, PM, 'fixed the prompt', segmentFacts({ stageEvidence: evidence(120, 100) }));
+    expect(d.state).toMatchObject({ paused: false, pauseKind: null, stepStartedAt: NOW, lastVerdict: null, guardWindowStartedAt: null });
+    expect(d.state.guardState).toMatchObject({ s: 0, totalsN: 120, totalsAgree: 100 });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'segment.resumed', details: { was: { kind: 'guard', reason: 'breach' } } });
+    expect(refusal(() => resume(d.state, PM, 'again', segmentFacts())).code).toBe(ErrorCode.Conflict);
+  });
+});
+
+describe('rolling back', () => {
+  it('goes one stage down, held, alerted, and the stage it lands on is guarded', () => {
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 50, threshold: 0.8, thresholdSource: 'fixed' });
+    const d = rollback(s, PM, 'complaints', false, segmentFacts({ minuteEvidence: { shadow: { blindN: 0, blindAgree: 0 }, supervised: { blindN: 7, blindAgree: 6 }, 'confidence-routed': { blindN: 0, blindAgree: 0 } } }));
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'hold', stageStartedAt: NOW });
+    expect(d.state.baseline).toMatchObject({ stage: 'supervised' });
+    expect(d.state.guardState).toMatchObject({ totalsN: 7, totalsAgree: 6 });
+    expect(d.effects.flagWrite).toEqual({ stage: 'supervised', trafficPct: 100 });
+    expect(d.effects.alerts[0]).toMatchObject({ kind: 'stage.rolled-back', segment: 'email|eu' });
+  });
+
+  it('to shadow leaves nothing to guard, and is refused in shadow', () => {
+    const d = rollback(guarded({ stage: 'confidence-routed', trafficPct: 100 }), PM, 'stop', true, segmentFacts());
+    expect(d.state).toMatchObject({ stage: 'shadow', guardParams: null, baseline: null });
+    expect(refusal(() => rollback(d.state, PM, 'again', false, segmentFacts())).message).toMatch(/already in shadow/);
+  });
+});
+
+describe('a program manager fixing the threshold', () => {
+  it('sets a fixed threshold or returns to the computed one, and refuses one outside [0, 1]', () => {
+    const fixed = setThreshold(segmentState({ threshold: 0.7, thresholdSource: 'computed' }), 0.9, PM, 'policy', NOW);
+    expect(fixed.state).toMatchObject({ threshold: 0.9, thresholdSource: 'fixed', thresholdUpdatedAt: NOW });
+    expect(fixed.effects.audit[0].details).toMatchObject({ before: 0.7, beforeSource: 'computed', after: 0.9, source: 'fixed' });
+    expect(setThreshold(fixed.state, null, PM, 'back', NOW).state).toMatchObject({ threshold: null, thresholdSource: 'none' });
+    expect(refusal(() => setThreshold(fixed.state, 1.5, PM, 'typo', NOW)).code).toBe(ErrorCode.Validation);
+  });
+});
+
+describe('adopting an operator’s change in Unleash', () => {
+  it('makes a new stage the segment’s state, guarded, held for a person, without writing the flag back', () => {
+    const after = { stage: 'supervised' as const, trafficPct: 25 };
+    const d = adoptOperatorChange(segmentState(), { kind: 'segment-split', segment: 'email|eu', before: { stage: 'shadow', trafficPct: 100 }, after }, segmentFacts());
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 25, flagSplit: after, stageStartedAt: NOW, paused: true, pauseKind: 'operator', pausedBy: 'unleash' });
+    expect(d.state.guardParams).not.toBeNull();
+    expect(d.state.baseline).toMatchObject({ stage: 'supervised' });
+    expect(d.effects.flagWrite).toBeNull();
+    expect(d.effects.audit[0]).toMatchObject({ actor: 'unleash', actorKind: 'operator', action: 'flag.operator-change' });
+    expect(d.effects.alerts[0]).toMatchObject({ kind: 'flag.operator-change' });
+  });
+
+  it('keeps the stage’s guard and start when only the traffic share changed, and remembers an irregular split', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 50 });
+    const after = { stage: 'supervised' as const, trafficPct: 30 };
+    const d = adoptOperatorChange(s, { kind: 'segment-split', segment: 'email|eu', before: { stage: 'supervised', trafficPct: 50 }, after, irregular: 'two strategies' }, segmentFacts({ stageEvidence: evidence(40, 38) }));
+    expect(d.state).toMatchObject({ trafficPct: 30, stageStartedAt: T0, guardParams: s.guardParams, flagSplit: { ...after, irregular: 'two strategies' } });
+    expect(d.state.guardState).toMatchObject({ totalsN: 40, totalsAgree: 38 });
+  });
+
+  it('writes shadow back when the strategy was removed (the same routing as the fallback) and holds', () => {
+    const d = adoptOperatorChange(guarded({ stage: 'supervised', trafficPct: 100 }), { kind: 'segment-removed', segment: 'email|eu', before: { stage: 'supervised', trafficPct: 100 } }, segmentFacts());
+    expect(d.state).toMatchObject({ stage: 'shadow', paused: true, pauseKind: 'operator', guardParams: null });
+    expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
+  });
+
+  it('records a workflow switched off or on, with an alert and no segment change', () => {
+    const e = adoptWorkflowChange('triage', { kind: 'workflow-enabled', before: true, after: false });
+    expect(e.patch).toEqual({});
+    expect(e.audit[0]).toMatchObject({ workflow: 'triage', segment: null, reason: expect.stringMatching(/humans only/) });
+    expect(e.alerts[0]).toMatchObject({ kind: 'flag.operator-change', workflow: 'triage' });
+  });
+});
+
+describe('refreshing the threshold', () => {
+  it('certifies one on the calibration set, with an audit entry', () => {
+    const d = refreshThreshold(segmentState(), segmentFacts({ calibration: calibration(60) }));
+    expect(d.inForce).not.toBeNull();
+    expect(d.state).toMatchObject({ thresholdSource: 'computed', threshold: d.inForce, thresholdUpdatedAt: NOW });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'threshold.changed', details: expect.objectContaining({ before: null, after: d.inForce, test: 'anytime' }) });
+  });
+
+  it('keeps a fixed threshold whatever the calibration says', () => {
+    const d = refreshThreshold(segmentState({ threshold: 0.42, thresholdSource: 'fixed' }), segmentFacts({ calibration: calibration(60) }));
+    expect(d.inForce).toBe(0.42);
+    expect(d.effects.patch).toEqual({});
+  });
+
+  it('withdraws it at once when blind audits above it contradict it, alerts, and calibrates only on what follows', () => {
+    const certified = refreshThreshold(segmentState({ stage: 'confidence-routed', trafficPct: 50 }), segmentFacts({ now: T0, calibration: calibration(60) })).state;
+    const d = refreshThreshold(certified, segmentFacts({ calibration: calibration(60), auditsAbove: { n: 200, agree: 140 } }));
+    expect(d.inForce).toBeNull();
+    expect(d.state).toMatchObject({ threshold: null, thresholdSource: 'none', guardParams: null });
+    expect(d.state.thresholdDetails).toMatchObject({ calibrationFrom: NOW.toISOString() });
+    expect(d.effects.alerts[0]).toMatchObject({ kind: 'threshold.withdrawn' });
+  });
+});
+
+describe('the regression guard’s look', () => {
+  it('arms a stage nobody armed (an operator’s or an older row’s), with an audit entry', () => {
+    const d = observeGuard(segmentState({ stage: 'supervised', trafficPct: 50 }), segmentFacts({ supervisedBaseline: { n: 30, agree: 28 } }));
+    expect(d.state.baseline).toMatchObject({ stage: 'supervised', source: 'target', n: 30 });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'guard.armed' });
+  });
+
+  it('re-arms a guard armed for another stage', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 100 });
+    const d = observeGuard({ ...s, stage: 'confidence-routed', trafficPct: 50, threshold: 0.8, thresholdSource: 'fixed' }, segmentFacts());
+    expect(d.state.baseline).toMatchObject({ stage: 'confidence-routed', rate: testRollout.accuracyTarget });
+  });
+
+  it('adds new blind labels beyond its watermark and opens a window when agreement sags', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 100, lastEvaluatedAt: minutesAfter(50) });
+    const d = observeGuard(s, segmentFacts({ stageEvidence: evidence(20, 14) }));
+    expect(d.breached).toBe(false);
+    expect(d.state.guardState).toMatchObject({ totalsN: 20, totalsAgree: 14, n: 20 });
+    expect(d.state.guardState!.s).toBeGreaterThan(0);
+    expect(d.state.guardWindowStartedAt).toEqual(minutesAfter(50));
+    const healthy = observeGuard(d.state, segmentFacts({ stageEvidence: evidence(220, 214) }));
+    expect(healthy.state.guardState).toMatchObject({ s: 0, totalsN: 220 });
+    expect(healthy.state.guardWindowStartedAt).toBeNull();
+  });
+
+  it('restarts its watermark when the counts went backwards (a state from before the evidence model)', () => {
+    const s = { ...guarded({ stage: 'supervised' }), guardState: { s: 1, n: 5, agree: 4, windowStartIndex: 0, windowN: 5, windowAgree: 4, totalsN: 900, totalsAgree: 800 } };
+    const d = observeGuard(s, segmentFacts({ stageEvidence: evidence(100, 90) }));
+    expect(d.breached).toBe(false);
+    expect(d.state.guardState).toMatchObject({ totalsN: 100, totalsAgree: 90, s: 1 });
+  });
+
+  it('reverts on a breach, locks the segment, guards the stage below and re-reviews from the earliest AI decision its evidence covers', () => {
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 100, threshold: 0.8, thresholdSource: 'fixed', lastEvaluatedAt: minutesAfter(55) });
+    const earliest = minutesAfter(20);
+    const d = observeGuard(s, segmentFacts({ stageEvidence: evidence(200, 100), earliestLabelledInWindow: earliest }));
+    expect(d.breached).toBe(true);
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'guard', pausedBy: 'controller' });
+    expect(d.state.baseline).toMatchObject({ stage: 'supervised' });
+    expect(d.effects.flagWrite).toEqual({ stage: 'supervised', trafficPct: 100 });
+    expect(d.effects.rereview).toEqual({ from: earliest, auditIndex: 0 });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'stage.reverted', details: expect.objectContaining({ guard: expect.objectContaining({ rereviewFrom: earliest.toISOString() }) }) });
+    expect(d.effects.alerts[0]).toMatchObject({ kind: 'stage.reverted', withRereview: true });
+  });
+});
+
+describe('the controller’s cycle', () => {
+  it('writes the strategy of a segment Unleash has not seen', () => {
+    const d = decideCycle(segmentState({ flagSplit: null }), segmentFacts(), { ...CYCLE, hasStrategy: false });
+    expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'segment.discovered' });
+  });
+
+  it('promotes when the gate passes on the step’s blind evidence, and records the verdict it judged on', () => {
+    const d = decideCycle(segmentState(), segmentFacts(strongStep()), CYCLE);
+    expect(d.evaluation?.verdict).toBe('pass');
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 50, lastVerdict: null, lastEvaluatedAt: NOW });
+    expect(d.effects.audit.map((a) => a.action)).toEqual(['stage.promoted']);
+    expect(d.effects.audit[0].details).toMatchObject({ counts: { arm: 'shadow', n: 400, agree: 390 } });
+  });
+
+  it('does not judge agreement on anchored reviews, however many', () => {
+    const d = decideCycle(segmentState({ stage: 'supervised', trafficPct: 50 }), segmentFacts({ stepEvidence: evidence(20, 20, 3000, 30) }), CYCLE);
+    expect(d.evaluation?.verdict).toBe('inconclusive');
+    expect(d.state.stage).toBe('supervised');
+  });
+
+  it.each([
+    ['a pause', { paused: true, pauseKind: 'hold' as const, pausedBy: 'pat', pauseReason: 'busy week' }, CYCLE, /paused \(hold\)/],
+    ['the workflow flag switched off', {}, { ...CYCLE, live: { ...LIVE, enabled: false } }, /workflow flag is disabled/],
+    ['the kill switch', {}, { ...CYCLE, killSwitchOn: true }, /kill switch is on/],
+  ])('holds a passing gate under %s and says why', (_name, over, ctx, why) => {
+    const d = decideCycle(segmentState(over), segmentFacts(strongStep()), ctx);
+    expect(d.state.stage).toBe('shadow');
+    expect(d.state.lastVerdict).toMatchObject({ verdict: 'pass', holdReason: expect.stringMatching(why) });
+    expect(d.effects.flagWrite).toBeNull();
+  });
+
+  it('asks for an approval once when entering a stage that needs one, and takes the step once approved', () => {
+    const s = segmentState({ stage: 'supervised', trafficPct: 100, threshold: 0.8, thresholdSource: 'fixed' });
+    const f = segmentFacts(strongStep(200, 4));
+    const asked = decideCycle(s, f, CYCLE);
+    expect(asked.state.pendingStep).toEqual({ stage: 'confidence-routed', trafficPct: 50 });
+    expect(asked.effects.audit.map((a) => a.action)).toEqual(['guard.armed', 'segment.awaiting-approval']);
+    const again = decideCycle(asked.state, f, CYCLE);
+    expect(again.effects.audit).toEqual([]);
+    const approved = approve(again.state, PM, 'go').state;
+    expect(decideCycle(approved, f, CYCLE).state).toMatchObject({ stage: 'confidence-routed', trafficPct: 50, approvedStep: null, pendingStep: null });
+  });
+
+  it('reverts instead of judging the gate when the guard breaches', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 100 });
+    const d = decideCycle(s, segmentFacts({ stageEvidence: evidence(300, 150), stepEvidence: evidence(300, 150) }), CYCLE);
+    expect(d.evaluation).toBeNull();
+    expect(d.state).toMatchObject({ stage: 'shadow', pauseKind: 'guard' });
+  });
+
+  it('re-arms the confidence-routed guard for a threshold that moved in the same look', () => {
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 50, threshold: 0.95, thresholdSource: 'computed', thresholdUpdatedAt: T0 });
+    const d = decideCycle(s, segmentFacts({ calibration: calibration(60) }), CYCLE);
+    expect(d.state.threshold).not.toBe(0.95);
+    expect(d.effects.audit.map((a) => a.action)).toEqual(['threshold.changed', 'guard.armed']);
+  });
+
+  it('starts the first step’s counts at the stage’s start', () => {
+    const d = decideCycle(segmentState({ stepBase: null }), segmentFacts(), CYCLE);
+    expect(d.state.stepBase).toMatchObject({ n: 0, rangeStart: T0.toISOString() });
+  });
+});

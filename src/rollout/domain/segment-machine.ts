@@ -1,0 +1,541 @@
+import type { Actor } from '../../audit/domain/actor';
+import type { Arm, ArmEvidence } from '../../comparison/domain/evidence';
+import { DomainError, ErrorCode } from '../../common/domain-error';
+import type { SegmentSplit } from '../../flags/domain/segment-split';
+import { GuardParams, GuardUpdate, initialGuardState, recommendThreshold, updateGuard } from '../../stats/domain';
+import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
+import { evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
+import { armGuard, GuardBaseline, GuardedStage, needsArming, rereviewFrom } from './guard-arming';
+import type { FlagChange } from './reconcile';
+import { SegmentCounts, since, ZERO_COUNTS } from './segment-counts';
+import type { PauseKind, SegmentState } from './segment-state';
+import { describeSplit, nextStep, revertTarget, sameSplit } from './steps';
+import { nextThreshold } from './threshold-policy';
+
+/**
+ * A segment's decisions as one state machine. Every transition — promote, revert, adopt an
+ * operator's change, hold, resume, approve, fix a threshold, observe the guard, refresh the
+ * threshold, and the controller's whole cycle — is a pure function of the segment's state and the
+ * facts loaded for it, returning the next state with the effects to apply: the row's patch, audit
+ * entries, alerts, the flag write and the re-review list. The Nest services load the facts,
+ * call one of these, and apply the result once (rollout/segment-decisions.ts).
+ */
+
+export const CONTROLLER: Actor = { name: 'controller', kind: 'controller' };
+export const OPERATOR: Actor = { name: 'unleash', kind: 'operator' };
+
+export interface AuditDraft {
+  actor: string;
+  actorKind: Actor['kind'];
+  action: string;
+  workflow: string;
+  segment: string | null;
+  reason: string;
+  details: Record<string, unknown>;
+}
+
+export interface AlertDraft {
+  kind: string;
+  workflow?: string;
+  segment?: string;
+  summary: string;
+  details: Record<string, unknown>;
+  /** The revert's alert: carries how many `auto` decisions went to re-review and the revert's audit id. */
+  withRereview?: true;
+}
+
+export interface Effects {
+  /** The segment row's change (empty for a workflow-level change). */
+  patch: Partial<SegmentState>;
+  /** Appended in order. */
+  audit: AuditDraft[];
+  alerts: AlertDraft[];
+  /** The split to write to the segment's strategy in Unleash, or null. */
+  flagWrite: SegmentSplit | null;
+  /** `auto` decisions from this time on go to re-review, tied to the audit entry at auditIndex. */
+  rereview: { from: Date; auditIndex: number } | null;
+}
+
+export interface Decision {
+  state: SegmentState;
+  effects: Effects;
+}
+
+/** What a transition needs to know beyond the segment's row, loaded in the same transaction. */
+export interface SegmentFacts {
+  now: Date;
+  rollout: RolloutConfig;
+  /** Rollup totals of the version since the stage began (model calls and failures), and since the current minute (a stage starting now). */
+  stageTotals: SegmentCounts;
+  minuteTotals: SegmentCounts;
+  /** Labels of the arm at the segment's stage, for items the AI decided since the stage began and since the step began. */
+  stageEvidence: ArmEvidence;
+  stepEvidence: ArmEvidence;
+  /** Blind labels per arm of items the AI decided in the current minute: the watermark of a guard starting now. */
+  minuteEvidence: Record<Arm, { blindN: number; blindAgree: number }>;
+  /** Blind labels of the shadow and supervised arms over the threshold window: a supervised guard's baseline. */
+  supervisedBaseline: { n: number; agree: number };
+  /** The earliest AI decision labelled since the guard's window opened (guardWindowStart), for the re-review list. */
+  earliestLabelledInWindow: Date | null;
+  /** The calibration set since calibrationFrom: blind labels drawn alike at every confidence, per bin. */
+  calibration: { n: number[]; correct: number[] };
+  /** Blind audits of the confidence-routed arm since the threshold in force took effect (null: no threshold). */
+  auditsAbove: { n: number; agree: number } | null;
+}
+
+/** What the controller knows beyond the segment: Unleash, the kill switch and the budget. */
+export interface CycleContext {
+  live: { exists: boolean; enabled: boolean };
+  /** Whether the workflow's flag has a strategy for this segment. */
+  hasStrategy: boolean;
+  killSwitchOn: boolean;
+  budget: { ok: boolean } & Record<string, unknown>;
+}
+
+export interface CycleDecision extends Decision {
+  /** The gate's evaluation when the cycle got that far (not after a revert). */
+  evaluation: StepEvaluation | null;
+}
+
+/** Accumulates a transition: the state as it changes and the effects that get it there. */
+class Transition {
+  readonly state: SegmentState;
+  readonly effects: Effects = { patch: {}, audit: [], alerts: [], flagWrite: null, rereview: null };
+
+  constructor(s: SegmentState) {
+    this.state = { ...s };
+  }
+
+  set(patch: Partial<SegmentState>): void {
+    Object.assign(this.state, patch);
+    Object.assign(this.effects.patch, patch);
+  }
+
+  audit(actor: Actor, action: string, reason: string, details: Record<string, unknown>): number {
+    this.effects.audit.push({ actor: actor.name, actorKind: actor.kind, action, workflow: this.state.workflow, segment: this.state.segment, reason, details });
+    return this.effects.audit.length - 1;
+  }
+
+  alert(a: Omit<AlertDraft, 'workflow' | 'segment'>): void {
+    this.effects.alerts.push({ ...a, workflow: this.state.workflow, segment: this.state.segment });
+  }
+
+  done(): Decision {
+    return { state: this.state, effects: this.effects };
+  }
+}
+
+const splitOf = (s: SegmentState): SegmentSplit => ({ stage: s.stage, trafficPct: s.trafficPct });
+const iso = (d: Date | string): string => new Date(d).toISOString();
+
+/** When the guard's current window opened (or opens, if this look leaves zero): what the re-review list is computed from. */
+export function guardWindowStart(s: SegmentState): Date {
+  if (s.guardState && s.guardState.s > 0 && s.guardWindowStartedAt) return new Date(s.guardWindowStartedAt);
+  return new Date(s.lastEvaluatedAt ?? s.stageStartedAt);
+}
+
+/** Where the threshold's calibration set starts: the window, or the last withdrawal by audits if later. */
+export function calibrationFrom(s: SegmentState, rollout: RolloutConfig, now: Date): Date {
+  const windowFrom = now.getTime() - rollout.thresholdWindowDays * 86_400_000;
+  const previous = s.thresholdDetails as { calibrationFrom?: string | null } | null;
+  return new Date(Math.max(windowFrom, previous?.calibrationFrom ? new Date(previous.calibrationFrom).getTime() : 0));
+}
+
+/** Arms a stage's guard on the blind evidence of the kind it will watch (domain/guard-arming.ts). */
+function armFor(s: SegmentState, stage: GuardedStage, f: SegmentFacts): { params: GuardParams; baseline: GuardBaseline } {
+  const r = f.rollout;
+  if (stage === 'supervised') {
+    return armGuard({ stage, measured: f.supervisedBaseline, target: r.gates.supervised.agreementTarget, guard: r.guard, at: f.now });
+  }
+  const d = s.thresholdDetails as { threshold?: number | null; nAbove?: number | null; correctAbove?: number | null } | null;
+  const certified = s.thresholdSource === 'computed' && s.threshold !== null && d?.threshold === s.threshold && !!d.nAbove && d.correctAbove !== null && d.correctAbove !== undefined;
+  return armGuard({ stage, measured: certified ? { n: d!.nAbove!, agree: d!.correctAbove! } : null, target: r.accuracyTarget, guard: r.guard, at: f.now });
+}
+
+/** A fresh guard state whose watermark is the blind evidence its arm already has. */
+function watermark(e: { blindN: number; blindAgree: number }): NonNullable<SegmentState['guardState']> {
+  return { ...initialGuardState(), totalsN: e.blindN, totalsAgree: e.blindAgree };
+}
+
+interface MoveOptions {
+  actor: Actor;
+  action: string;
+  reason: string;
+  details: Record<string, unknown>;
+  pause?: { kind: PauseKind; reason: string };
+}
+
+/**
+ * Moves a segment to a split: the flag is written, the step restarts, and a new stage starts its
+ * guard afresh — armed at once above shadow, whoever made the move. Returns the audit entry's index.
+ */
+function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions): number {
+  const s = t.state;
+  const from = splitOf(s);
+  const stageChanged = from.stage !== to.stage;
+  const totals = stageChanged ? f.minuteTotals : f.stageTotals;
+  const rangeStart = stageChanged ? f.now : new Date(s.stageStartedAt);
+  t.effects.flagWrite = to;
+  t.set({
+    stage: to.stage,
+    trafficPct: to.stage === 'shadow' ? 100 : to.trafficPct,
+    stepStartedAt: f.now,
+    stepBase: { ...totals, rangeStart: iso(rangeStart) },
+    flagSplit: to,
+    pendingStep: null,
+    approvedStep: null,
+    lastVerdict: null, // it judged the step that ended; the next cycle judges this one
+  });
+  let armed: Record<string, unknown> | null = null;
+  if (stageChanged) {
+    t.set({ stageStartedAt: f.now, guardState: watermark(f.minuteEvidence[to.stage]), guardWindowStartedAt: null, guardParams: null, baseline: null });
+    if (to.stage !== 'shadow') {
+      const g = armFor(t.state, to.stage, f);
+      t.set({ guardParams: g.params, baseline: g.baseline });
+      armed = { baseline: g.baseline, params: g.params };
+    }
+  }
+  if (o.pause) t.set({ paused: true, pauseKind: o.pause.kind, pauseReason: o.pause.reason, pausedAt: f.now, pausedBy: o.actor.name });
+  return t.audit(o.actor, o.action, o.reason, { from, to, fromText: describeSplit(from), toText: describeSplit(to), ...o.details, ...(armed ? { armedGuard: armed } : {}) });
+}
+
+// ---------------------------------------------------------------- people's actions
+
+/** One step up on a program manager's word: only when the gate of this step holds (or awaits approval). */
+export function promote(s: SegmentState, actor: Actor, reason: string, f: SegmentFacts): Decision {
+  const current = splitOf(s);
+  const target = nextStep(current, f.rollout.steps);
+  if (!target) throw new DomainError(ErrorCode.InvalidTransition, `${s.segment} is already at the top (${describeSplit(current)})`);
+  if (s.paused) throw new DomainError(ErrorCode.InvalidTransition, `${s.segment} is paused (${s.pauseKind}): resume it first`, { pauseReason: s.pauseReason });
+  const last = s.lastVerdict as { verdict?: string; summary?: string; criteria?: unknown; evaluatedAt?: string } | null;
+  // A verdict from before the step (re)started judged other evidence: it does not count.
+  const verdict = last?.evaluatedAt && new Date(last.evaluatedAt) >= new Date(s.stepStartedAt) ? last : null;
+  if (!verdict || (verdict.verdict !== 'pass' && verdict.verdict !== 'awaiting-approval')) {
+    throw new DomainError(ErrorCode.InvalidTransition, `the gate for ${describeSplit(target)} does not hold: ${verdict?.summary ?? 'not evaluated yet for this step'}`, {
+      verdict: verdict?.verdict ?? null,
+      criteria: verdict?.criteria ?? null,
+    });
+  }
+  const t = new Transition(s);
+  moveTo(t, target, f, { actor, action: 'stage.promoted', reason, details: { gate: verdict, counts: since(f.stageTotals, s.stepBase), manual: true } });
+  return t.done();
+}
+
+/** Approves the step the controller waits on; it is taken at the next cycle if the gate still holds. */
+export function approve(s: SegmentState, actor: Actor, reason: string): Decision {
+  if (!s.pendingStep) throw new DomainError(ErrorCode.InvalidTransition, `${s.segment} is not waiting for an approval`);
+  const t = new Transition(s);
+  t.set({ approvedStep: s.pendingStep });
+  t.audit(actor, 'segment.approved', reason, { step: s.pendingStep, gate: s.lastVerdict });
+  return t.done();
+}
+
+/** Stops promotion where the segment is; routing and the guard go on. */
+export function hold(s: SegmentState, actor: Actor, reason: string, now: Date): Decision {
+  if (s.paused) throw new DomainError(ErrorCode.Conflict, `${s.segment} is already paused (${s.pauseKind})`);
+  const t = new Transition(s);
+  t.set({ paused: true, pauseKind: 'hold', pauseReason: reason, pausedAt: now, pausedBy: actor.name });
+  t.audit(actor, 'segment.held', reason, { kind: 'hold' });
+  return t.done();
+}
+
+/** Lifts a pause; the step starts again so the gate judges fresh evidence, and the guard restarts from the stage's evidence. */
+export function resume(s: SegmentState, actor: Actor, reason: string, f: SegmentFacts): Decision {
+  if (!s.paused) throw new DomainError(ErrorCode.Conflict, `${s.segment} is not paused`);
+  const t = new Transition(s);
+  t.set({
+    paused: false,
+    pauseKind: null,
+    pauseReason: null,
+    pausedAt: null,
+    pausedBy: null,
+    stepStartedAt: f.now,
+    lastVerdict: null,
+    stepBase: { ...f.stageTotals, rangeStart: iso(s.stageStartedAt) },
+    guardState: watermark(f.stageEvidence),
+    guardWindowStartedAt: null,
+  });
+  t.audit(actor, 'segment.resumed', reason, { was: { kind: s.pauseKind, reason: s.pauseReason } });
+  return t.done();
+}
+
+/** Back one stage (or to shadow) now, held there until someone resumes; the stage it lands on is guarded. */
+export function rollback(s: SegmentState, actor: Actor, reason: string, toShadow: boolean, f: SegmentFacts): Decision {
+  if (s.stage === 'shadow') throw new DomainError(ErrorCode.InvalidTransition, `${s.segment} is already in shadow`);
+  const to = revertTarget(splitOf(s), toShadow ? 'to-shadow' : 'one-stage');
+  const t = new Transition(s);
+  moveTo(t, to, f, { actor, action: 'stage.rolled-back', reason, details: {}, pause: { kind: 'hold', reason: `rolled back by ${actor.name}: ${reason}` } });
+  t.alert({ kind: 'stage.rolled-back', summary: `${s.workflow} / ${s.segment} rolled back to ${describeSplit(to)} by ${actor.name}: ${reason}`, details: { to, by: actor.name } });
+  return t.done();
+}
+
+/** A fixed threshold set by a program manager, or null to return to the computed one. */
+export function setThreshold(s: SegmentState, threshold: number | null, actor: Actor, reason: string, now: Date): Decision {
+  if (threshold !== null && !(threshold >= 0 && threshold <= 1)) throw new DomainError(ErrorCode.Validation, 'threshold must be between 0 and 1, or null for the computed one');
+  const t = new Transition(s);
+  t.set({ threshold, thresholdSource: threshold === null ? 'none' : 'fixed', thresholdUpdatedAt: now });
+  t.audit(actor, 'threshold.changed', reason, { before: s.threshold, beforeSource: s.thresholdSource, after: threshold, source: threshold === null ? 'computed' : 'fixed' });
+  return t.done();
+}
+
+// ---------------------------------------------------------------- operators in Unleash
+
+/** The workflow's flag was switched in Unleash: recorded and alerted; the flag itself is the state. */
+export function adoptWorkflowChange(workflow: string, c: Extract<FlagChange, { kind: 'workflow-enabled' }>): Effects {
+  const reason = c.after ? `workflow flag enabled in Unleash by an operator: the rollout resumes` : `workflow flag disabled in Unleash by an operator: every item goes to humans only`;
+  return {
+    patch: {},
+    audit: [{ actor: OPERATOR.name, actorKind: OPERATOR.kind, action: 'flag.operator-change', workflow, segment: null, reason, details: { change: c } }],
+    alerts: [{ kind: 'flag.operator-change', workflow, summary: reason, details: { change: c } }],
+    flagWrite: null,
+    rereview: null,
+  };
+}
+
+/**
+ * An operator changed a segment's strategy in Unleash: the change becomes the segment's state,
+ * never overwritten; promotion holds until a person resumes, and a new stage is guarded like any other.
+ */
+export function adoptOperatorChange(s: SegmentState, c: Exclude<FlagChange, { kind: 'workflow-enabled' }>, f: SegmentFacts): Decision {
+  const t = new Transition(s);
+  const after: SegmentSplit = c.kind === 'segment-split' ? c.after : { stage: 'shadow', trafficPct: 100 };
+  const what =
+    c.kind === 'segment-removed'
+      ? `the strategy of segment ${c.segment} was removed in Unleash (its items fall back to shadow)`
+      : `segment ${c.segment} set to ${describeSplit(c.after)} in Unleash${c.irregular ? ` (irregular: ${c.irregular})` : ''}`;
+  const reason = `operator change adopted: ${what}; promotion is held until a person resumes`;
+  if (c.kind === 'segment-removed') {
+    // Writing shadow back gives the same routing as the fallback the operator left; it keeps the
+    // contract (one strategy per segment) without undoing anything.
+    moveTo(t, after, f, { actor: OPERATOR, action: 'flag.operator-change', reason, details: { change: c }, pause: { kind: 'operator', reason } });
+  } else {
+    const stageChanged = s.stage !== after.stage;
+    const guard = stageChanged && after.stage !== 'shadow' ? armFor(s, after.stage, f) : null;
+    t.set({
+      stage: after.stage,
+      trafficPct: after.stage === 'shadow' ? 100 : after.trafficPct,
+      // The irregularity is remembered with the split, so the same operator change is adopted once.
+      flagSplit: c.irregular ? { ...after, irregular: c.irregular } : after,
+      stepStartedAt: f.now,
+      lastVerdict: null,
+      ...(stageChanged ? { stageStartedAt: f.now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null } : {}),
+      stepBase: { ...(stageChanged ? f.minuteTotals : f.stageTotals), rangeStart: iso(stageChanged ? f.now : s.stageStartedAt) },
+      guardState: watermark(stageChanged ? f.minuteEvidence[after.stage] : f.stageEvidence),
+      guardWindowStartedAt: null,
+      pendingStep: null,
+      approvedStep: null,
+      paused: true,
+      pauseKind: 'operator',
+      pauseReason: reason,
+      pausedAt: f.now,
+      pausedBy: OPERATOR.name,
+    });
+    t.audit(OPERATOR, 'flag.operator-change', reason, { change: c, ...(guard ? { guard } : {}) });
+  }
+  t.alert({ kind: 'flag.operator-change', summary: reason, details: { change: c } });
+  return t.done();
+}
+
+// ---------------------------------------------------------------- the controller's cycle
+
+/**
+ * Keeps the computed threshold current (a fixed one is left alone) and returns the one in force.
+ * It is certified on the calibration set with anytime-valid tests, withdrawn at once when blind
+ * audits above it contradict it, raised at once, and lowered or regained only after a wait
+ * (threshold-policy.ts). A confidence-routed guard is re-armed for a new threshold.
+ */
+function refreshThresholdStep(t: Transition, f: SegmentFacts): number | null {
+  const s = t.state;
+  if (s.thresholdSource === 'fixed') return s.threshold;
+  const r = f.rollout;
+  const previous = s.thresholdDetails as { calibrationFrom?: string | null } | null;
+  const rec = recommendThreshold({ n: f.calibration.n, correct: f.calibration.correct, target: r.accuracyTarget, delta: r.delta, minCount: r.minLabelsPerThreshold, test: 'anytime' });
+  const move = nextThreshold({
+    current: s.threshold,
+    source: s.thresholdSource,
+    lastChangedAt: s.thresholdUpdatedAt ? new Date(s.thresholdUpdatedAt) : null,
+    certified: rec.status === 'certified' ? rec.threshold : null,
+    auditsAbove: f.auditsAbove ?? { n: 0, agree: 0 },
+    target: r.accuracyTarget,
+    delta: r.delta,
+    now: f.now,
+  });
+  // After audits contradicted a threshold, only labels of what the AI decided since count.
+  const calibrationStart = move.kind === 'set' && move.withdrawnByAudits ? f.now.toISOString() : (previous?.calibrationFrom ?? null);
+  const details = { ...rec, tested: rec.tested.slice(0, 20), calibrationFrom: calibrationStart, lastMove: move.reason } as unknown as Record<string, unknown>;
+  if (move.kind !== 'set' || move.value === s.threshold) {
+    t.set({ thresholdDetails: details });
+    return s.threshold;
+  }
+  const before = s.threshold;
+  t.set({
+    threshold: move.value,
+    thresholdSource: move.value === null ? 'none' : 'computed',
+    thresholdDetails: details,
+    thresholdUpdatedAt: f.now,
+    // The confidence-routed guard defends the accuracy above the threshold: re-armed for the new one.
+    ...(s.stage === 'confidence-routed' ? { guardParams: null } : {}),
+  });
+  t.audit(CONTROLLER, 'threshold.changed', move.value === null ? move.reason : `${move.reason}: ${rec.reason}`, {
+    before,
+    after: move.value,
+    withdrawnByAudits: move.withdrawnByAudits,
+    auditsAbove: f.auditsAbove,
+    coverage: rec.coverage,
+    accuracyAbove: rec.accuracyAbove,
+    accuracyLower: rec.accuracyLower,
+    nAbove: rec.nAbove,
+    n: rec.n,
+    target: rec.target,
+    delta: rec.delta,
+    test: rec.test,
+  });
+  if (move.withdrawnByAudits) {
+    t.alert({ kind: 'threshold.withdrawn', summary: `${s.workflow} / ${s.segment}: ${move.reason}`, details: { auditsAbove: f.auditsAbove } });
+  }
+  return move.value;
+}
+
+/** Every stage above shadow is guarded, whoever put the segment there (and re-armed after a threshold move). */
+function armIfNeeded(t: Transition, f: SegmentFacts): void {
+  const s = t.state;
+  if (!needsArming(s.stage, s.guardParams, s.baseline)) return;
+  const g = armFor(s, s.stage, f);
+  t.set({ guardParams: g.params, baseline: g.baseline });
+  t.audit(CONTROLLER, 'guard.armed', `regression guard armed for ${s.stage}: ${g.baseline.detail}`, { baseline: g.baseline, params: g.params });
+}
+
+/**
+ * The regression guard's look: blind evidence of the live arm (items the AI decided since the
+ * stage began, counted as their labels arrive) beyond its watermark, against its baseline.
+ * Returns the update when it breached (the caller reverts), or null.
+ */
+function observeGuardStep(t: Transition, f: SegmentFacts, windowStart: Date): GuardUpdate | null {
+  const s = t.state;
+  if (s.stage === 'shadow' || !s.guardParams) return null;
+  const e = f.stageEvidence;
+  const gs = s.guardState ?? watermark({ blindN: 0, blindAgree: 0 });
+  const batch = { n: e.blindN - gs.totalsN, agree: e.blindAgree - gs.totalsAgree };
+  if (batch.n < 0 || batch.agree < 0 || batch.agree > batch.n) {
+    // A watermark from other counts (a state written before the evidence model): restart it here.
+    t.set({ guardState: { ...gs, totalsN: e.blindN, totalsAgree: e.blindAgree } });
+    return null;
+  }
+  if (batch.n === 0) return null;
+  const update = updateGuard(gs, batch, s.guardParams);
+  if (update.breached) return update;
+  t.set({ guardState: { ...update.state, totalsN: e.blindN, totalsAgree: e.blindAgree }, guardWindowStartedAt: update.state.s > 0 ? windowStart : null });
+  return null;
+}
+
+/**
+ * A breach: one stage down (or to shadow), locked until a person resumes; every `auto` decision
+ * from the earliest AI decision the breaching evidence covers goes to re-review.
+ */
+function revertStep(t: Transition, g: GuardUpdate, windowStart: Date, f: SegmentFacts): void {
+  const s = t.state;
+  const from = splitOf(s);
+  const to = revertTarget(from, f.rollout.revert);
+  const rate = g.window.rate === null ? 'n/a' : g.window.rate.toFixed(3);
+  const reason =
+    `regression guard breached: agreement ${rate} over the last ${g.window.n} comparisons against a baseline of ` +
+    `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)}); reverted to ${describeSplit(to)} and locked until a person resumes`;
+  // Labels arrive late: the window's evidence is about items the AI decided earlier than it opened.
+  const rereviewStart = rereviewFrom(windowStart, f.earliestLabelledInWindow);
+  const numbers = {
+    statistic: g.statistic,
+    threshold: g.threshold,
+    baseline: g.baseline,
+    alternative: g.alternative,
+    window: g.window,
+    windowStartedAt: windowStart.toISOString(),
+    rereviewFrom: rereviewStart.toISOString(),
+    stageTotals: f.stageTotals,
+    stageBaseline: s.baseline,
+  };
+  const auditIndex = moveTo(t, to, f, { actor: CONTROLLER, action: 'stage.reverted', reason, details: { guard: numbers }, pause: { kind: 'guard', reason } });
+  // Reverting the flag does not undo what the AI already decided on its own: those go to people.
+  t.effects.rereview = { from: rereviewStart, auditIndex };
+  t.alert({ kind: 'stage.reverted', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { from, to, guard: numbers }, withRereview: true });
+}
+
+/**
+ * One controller look at a segment: its strategy written if Unleash has none, the threshold kept
+ * current, the guard armed and observed (a breach reverts and ends the look), then the gate of the
+ * next step judged on the blind evidence of the arm at the current stage — promoted when it passes
+ * and nothing holds it, an approval asked when the step needs one.
+ */
+export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): CycleDecision {
+  const t = new Transition(s);
+  const current = splitOf(s);
+  if (!c.hasStrategy && c.live.exists) {
+    // A segment seen for the first time: it gets its strategy (shadow) so ops see it in Unleash.
+    t.effects.flagWrite = current;
+    t.set({ flagSplit: current });
+    t.audit(CONTROLLER, s.flagSplit ? 'flag.written' : 'segment.discovered', `strategy written: ${describeSplit(current)}`, { split: current });
+  }
+  const rangeStart = iso(s.stageStartedAt);
+  const stepBase = s.stepBase && s.stepBase.rangeStart === rangeStart ? s.stepBase : null;
+  const step = since(f.stageTotals, stepBase);
+  const threshold = refreshThresholdStep(t, f);
+  // A segment's first step counts from the start of its range.
+  t.set({ lastEvaluatedAt: f.now, ...(stepBase ? {} : { stepBase: { ...ZERO_COUNTS, rangeStart } }) });
+
+  armIfNeeded(t, f);
+  const breach = observeGuardStep(t, f, guardWindowStart(s));
+  if (breach) {
+    revertStep(t, breach, guardWindowStart(s), f);
+    return { ...t.done(), evaluation: null };
+  }
+
+  // The gate judges the arm at the current stage on items the AI decided during this step.
+  const e = f.stepEvidence;
+  const evidence: StepEvidence = { blind: { n: e.blindN, agree: e.blindAgree }, anchored: { n: e.anchoredN, overridden: e.anchoredOverridden }, aiCalls: step.aiCalls, aiFailures: step.aiFailures };
+  const ev = evaluateStep({
+    current,
+    evidence,
+    dwellMs: f.now.getTime() - new Date(s.stepStartedAt).getTime(),
+    rollout: f.rollout,
+    budgetOk: c.budget.ok,
+    approvedStep: s.approvedStep,
+    threshold,
+  });
+  const holdReason = s.paused
+    ? `paused (${s.pauseKind}) by ${s.pausedBy}: ${s.pauseReason}`
+    : !c.live.enabled
+      ? 'the workflow flag is disabled in Unleash: humans only'
+      : c.killSwitchOn
+        ? 'the kill switch is on'
+        : null;
+  const counts = { arm: s.stage, n: e.blindN, agree: e.blindAgree, reviews: e.anchoredN, overridden: e.anchoredOverridden, anchoredAgree: e.anchoredAgree, aiCalls: step.aiCalls, aiFailures: step.aiFailures };
+  t.set({ lastVerdict: { ...(ev.gate ?? {}), verdict: ev.verdict, target: ev.target, approvalRequired: ev.approvalRequired, holdReason, evaluatedAt: f.now.toISOString(), counts, budget: c.budget } });
+
+  if (!holdReason && ev.target && ev.verdict === 'pass') {
+    moveTo(t, ev.target, f, {
+      actor: CONTROLLER,
+      action: 'stage.promoted',
+      reason: ev.gate?.summary ?? 'gate passed',
+      details: { gate: ev.gate, counts, approvedBy: s.approvedStep ? 'program manager' : null },
+    });
+  } else if (!holdReason && ev.target && ev.verdict === 'awaiting-approval' && !sameSplit(s.pendingStep, ev.target)) {
+    t.set({ pendingStep: ev.target });
+    t.audit(CONTROLLER, 'segment.awaiting-approval', `gate holds for ${describeSplit(ev.target)}; a program manager's approval is required`, { gate: ev.gate, counts });
+  }
+  return { ...t.done(), evaluation: ev };
+}
+
+/** The threshold look alone (as in a cycle): the next state with the threshold in force. */
+export function refreshThreshold(s: SegmentState, f: SegmentFacts): Decision & { inForce: number | null } {
+  const t = new Transition(s);
+  const inForce = refreshThresholdStep(t, f);
+  return { ...t.done(), inForce };
+}
+
+/** The guard's look alone (as in a cycle): armed if it must be, observed, and a revert on a breach. */
+export function observeGuard(s: SegmentState, f: SegmentFacts): Decision & { breached: boolean } {
+  const t = new Transition(s);
+  armIfNeeded(t, f);
+  const breach = observeGuardStep(t, f, guardWindowStart(s));
+  if (breach) revertStep(t, breach, guardWindowStart(s), f);
+  return { ...t.done(), breached: !!breach };
+}

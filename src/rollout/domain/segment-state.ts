@@ -1,0 +1,40 @@
+import type { SegmentSplit } from '../../flags/domain/segment-split';
+import type { Stage } from '../../flags/domain/stage';
+import type { GuardParams, GuardState } from '../../stats/domain';
+import type { GuardBaseline } from './guard-arming';
+import type { SegmentCounts } from './segment-counts';
+
+export type PauseKind = 'hold' | 'guard' | 'operator';
+
+/** One workflow × segment: its stage, traffic split and everything the controller keeps about it. */
+export interface SegmentState {
+  workflow: string;
+  segment: string;
+  stage: Stage;
+  trafficPct: number;
+  stageStartedAt: Date;
+  stepStartedAt: Date;
+  paused: boolean;
+  pauseKind: PauseKind | null;
+  pauseReason: string | null;
+  pausedAt: Date | null;
+  pausedBy: string | null;
+  /** What the controller last wrote or adopted; `irregular` when it adopted an operator's odd split. */
+  flagSplit: (SegmentSplit & { irregular?: string }) | null;
+  stepBase: (SegmentCounts & { rangeStart: string }) | null;
+  pendingStep: SegmentSplit | null;
+  approvedStep: SegmentSplit | null;
+  lastVerdict: Record<string, unknown> | null;
+  lastEvaluatedAt: Date | null;
+  /** What the guard defends (domain/guard-arming.ts); older rows lack stage, source and detail and are re-armed. */
+  baseline: (Omit<GuardBaseline, 'stage' | 'source' | 'detail' | 'arl0'> & Partial<Pick<GuardBaseline, 'stage' | 'source' | 'detail' | 'arl0'>>) | null;
+  guardState: (GuardState & { totalsN: number; totalsAgree: number }) | null;
+  guardParams: GuardParams | null;
+  guardWindowStartedAt: Date | null;
+  threshold: number | null;
+  thresholdSource: 'none' | 'computed' | 'fixed';
+  thresholdDetails: Record<string, unknown> | null;
+  thresholdUpdatedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
