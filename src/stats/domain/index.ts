@@ -60,3 +60,5 @@ export {
   sequenceSamplesNeeded,
 } from './confidence-sequence';
 export type { BetaPrior, ConfidenceSequenceBound } from './confidence-sequence';
+export { agreementEValue, eBenjaminiHochberg, pairedNonInferiority } from './e-values';
+export type { EbhResult, ParityPair, ParityTest } from './e-values';
