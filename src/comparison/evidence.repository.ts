@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
+import type { ParityPair } from '../stats/domain';
 import type { Arm, ArmEvidence } from './domain/evidence';
 
 export type { ArmEvidence };
@@ -56,6 +57,22 @@ export class EvidenceRepository {
     const n = (rows[0]?.n ?? []).map(Number);
     const a = (rows[0]?.a ?? []).map(Number);
     return { n: n.length ? n : new Array(CONFIDENCE_BINS).fill(0), correct: a.length ? a : new Array(CONFIDENCE_BINS).fill(0) };
+  }
+
+  /**
+   * Blind double-labelled items known since a time: whether the AI (this version) agreed with the
+   * first person and whether the second person did, in the order each pair became complete.
+   */
+  async parityPairs(workflow: string, segment: string, version: number, from: Date, tx?: Tx): Promise<ParityPair[]> {
+    const m = tx ?? this.dataSource.manager;
+    return m.query(
+      `SELECT c.agree AS ai, h.agree AS human
+       FROM human_agreements h
+       JOIN comparisons c ON c.human_decision_id = h.first_decision_id AND c.workflow_version = $3 AND c.evidence = 'blind'
+       WHERE h.workflow = $1 AND h.segment = $2 AND h.created_at >= $4
+       ORDER BY greatest(h.created_at, c.created_at), h.id`,
+      [workflow, segment, version, from],
+    );
   }
 
   /** The earliest AI-decision minute of an arm that received a label since a time (null: none did). */

@@ -17,13 +17,14 @@ import { SegmentStateCache } from '../routing/segment-state.cache';
 import type { ActiveWorkflow } from '../workflows/workflow-registry.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { AlertService } from './alert.service';
+import { crossSegmentControl, promotionCandidate } from './domain/cross-segment';
 import { detectOperatorChanges } from './domain/reconcile';
 import { adoptOperatorChange, adoptWorkflowChange, CycleDecision, decideCycle, OPERATOR, SegmentFacts } from './domain/segment-machine';
 import { describeSplit } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
 import { LeaderService } from './leader.service';
 import { SegmentDecisions } from './segment-decisions';
-import { SegmentRepository } from './segment.repository';
+import { SegmentRepository, SegmentState } from './segment.repository';
 
 /**
  * The rollout controller. On the leader only, every CONTROLLER_INTERVAL_MS: reads the flags back
@@ -160,9 +161,16 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
       if (!known || known.enabled !== live.enabled) await this.snapshots.set(tx, flagName, { enabled: live.enabled });
       const liveSegments = new Set(live.segments.map((s) => s.segment));
       const budget = await this.budget.healthy(champion.definition);
-      for (const s of await this.segments.list(workflow, tx)) {
-        const facts = await this.decisions.facts(tx, champion, s, this.clock.now());
-        const d = decideCycle(s, facts, { live, hasStrategy: liveSegments.has(s.segment), killSwitchOn: this.killSwitchOn, budget });
+      const rollout = champion.definition.rollout;
+      const looks: Array<{ s: SegmentState; facts: SegmentFacts }> = [];
+      for (const s of await this.segments.list(workflow, tx)) looks.push({ s, facts: await this.decisions.facts(tx, champion, s, this.clock.now()) });
+      // With e-BH, each segment's promotion also depends on the evidence of its peers, judged together.
+      const cross =
+        rollout.falsePromotionControl === 'e-bh'
+          ? crossSegmentControl(looks.flatMap(({ s, facts }) => promotionCandidate(s, { n: facts.stepEvidence.blindN, agree: facts.stepEvidence.blindAgree }, rollout) ?? []), rollout)
+          : null;
+      for (const { s, facts } of looks) {
+        const d = decideCycle(s, facts, { live, hasStrategy: liveSegments.has(s.segment), killSwitchOn: this.killSwitchOn, budget, crossSegment: cross?.get(s.segment) ?? null });
         await this.decisions.apply(tx, s, d.effects);
         this.observe(d, facts);
       }

@@ -39,9 +39,12 @@ export class SegmentDecisions {
       const e = minute.find((m) => m.arm === arm);
       return [arm, { blindN: e?.blindN ?? 0, blindAgree: e?.blindAgree ?? 0 }];
     })) as SegmentFacts['minuteEvidence'];
-    const baseline = await this.evidence.arms(workflow, segment, v, ['shadow', 'supervised'], new Date(now.getTime() - r.thresholdWindowDays * 86_400_000), tx);
+    const windowStart = new Date(now.getTime() - r.thresholdWindowDays * 86_400_000);
+    const baseline = await this.evidence.arms(workflow, segment, v, ['shadow', 'supervised'], windowStart, tx);
     const earliestLabelledInWindow = s.stage === 'shadow' ? null : await this.evidence.earliestDecisionLabelledSince(workflow, segment, v, s.stage, guardWindowStart(s), tx);
     const calibration = await this.evidence.calibrationBins(workflow, segment, v, calibrationFrom(s, r, now), tx);
+    const parityAsked = r.gates.supervised.humanParityMargin !== undefined || r.gates['confidence-routed'].humanParityMargin !== undefined;
+    const parityPairs = parityAsked ? await this.evidence.parityPairs(workflow, segment, v, windowStart, tx) : null;
     const audits = s.threshold !== null && s.thresholdUpdatedAt ? await this.evidence.arms(workflow, segment, v, ['confidence-routed'], new Date(s.thresholdUpdatedAt), tx) : null;
     return {
       now,
@@ -55,6 +58,7 @@ export class SegmentDecisions {
       earliestLabelledInWindow,
       calibration,
       auditsAbove: audits ? { n: audits.blindN, agree: audits.blindAgree } : null,
+      parityPairs,
     };
   }
 

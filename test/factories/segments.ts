@@ -76,6 +76,7 @@ export function segmentFacts(over: Partial<SegmentFacts> = {}): SegmentFacts {
     earliestLabelledInWindow: null,
     calibration: { n: new Array(20).fill(0), correct: new Array(20).fill(0) },
     auditsAbove: null,
+    parityPairs: null,
     ...over,
   };
 }

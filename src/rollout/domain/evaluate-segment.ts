@@ -1,5 +1,5 @@
 import type { SegmentSplit } from '../../flags/domain/segment-split';
-import { evaluateGate, GateCriterionResult, GateResult } from '../../stats/domain';
+import { evaluateGate, GateCriterionResult, GateResult, pairedNonInferiority, ParityPair } from '../../stats/domain';
 import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
 import { entersStage, nextStep } from './steps';
 
@@ -23,6 +23,21 @@ export interface StepEvaluationInput {
   approvedStep: SegmentSplit | null;
   /** The confidence threshold in force (needed before anything is routed by confidence). */
   threshold: number | null;
+  /** Blind double-labelled items in the order they became known (judged when the target gate sets humanParityMargin). */
+  parityPairs?: readonly ParityPair[] | null;
+  /** The e-BH decision across the workflow's segments heading to the same stage (falsePromotionControl: e-bh). */
+  crossSegment?: CrossSegmentControl | null;
+}
+
+export interface CrossSegmentControl {
+  /** This segment's e-value against "its agreement is at most the target" (promotionEValue). */
+  eValue: number;
+  /** Segments in the family, how many e-BH promotes, and the e-value that took. */
+  family: number;
+  discoveries: number;
+  threshold: number;
+  alpha: number;
+  promoted: boolean;
 }
 
 export interface StepEvaluation {
@@ -73,6 +88,10 @@ export function evaluateStep(i: StepEvaluationInput): StepEvaluation {
     budgetOk: i.budgetOk,
     approvalRequired,
     approved,
+    additional: [
+      ...(gateConfig.humanParityMargin !== undefined ? [parityCriterion(i.parityPairs ?? [], gateConfig.humanParityMargin, gateConfig.confidence)] : []),
+      ...(i.crossSegment ? [crossSegmentCriterion(i.crossSegment)] : []),
+    ],
   });
   if (target.stage === 'confidence-routed') {
     const holds = i.threshold !== null;
@@ -101,4 +120,39 @@ export function evaluateStep(i: StepEvaluationInput): StepEvaluation {
     return { target, gate: withThreshold, verdict: gate.verdict, approvalRequired };
   }
   return { target, gate, verdict: gate.verdict, approvalRequired };
+}
+
+/** Human parity: shown (holds) or not yet (null) — an AI behind people is not failed, it waits for evidence. */
+export function parityCriterion(pairs: readonly ParityPair[], margin: number, confidence: number): GateCriterionResult {
+  const p = pairedNonInferiority(pairs, margin, confidence);
+  const need = 1 / (1 - confidence);
+  const detail =
+    p.n === 0
+      ? `No blind double-labelled items yet: human parity (AI at most ${margin} behind a second person) cannot be judged.`
+      : `On ${p.n} blind double-labelled items the AI agreed with the first person ${p.aiAgree} times, a second person ${p.humanAgree} times ` +
+        `(difference ${p.difference!.toFixed(3)}, margin −${margin}); evidence of parity ${p.eValue.toFixed(1)} of the ${need.toFixed(0)} needed.`;
+  return {
+    name: 'human-parity',
+    holds: p.nonInferior ? true : null,
+    actual: p.difference,
+    required: -margin,
+    margin: p.difference === null ? null : p.difference + margin,
+    detail,
+  };
+}
+
+/** e-BH across segments: in the promoted set (holds) or not yet (null). */
+export function crossSegmentCriterion(c: CrossSegmentControl): GateCriterionResult {
+  const needs = Number.isFinite(c.threshold) ? c.threshold : c.family / c.alpha;
+  return {
+    name: 'cross-segment',
+    holds: c.promoted ? true : null,
+    actual: c.eValue,
+    required: needs,
+    margin: c.eValue - needs,
+    detail:
+      `e-BH across ${c.family} segments (false promotions at most ${c.alpha} of promotions): ` +
+      `this segment's evidence ${c.eValue.toFixed(1)}, ${c.promoted ? 'among' : 'not yet among'} the ${c.discoveries} promoted` +
+      (c.promoted ? '.' : ` (needs ${needs.toFixed(1)} or more).`),
+  };
 }

@@ -1,7 +1,6 @@
 import { calibration, evidence, minutesAfter, segmentFacts, segmentState, T0, testRollout } from '../../../test/factories/segments';
 import type { Actor } from '../../audit/domain/actor';
 import { DomainError, ErrorCode } from '../../common/domain-error';
-import type { WorkflowFlagState } from '../../flags/flag-gateway';
 import {
   adoptOperatorChange,
   adoptWorkflowChange,
@@ -20,7 +19,7 @@ import type { SegmentState } from './segment-state';
 
 const PM: Actor = { name: 'pat', kind: 'person' };
 const NOW = minutesAfter(60);
-const LIVE: WorkflowFlagState = { exists: true, enabled: true, segments: [] };
+const LIVE = { exists: true, enabled: true };
 const CYCLE: CycleContext = { live: LIVE, hasStrategy: true, killSwitchOn: false, budget: { ok: true } };
 
 function refusal(fn: () => unknown): DomainError {

@@ -2,9 +2,9 @@ import type { Actor } from '../../audit/domain/actor';
 import type { Arm, ArmEvidence } from '../../comparison/domain/evidence';
 import { DomainError, ErrorCode } from '../../common/domain-error';
 import type { SegmentSplit } from '../../flags/domain/segment-split';
-import { GuardParams, GuardUpdate, initialGuardState, recommendThreshold, updateGuard } from '../../stats/domain';
+import { GuardParams, GuardUpdate, initialGuardState, ParityPair, recommendThreshold, updateGuard } from '../../stats/domain';
 import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
-import { evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
+import { CrossSegmentControl, evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
 import { armGuard, GuardBaseline, GuardedStage, needsArming, rereviewFrom } from './guard-arming';
 import type { FlagChange } from './reconcile';
 import { SegmentCounts, since, ZERO_COUNTS } from './segment-counts';
@@ -81,6 +81,8 @@ export interface SegmentFacts {
   calibration: { n: number[]; correct: number[] };
   /** Blind audits of the confidence-routed arm since the threshold in force took effect (null: no threshold). */
   auditsAbove: { n: number; agree: number } | null;
+  /** Blind double-labelled items over the threshold window, in the order they became known (null: no gate asks for human parity). */
+  parityPairs: ParityPair[] | null;
 }
 
 /** What the controller knows beyond the segment: Unleash, the kill switch and the budget. */
@@ -90,6 +92,8 @@ export interface CycleContext {
   hasStrategy: boolean;
   killSwitchOn: boolean;
   budget: { ok: boolean } & Record<string, unknown>;
+  /** With falsePromotionControl e-bh: this segment's place in e-BH across the workflow's segments. */
+  crossSegment?: CrossSegmentControl | null;
 }
 
 export interface CycleDecision extends Decision {
@@ -499,6 +503,8 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
     budgetOk: c.budget.ok,
     approvedStep: s.approvedStep,
     threshold,
+    parityPairs: f.parityPairs,
+    crossSegment: c.crossSegment ?? null,
   });
   const holdReason = s.paused
     ? `paused (${s.pauseKind}) by ${s.pausedBy}: ${s.pauseReason}`

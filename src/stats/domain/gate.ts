@@ -58,6 +58,11 @@ export interface GateInput {
   budgetOk: boolean;
   approvalRequired: boolean;
   approved: boolean;
+  /**
+   * Criteria judged outside the gate's counts (human parity, false-promotion control across
+   * segments), folded into the verdict like the others: null keeps it inconclusive, false fails it.
+   */
+  additional?: GateCriterionResult[];
 }
 
 export type GateVerdict = 'pass' | 'fail' | 'inconclusive' | 'awaiting-approval';
@@ -71,7 +76,11 @@ export type GateCriterionName =
   | 'budget'
   | 'approval'
   /** Added by the rollout controller for confidence routing: a certified or fixed threshold exists. */
-  | 'threshold';
+  | 'threshold'
+  /** The AI is not worse than a second person by more than a margin, on blind double-labelled items. */
+  | 'human-parity'
+  /** e-BH across the workflow's segments: this segment is among the promotions whose false share stays under α. */
+  | 'cross-segment';
 
 export interface GateCriterionResult {
   name: GateCriterionName;
@@ -155,6 +164,8 @@ export function evaluateGate(input: GateInput): GateResult {
     const counts = { events: metrics.aiFailures, total: metrics.aiCalls, totalNoun: 'model calls', eventVerb: 'failed' };
     results.push(ceilingCriterion('error-rate', counts, criteria.maxErrorRate, criteria.confidence));
   }
+
+  results.push(...(input.additional ?? []));
 
   results.push({
     name: 'budget',

@@ -28,6 +28,11 @@ const gateSchema = z.object({
   maxOverrideRate: z.number().min(0).max(1).optional(),
   maxErrorRate: z.number().min(0).max(1).default(0.05),
   approval: z.boolean().default(false),
+  /**
+   * Human parity: the AI may agree with people less often than a second person does by at most this
+   * much, shown by a paired non-inferiority test on blind double-labelled items (off when absent).
+   */
+  humanParityMargin: z.number().min(0).max(0.5).optional(),
 });
 export type GateConfig = z.infer<typeof gateSchema>;
 
@@ -72,6 +77,12 @@ export const rolloutSchema = z
      */
     supervisedBlindShare: z.number().min(0).max(1).default(0.1),
     doubleLabelShare: z.number().min(0).max(1).default(0.05),
+    /**
+     * per-segment: each gate keeps its own chance of a false promotion under 1 − confidence.
+     * e-bh: promotions into a stage are also chosen by e-BH across the workflow's segments, so the
+     * expected share of false promotions among them stays under 1 − confidence however many segments.
+     */
+    falsePromotionControl: z.enum(['per-segment', 'e-bh']).default('per-segment'),
   });
 export type RolloutConfig = z.infer<typeof rolloutSchema>;
 
