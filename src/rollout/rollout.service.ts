@@ -119,6 +119,7 @@ export class RolloutService {
         pendingGateConfidence: target ? gateOf(target.stage) : null,
         promotionsLastDay: promotions.filter((p) => p.workflow === s.workflow && p.segment === s.segment).map((p) => gateOf(p.toStage) ?? 1),
         guard,
+        falsePromotionControl: champion.definition.rollout.falsePromotionControl,
       });
     }
     return rolloutRisk(inputs);

@@ -7,6 +7,7 @@ const segment = (over: Partial<SegmentRiskInput> = {}): SegmentRiskInput => ({
   pendingGateConfidence: 0.95,
   promotionsLastDay: [],
   guard: { arl0: 500_000, blindLastDay: 2000 },
+  falsePromotionControl: 'per-segment',
   ...over,
 });
 
@@ -27,6 +28,13 @@ describe('the risk of the rollout as a whole', () => {
     expect(r.falsePromotionsLastDay).toBeCloseTo(0.05 + 0.05 + 0.01, 12);
     expect(r.falsePromotionsPending).toBeCloseTo(0.05 + 0.01, 12);
     expect(r.segments.find((s) => s.segment === 'top')!.falsePromotionPending).toBe(0);
+  });
+
+  it('names the workflows where the share of false promotions is bounded too (e-BH)', () => {
+    const r = rolloutRisk([segment(), segment({ workflow: 'invoice', falsePromotionControl: 'e-bh' }), segment({ workflow: 'invoice', segment: 'b', falsePromotionControl: 'e-bh' })]);
+    expect(r.shareControlledWorkflows).toEqual(['invoice']);
+    expect(r.summary).toMatch(/in invoice the share of false promotions among a stage's promotions is also bounded \(e-BH\)\.$/);
+    expect(rolloutRisk([segment()]).summary).not.toMatch(/e-BH/);
   });
 
   it('counts no false reverts where no guard is armed (shadow)', () => {

@@ -9,7 +9,10 @@
  *    on a segment whose true blind agreement is at or below its target with probability at most α,
  *    however long the step lasts. Over the steps taken in a day that is at most α per step; over the
  *    steps now pending, at most α each.
- * The sums are expectations (linearity needs no independence between segments).
+ * The sums are expectations (linearity needs no independence between segments). They bound the
+ * false promotions' number, not their share: when most segments are at their target, most
+ * promotions may be false. A workflow with falsePromotionControl e-bh also bounds that share
+ * (the expected share of false promotions among a stage's promotions is at most α).
  */
 
 export interface SegmentRiskInput {
@@ -22,6 +25,8 @@ export interface SegmentRiskInput {
   promotionsLastDay: number[];
   /** The armed guard: its in-control ARL (blind labels) and the blind labels of its arm in the last day. */
   guard: { arl0: number; blindLastDay: number } | null;
+  /** How the segment's workflow controls false promotions (rollout.falsePromotionControl). */
+  falsePromotionControl: 'per-segment' | 'e-bh';
 }
 
 export interface SegmentRisk {
@@ -41,6 +46,8 @@ export interface RolloutRisk {
   /** Upper bound on the expected false promotions among the steps now pending. */
   falsePromotionsPending: number;
   segments: SegmentRisk[];
+  /** Workflows whose promotions are also judged together by e-BH (the share of false ones bounded). */
+  shareControlledWorkflows: string[];
   /** One sentence for a program manager. */
   summary: string;
 }
@@ -63,9 +70,11 @@ export function rolloutRisk(inputs: readonly SegmentRiskInput[]): RolloutRisk {
   const pending = sum('falsePromotionPending');
   const guarded = inputs.filter((s) => s.guard).length;
   const waiting = inputs.filter((s) => s.pendingGateConfidence !== null).length;
+  const shareControlled = [...new Set(inputs.filter((s) => s.falsePromotionControl === 'e-bh').map((s) => s.workflow))].sort();
   const summary =
     `If every segment is healthy, expect ${reverts.toFixed(3)} false reverts a day over ${guarded} guarded segment${guarded === 1 ? '' : 's'} ` +
     `(one every ${reverts > 0 ? `${(1 / reverts).toFixed(1)} days` : 'never, at today’s label volume'}); ` +
-    `at most ${lastDay.toFixed(3)} of the last day's promotions, and ${pending.toFixed(3)} of the ${waiting} pending steps, were taken on a segment that was not better than its target.`;
-  return { falseRevertsPerDay: reverts, falsePromotionsLastDay: lastDay, falsePromotionsPending: pending, segments, summary };
+    `at most ${lastDay.toFixed(3)} of the last day's promotions, and ${pending.toFixed(3)} of the ${waiting} pending steps, were taken on a segment that was not better than its target` +
+    (shareControlled.length > 0 ? `; in ${shareControlled.join(', ')} the share of false promotions among a stage's promotions is also bounded (e-BH).` : '.');
+  return { falseRevertsPerDay: reverts, falsePromotionsLastDay: lastDay, falsePromotionsPending: pending, segments, shareControlledWorkflows: shareControlled, summary };
 }
