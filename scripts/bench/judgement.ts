@@ -1,4 +1,5 @@
 import { armOf, classifyLabel } from '../../src/comparison/domain/evidence';
+import { crossSegmentControl, promotionCandidate } from '../../src/rollout/domain/cross-segment';
 import { evaluateStep, StepEvidence } from '../../src/rollout/domain/evaluate-segment';
 import { armGuard, rereviewFrom } from '../../src/rollout/domain/guard-arming';
 import { nextThreshold } from '../../src/rollout/domain/threshold-policy';
@@ -53,6 +54,19 @@ export interface JudgementResult {
     naiveDelayMedian: number | null;
   };
   rereview: { rereviewMissed: number; autoSinceDropMissed: number; reverts: number };
+  manySegments: {
+    families: number;
+    segments: number;
+    atTarget: number;
+    above: number;
+    aboveRate: number;
+    /** Mean share of false promotions among the promotions of a family (FDR), per-segment gates vs e-BH. */
+    falsePromotionSharePerSegment: number;
+    falsePromotionShareEbh: number;
+    /** Share of the segments above the target promoted within the horizon. */
+    abovePromotedPerSegment: number;
+    abovePromotedEbh: number;
+  };
 }
 
 const GUARD: GuardConfig = { minDetectableDrop: 0.06, targetArl0: 500_000, baselineConfidence: 0.95 };
@@ -412,6 +426,80 @@ function simulateRereview(o: JudgementOptions, seed: number): JudgementResult['r
   return { rereviewMissed: missed, autoSinceDropMissed: sinceDropMissed, reverts };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Many segments: a workflow of 100 segments in shadow, 90 exactly at the target and 10 above it,
+// looked at every 100 blind labels each up to 20,000. Per-segment gates bound each segment's chance
+// of a false promotion; e-BH (falsePromotionControl: e-bh) bounds their share among promotions.
+
+export function simulateManySegments(o: JudgementOptions, target: number, seed: number): JudgementResult['manySegments'] {
+  const random = seededRandom(seed);
+  const rollout = gateRollout(target);
+  const families = Math.max(20, Math.round(o.runs / 10));
+  const segments = 100;
+  const above = 10;
+  const aboveRate = target + 0.04;
+  const perLook = 100;
+  const looks = 200;
+  const gateAlone = (n: number, agree: number) => evaluateStep(gateAloneInput(n, agree, rollout));
+  let fdpPer = 0;
+  let fdpEbh = 0;
+  let abovePer = 0;
+  let aboveEbh = 0;
+  for (let f = 0; f < families; f++) {
+    const segs = Array.from({ length: segments }, (_, i) => ({
+      state: { segment: `s${i}`, stage: 'shadow', trafficPct: 100 } as Parameters<typeof promotionCandidate>[0],
+      good: i < above,
+      n: 0,
+      agree: 0,
+      per: false,
+      ebh: false,
+    }));
+    for (let look = 0; look < looks; look++) {
+      for (const s of segs) {
+        s.agree += random.binomial(perLook, s.good ? aboveRate : target);
+        s.n += perLook;
+      }
+      // Per-segment: each gate alone (its agreement criterion is the e-value reaching 1/α, so only those are judged in full).
+      for (const s of segs) {
+        if (s.per) continue;
+        if (promotionCandidate(s.state, { n: s.n, agree: s.agree }, rollout)!.eValue >= 20 && gateAlone(s.n, s.agree).verdict === 'pass') s.per = true;
+      }
+      // e-BH: the segments still in shadow form the family of this look.
+      const waiting = segs.filter((s) => !s.ebh);
+      const control = crossSegmentControl(waiting.map((s) => promotionCandidate(s.state, { n: s.n, agree: s.agree }, rollout)!), rollout);
+      for (const s of waiting) {
+        const c = control.get(s.state.segment)!;
+        if (!c.promoted) continue;
+        const e = evaluateStep({ ...gateAloneInput(s.n, s.agree, rollout), crossSegment: c });
+        if (e.verdict === 'pass') s.ebh = true;
+      }
+    }
+    const fdp = (k: 'per' | 'ebh') => {
+      const promoted = segs.filter((s) => s[k]);
+      return promoted.length === 0 ? 0 : promoted.filter((s) => !s.good).length / promoted.length;
+    };
+    fdpPer += fdp('per');
+    fdpEbh += fdp('ebh');
+    abovePer += segs.filter((s) => s.good && s.per).length;
+    aboveEbh += segs.filter((s) => s.good && s.ebh).length;
+  }
+  return {
+    families,
+    segments,
+    atTarget: segments - above,
+    above,
+    aboveRate,
+    falsePromotionSharePerSegment: fdpPer / families,
+    falsePromotionShareEbh: fdpEbh / families,
+    abovePromotedPerSegment: abovePer / (families * above),
+    abovePromotedEbh: aboveEbh / (families * above),
+  };
+}
+
+function gateAloneInput(n: number, agree: number, rollout: RolloutConfig): Parameters<typeof evaluateStep>[0] {
+  return { current: { stage: 'shadow', trafficPct: 100 }, evidence: { blind: { n, agree }, anchored: { n: 0, overridden: 0 }, aiCalls: n, aiFailures: 0 }, dwellMs: 1e9, rollout, budgetOk: true, approvedStep: null, threshold: null };
+}
+
 export function simulateJudgement(o: JudgementOptions, log: (line: string) => void = () => undefined): JudgementResult {
   const target = 0.9;
   const scenarios: GateScenario[] = [
@@ -431,6 +519,7 @@ export function simulateJudgement(o: JudgementOptions, log: (line: string) => vo
     threshold: timed('threshold', () => simulateThreshold(o, o.seed + 10)),
     guard: timed('guard', () => simulateGuardRuns(o, o.seed + 20)),
     rereview: timed('re-review', () => simulateRereview(o, o.seed + 30)),
+    manySegments: timed('many segments', () => simulateManySegments(o, target, o.seed + 40)),
   };
 }
 
@@ -443,5 +532,7 @@ export function judgementFigures(r: JudgementResult): Record<string, number | nu
     guardDelayRatio: r.guard.guardDelayRatio,
     falseRevertsPer1000SegmentDays: r.guard.falseRevertsPer1000SegmentDays,
     rereviewMissed: r.rereview.rereviewMissed,
+    falsePromotionShareEbh: r.manySegments.falsePromotionShareEbh,
+    falsePromotionSharePerSegment: r.manySegments.falsePromotionSharePerSegment,
   };
 }

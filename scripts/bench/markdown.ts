@@ -133,6 +133,17 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
       ratio: '—',
       status: status(j.rereview.rereviewMissed === 0),
     });
+    const m = j.manySegments;
+    rows.push({
+      figure:
+        `Many segments (${m.segments} in shadow, ${m.atTarget} at the target, ${m.above} at ${fmt(m.aboveRate, 2)}; a look every 100 blind labels to 20,000; ${fmt(m.families, 0)} workflows): ` +
+        `share of false promotions among promotions with falsePromotionControl e-bh (judgement.falsePromotionShareEbh)`,
+      value: `${pct(m.falsePromotionShareEbh, 1)} (${pct(m.abovePromotedEbh, 0)} of the good promoted)`,
+      target: '≤ 5 %',
+      naive: `per-segment gates: ${pct(m.falsePromotionSharePerSegment, 1)} (${pct(m.abovePromotedPerSegment, 0)} of the good)`,
+      ratio: m.falsePromotionShareEbh > 0 ? `per-segment ÷ e-BH: ${ratio(m.falsePromotionSharePerSegment, m.falsePromotionShareEbh)}` : '—',
+      status: status(m.falsePromotionShareEbh <= 0.05),
+    });
   }
   if (r.threshold) {
     for (const s of r.threshold.scenarios) {

@@ -12,6 +12,17 @@ const SUMS = `coalesce(sum(blind_n), 0)::float8 AS "blindN", coalesce(sum(blind_
   coalesce(sum(anchored_n), 0)::float8 AS "anchoredN", coalesce(sum(anchored_agree), 0)::float8 AS "anchoredAgree",
   coalesce(sum(anchored_overridden), 0)::float8 AS "anchoredOverridden"`;
 
+/** How a report groups the evidence model's rows. */
+export type EvidenceGrouping = 'segment' | 'day' | 'version' | 'model' | 'promptVersion';
+
+const GROUP_KEY: Record<EvidenceGrouping, string> = {
+  segment: 'e.segment',
+  day: `to_char(e.minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  version: 'e.workflow_version::text',
+  model: 'v.model',
+  promptVersion: 'v.prompt_version',
+};
+
 /**
  * Reads the evidence model (evidence_minute, written with the rollups by RollupRepository): what
  * gates, thresholds and guards are judged on. Every period is in AI-decision time, to the minute:
@@ -40,6 +51,33 @@ export class EvidenceRepository {
        WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)
        GROUP BY arm ORDER BY arm`,
       [workflow, segment, version, from],
+    );
+  }
+
+  /**
+   * Blind and anchored labels per report group and arm, for items the AI decided in [from, to)
+   * (analysts see both side by side: anchored reviews overstate agreement).
+   */
+  async grouped(
+    f: { workflow: string; from: Date; to: Date; segment?: string; version?: number },
+    groupBy: EvidenceGrouping,
+  ): Promise<Array<ArmEvidence & { key: string; arm: Arm }>> {
+    const params: unknown[] = [f.workflow, f.from, f.to];
+    let where = `e.workflow = $1 AND e.minute >= date_trunc('minute', $2::timestamptz) AND e.minute < $3`;
+    if (f.segment !== undefined) {
+      params.push(f.segment);
+      where += ` AND e.segment = $${params.length}`;
+    }
+    if (f.version !== undefined) {
+      params.push(f.version);
+      where += ` AND e.workflow_version = $${params.length}`;
+    }
+    return this.dataSource.query(
+      `SELECT ${GROUP_KEY[groupBy]} AS key, e.arm, ${SUMS}
+       FROM evidence_minute e JOIN workflow_versions v ON v.workflow = e.workflow AND v.version = e.workflow_version
+       WHERE ${where}
+       GROUP BY 1, 2 ORDER BY 1, 2`,
+      params,
     );
   }
 

@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
+import { ComparisonModule } from '../comparison/comparison.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { ReportsController } from './reports.controller';
 import { ReportsRepository } from './reports.repository';
 import { ReportsService } from './reports.service';
 
-@Module({ imports: [WorkflowsModule], controllers: [ReportsController], providers: [ReportsRepository, ReportsService], exports: [ReportsService] })
+@Module({ imports: [WorkflowsModule, ComparisonModule], controllers: [ReportsController], providers: [ReportsRepository, ReportsService], exports: [ReportsService] })
 export class ReportsModule {}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { rollupRange } from '../comparison/domain/rollup';
+import { EvidenceRepository } from '../comparison/evidence.repository';
 import type { GroupTotals } from './domain/agreement-report';
 import type { GroupBy } from './dto/report-query.dto';
 
@@ -49,7 +50,10 @@ export function rollupSource(f: ReportFilter, params: unknown[]): string {
 /** Report queries: rollups only, never raw comparisons, so they stay fast at millions of rows. */
 @Injectable()
 export class ReportsRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly evidence: EvidenceRepository,
+  ) {}
 
   async agreement(f: ReportFilter, groupBy: GroupBy): Promise<GroupTotals[]> {
     const minuteParams: unknown[] = [];
@@ -85,8 +89,10 @@ export class ReportsRepository {
        GROUP BY 1, 2, 3`,
       params,
     );
+    const evidence = await this.evidence.grouped(f, groupBy);
     return rows.map((r) => ({
       ...(r as unknown as GroupTotals),
+      evidence: evidence.filter((e) => e.key === r.key).map(({ key: _key, ...e }) => e),
       latencyHist: ((r.latencyHist as string[] | null) ?? []).map(Number),
       fieldAgree: Object.fromEntries(Object.entries((r.fieldAgree as Record<string, number>) ?? {}).map(([k, v]) => [k, Number(v)])),
       confusion: cells.filter((c) => c.key === r.key).map((c) => ({ ai: c.ai, human: c.human, n: Number(c.n) })),

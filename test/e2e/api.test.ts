@@ -299,6 +299,12 @@ describe('the API', () => {
          ($1, 'invoice|eu', 1, $2, 'USD', 'EUR', 10), ($1, 'invoice|eu', 1, $2, 'USD', 'USD', 15)`,
       [wf.invoice, day],
     );
+    // The evidence model of invoice|eu: the shadow arm's 10 blind labels, the supervised arm's blind share and its reviews.
+    await pg.query(
+      `INSERT INTO evidence_minute (workflow, segment, workflow_version, arm, minute, blind_n, blind_agree, anchored_n, anchored_agree, anchored_overridden)
+       VALUES ($1, 'invoice|eu', 1, 'shadow', $2, 10, 8, 0, 0, 0), ($1, 'invoice|eu', 1, 'supervised', $2, 20, 14, 40, 34, 6)`,
+      [wf.invoice, minute],
+    );
     const rep = await call('GET', `/api/reports/agreement?workflow=${wf.invoice}&groupBy=segment`, 'analyst');
     const eu = rep.body.rows.find((x: { key: string }) => x.key === 'invoice|eu');
     const us = rep.body.rows.find((x: { key: string }) => x.key === 'claim|us');
@@ -317,6 +323,10 @@ describe('the API', () => {
     // Human baseline 18/20 = 0.9, Wilson (0.698966, 0.972134).
     expect(eu.humanBaseline.humans.rate).toBeCloseTo(0.9, 10);
     expect(eu.humanBaseline.humans.lower).toBeCloseTo(0.698966, 5);
+    // Blind beside anchored, per arm: blind 22/30 (shadow 8/10, supervised 14/20) against anchored 34/40, which overstates it.
+    expect(eu.evidence.blind).toMatchObject({ n: 30, agree: 22, agreement: { rate: expect.closeTo(22 / 30, 10) } });
+    expect(eu.evidence.anchored).toMatchObject({ n: 40, agree: 34, overridden: 6, agreement: { rate: expect.closeTo(0.85, 10) } });
+    expect(eu.evidence.arms.map((a: { arm: string; blind: { n: number } }) => [a.arm, a.blind.n])).toEqual([['shadow', 10], ['supervised', 20]]);
     // Fields: currency 35/50, totalAmount 45/50 (worst first).
     expect(eu.fields.map((f: { field: string; rate: number }) => [f.field, f.rate])).toEqual([['currency', 0.7], ['totalAmount', 0.9]]);
     // Cost 0.5 USD over 50 calls; latency all in (100, 250]: p50 = 100 + 150·0.5 = 175, p95 = 242.5 → 243 (rounded), mean 8750/50 = 175.
@@ -333,6 +343,8 @@ describe('the API', () => {
     const csv = await call('GET', `/api/reports/agreement?workflow=${wf.invoice}&groupBy=segment&format=csv`, 'analyst');
     const [header, first] = csv.text.trim().split('\r\n');
     const cells = Object.fromEntries(header.split(',').map((h, i) => [h, first.split(',')[i]]));
-    expect(cells).toMatchObject({ key: 'claim|us', n: '100', agree: '85', agreement_rate: '0.85' });
+    expect(cells).toMatchObject({ key: 'claim|us', n: '100', agree: '85', agreement_rate: '0.85', blind_n: '0', anchored_n: '0' });
+    const second = Object.fromEntries(header.split(',').map((h, i) => [h, csv.text.trim().split('\r\n')[2].split(',')[i]]));
+    expect(second).toMatchObject({ key: 'invoice|eu', blind_n: '30', anchored_n: '40', anchored_agreement_rate: '0.85' });
   });
 });

@@ -1,3 +1,4 @@
+import type { Arm, ArmEvidence } from '../../comparison/domain/evidence';
 import { LATENCY_BUCKETS_MS } from '../../comparison/domain/rollup';
 import {
   cohensKappa,
@@ -31,6 +32,31 @@ export interface GroupTotals {
   latencyHist: number[];
   fieldAgree: Record<string, number>;
   confusion: Array<{ ai: string; human: string; n: number }>;
+  /** The evidence model's labels of the group per arm, by the time the AI decided. */
+  evidence: Array<ArmEvidence & { arm: Arm }>;
+}
+
+/**
+ * Blind agreement beside anchored agreement, per arm and over all arms. Blind labels (the person
+ * did not see the AI's answer) are what decisions use; anchored reviews overstate agreement and
+ * measure overrides.
+ */
+export function evidenceSummary(arms: ReadonlyArray<ArmEvidence & { arm: Arm }>) {
+  const view = (e: ArmEvidence) => ({
+    blind: { n: e.blindN, agree: e.blindAgree, agreement: wilsonInterval(e.blindAgree, e.blindN) },
+    anchored: { n: e.anchoredN, agree: e.anchoredAgree, overridden: e.anchoredOverridden, agreement: wilsonInterval(e.anchoredAgree, e.anchoredN) },
+  });
+  const total = arms.reduce<ArmEvidence>(
+    (a, e) => ({
+      blindN: a.blindN + e.blindN,
+      blindAgree: a.blindAgree + e.blindAgree,
+      anchoredN: a.anchoredN + e.anchoredN,
+      anchoredAgree: a.anchoredAgree + e.anchoredAgree,
+      anchoredOverridden: a.anchoredOverridden + e.anchoredOverridden,
+    }),
+    { blindN: 0, blindAgree: 0, anchoredN: 0, anchoredAgree: 0, anchoredOverridden: 0 },
+  );
+  return { ...view(total), arms: arms.map((e) => ({ arm: e.arm, ...view(e) })) };
 }
 
 /**
@@ -60,6 +86,7 @@ export function agreementRow(t: GroupTotals) {
     fields: fieldAgreementSummary(Object.fromEntries(Object.entries(t.fieldAgree).map(([f, agree]) => [f, { n: t.n, agree }]))),
     overrideRate: t.nReview > 0 ? overrideRate(t.nReview, t.nOverridden) : null,
     audit: t.nAudit > 0 ? wilsonInterval(t.agreeAudit, t.nAudit) : null,
+    evidence: evidenceSummary(t.evidence),
     humanBaseline: t.hhN > 0 ? compareWithHumanBaseline({ n: t.n, agree: t.agree }, { n: t.hhN, agree: t.hhAgree }) : null,
     ai: {
       calls,
@@ -93,6 +120,10 @@ export const AGREEMENT_CSV_COLUMNS = [
   'agreement_rate',
   'agreement_lower_95',
   'agreement_upper_95',
+  'blind_agreement_rate',
+  'blind_n',
+  'anchored_agreement_rate',
+  'anchored_n',
   'kappa',
   'kappa_lower_95',
   'kappa_upper_95',
@@ -121,6 +152,10 @@ export function agreementCsvRecord(r: AgreementRow): Record<string, unknown> {
     agreement_rate: r.agreement.rate,
     agreement_lower_95: r.agreement.lower,
     agreement_upper_95: r.agreement.upper,
+    blind_agreement_rate: r.evidence.blind.agreement.rate,
+    blind_n: r.evidence.blind.n,
+    anchored_agreement_rate: r.evidence.anchored.agreement.rate,
+    anchored_n: r.evidence.anchored.n,
     kappa: r.kappa?.kappa ?? null,
     kappa_lower_95: r.kappa?.lower ?? null,
     kappa_upper_95: r.kappa?.upper ?? null,
