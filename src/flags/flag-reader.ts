@@ -14,6 +14,8 @@ import type { Stage } from './domain/stage';
  *                          `variant` names it, so the controller can report it;
  *      'variant'           the segment's split put this item in shadow.
  *  - `stage: 'supervised' | 'confidence-routed'` with reason 'variant' — the item's bucket.
+ *  - reason 'stored-state' — not from the flag: routing lowered the flag's stage to the segment's
+ *    stored one (`flagStage` is what the flag said), see routing/domain/decide-route.ts.
  *
  * The kill switch is separate (`killSwitch()`): callers check it before acting on any stage.
  */
@@ -21,7 +23,9 @@ export type StageDecision =
   | { stage: null; reason: 'flag-disabled' }
   | { stage: Stage; reason: 'variant'; variant: Stage }
   | { stage: 'shadow'; reason: 'no-strategy' | 'unknown-state' }
-  | { stage: 'shadow'; reason: 'irregular-variant'; variant?: string };
+  | { stage: 'shadow'; reason: 'irregular-variant'; variant?: string }
+  /** Routing caps the flag at the segment's stored stage (a rollback or revert Unleash has not caught up with). */
+  | { stage: Stage; reason: 'stored-state'; flagStage: Stage };
 
 export type StageReason = StageDecision['reason'];
 

@@ -10,7 +10,7 @@ import { FLAG_READER } from '../flags/flags.module';
 import type { RoutableDecision, RoutingPlan, RoutingPlanner } from '../inference/routing-planner';
 import { MetricsService } from '../metrics/metrics.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
-import { decideRoute, Route, stableDraw } from './domain/decide-route';
+import { conservativeStage, decideRoute, Route, stableDraw } from './domain/decide-route';
 import { SegmentStateCache } from './segment-state.cache';
 
 /** The event published on ai.routing (documented in the README). */
@@ -64,13 +64,14 @@ export class RoutingService implements RoutingPlanner {
     const routed = new Map<string, { action: string; stage: string | null; threshold: number | null }>();
     if (decisions.length === 0) return { routes: routed, committed: () => undefined };
     const now = this.clock.now();
-    const killSwitch = this.flags.killSwitch();
+    // The kill switch holds if either Unleash or PostgreSQL says so.
+    const killSwitch = this.flags.killSwitch() || (await this.segments.killSwitch());
     const routes: Array<{ d: RoutableDecision; route: Route; threshold: number | null }> = [];
     for (const d of decisions) {
       const def = this.workflows.version(d.workflow, d.version)?.definition;
       const seg = await this.segments.get(d.workflow, d.segment);
       const route = decideRoute({
-        flag: this.flags.stageFor(d.workflow, d.segment, d.itemId),
+        flag: conservativeStage(this.flags.stageFor(d.workflow, d.segment, d.itemId), seg.stage),
         killSwitch,
         valid: d.valid,
         confidence: d.confidence,

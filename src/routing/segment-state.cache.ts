@@ -3,32 +3,50 @@ import { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import type { Stage } from '../flags/domain/stage';
 
 export interface SegmentRouting {
   threshold: number | null;
   thresholdSource: 'none' | 'computed' | 'fixed';
+  /** The segment's stage as stored: routing never goes above it (null: not stored yet). */
+  stage: Stage | null;
 }
 
 const REFRESH_MS = 1000;
 
 /**
- * The confidence threshold in force per segment, read from the segments table (written by the
- * controller or set by a program manager) and cached for the routing hot path.
+ * What routing needs from PostgreSQL, cached for the hot path and read again every second: per
+ * segment the confidence threshold in force and the stored stage, and the kill switch as last set
+ * through the API or adopted from Unleash. These are the safety controls that hold when Unleash
+ * does not answer: a rollback, a revert and the kill switch reach every instance within REFRESH_MS.
  */
 @Injectable()
 export class SegmentStateCache implements OnModuleDestroy {
   private state = new Map<string, SegmentRouting>();
+  private storedKillSwitch = false;
   private loadedAt = 0;
   private loading: Promise<void> | null = null;
   private readonly log: Logger;
 
-  constructor(private readonly dataSource: DataSource, @Inject(LOGGER) logger: Logger) {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
     this.log = logger.child({ component: 'segment-cache' });
   }
 
   async get(workflow: string, segment: string): Promise<SegmentRouting> {
     await this.ensureFresh();
-    return this.state.get(`${workflow}\u0001${segment}`) ?? { threshold: null, thresholdSource: 'none' };
+    return this.state.get(`${workflow}\u0001${segment}`) ?? { threshold: null, thresholdSource: 'none', stage: null };
+  }
+
+  /** The kill switch as stored in PostgreSQL (the flag's own state is checked beside it). */
+  async killSwitch(): Promise<boolean> {
+    await this.ensureFresh();
+    return this.storedKillSwitch;
   }
 
   /** Forget the cache now (after a change made in this process). */
@@ -48,13 +66,17 @@ export class SegmentStateCache implements OnModuleDestroy {
 
   private async load(): Promise<void> {
     try {
-      const rows: Array<{ workflow: string; segment: string; threshold: number | null; source: SegmentRouting['thresholdSource'] }> = await this.dataSource.query(
-        `SELECT workflow, segment, threshold, threshold_source AS source FROM segments`,
+      const rows: Array<{ workflow: string; segment: string; threshold: number | null; source: SegmentRouting['thresholdSource']; stage: Stage }> = await this.dataSource.query(
+        `SELECT workflow, segment, threshold, threshold_source AS source, stage FROM segments`,
       );
-      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.source }]));
+      const [kill]: Array<{ enabled: boolean | null }> = await this.dataSource.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [
+        this.config.unleash.killSwitchFlag,
+      ]);
+      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.source, stage: r.stage }]));
+      this.storedKillSwitch = kill?.enabled === true;
       this.loadedAt = Date.now();
     } catch (e) {
-      // Keep routing on the last known thresholds; a stale threshold is safer than none.
+      // Keep routing on the last known state; a stale state is safer than none.
       this.log.error({ err: errorMessage(e) }, 'reading segment thresholds failed');
       if (this.loadedAt === 0) throw e;
     }

@@ -1,4 +1,4 @@
-import { decideRoute, RouteInput, stableDraw } from './decide-route';
+import { conservativeStage, decideRoute, RouteInput, stableDraw } from './decide-route';
 
 const base: RouteInput = {
   flag: { stage: 'confidence-routed', reason: 'variant', variant: 'confidence-routed' },
@@ -62,5 +62,23 @@ describe('stableDraw', () => {
     for (let i = 0; i < n; i++) if (stableDraw(`item-${i}`, 'audit') < 0.05) below++;
     // 5 % of 20,000 = 1,000; the binomial sd is about 31, so ±5 sd:
     expect(Math.abs(below - 1000)).toBeLessThan(155);
+  });
+});
+
+describe('the most conservative of the flag and the stored state', () => {
+  const variant = (stage: 'shadow' | 'supervised' | 'confidence-routed') => ({ stage, reason: 'variant' as const, variant: stage });
+
+  it('lowers the flag to the segment’s stored stage (a rollback Unleash has not caught up with)', () => {
+    expect(conservativeStage(variant('confidence-routed'), 'supervised')).toEqual({ stage: 'supervised', reason: 'stored-state', flagStage: 'confidence-routed' });
+    expect(conservativeStage(variant('supervised'), 'shadow')).toEqual({ stage: 'shadow', reason: 'stored-state', flagStage: 'supervised' });
+    const routed = decideRoute({ ...base, flag: conservativeStage(variant('confidence-routed'), 'shadow') });
+    expect(routed).toEqual({ action: 'none', stage: 'shadow', reason: "shadow: the segment's stored stage (the flag still says confidence-routed)" });
+  });
+
+  it('keeps the flag when it is the lower one (an operator’s move down in Unleash), disabled, or the segment is not stored yet', () => {
+    expect(conservativeStage(variant('shadow'), 'confidence-routed')).toEqual(variant('shadow'));
+    expect(conservativeStage(variant('supervised'), 'supervised')).toEqual(variant('supervised'));
+    expect(conservativeStage({ stage: null, reason: 'flag-disabled' }, 'shadow')).toEqual({ stage: null, reason: 'flag-disabled' });
+    expect(conservativeStage(variant('confidence-routed'), null)).toEqual(variant('confidence-routed'));
   });
 });

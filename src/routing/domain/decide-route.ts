@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { StageDecision } from '../../flags/flag-reader';
-import type { Stage } from '../../flags/domain/stage';
+import { Stage, stageIndex } from '../../flags/domain/stage';
 
 export type RouteAction = 'suggest' | 'auto' | 'review' | 'audit' | 'double-label' | 'none';
 
@@ -28,6 +28,17 @@ export interface Route {
 }
 
 /**
+ * The stage an item is routed at: the lower of what the flag says for it and the segment's stage
+ * stored in PostgreSQL. A rollback, a revert or a hold is written to PostgreSQL first, so it takes
+ * effect on every instance from the database alone, whatever the state of Unleash; an operator's
+ * move down in Unleash takes effect from the flag. Null stored: a segment the database does not know yet.
+ */
+export function conservativeStage(flag: StageDecision, stored: Stage | null): StageDecision {
+  if (flag.stage === null || stored === null || stageIndex(stored) >= stageIndex(flag.stage)) return flag;
+  return { stage: stored, reason: 'stored-state', flagStage: flag.stage };
+}
+
+/**
  * What leaves Understudy for one AI decision — the stage table of the design, as a function.
  * Anything uncertain (kill switch, disabled flag, unknown flag state, invalid or late decision)
  * sends nothing: the item stays with people, as it is today.
@@ -44,6 +55,7 @@ export function decideRoute(i: RouteInput): Route {
       if (i.doubleLabelDraw < i.doubleLabelShare) {
         return { action: 'double-label', stage, reason: 'sampled for a second independent human decision (human-vs-human baseline)' };
       }
+      if (i.flag.reason === 'stored-state') return { action: 'none', stage, reason: `shadow: the segment's stored stage (the flag still says ${i.flag.flagStage})` };
       return { action: 'none', stage, reason: i.flag.reason === 'variant' ? 'shadow' : `shadow (${i.flag.reason})` };
     case 'supervised':
       if (i.auditDraw < i.supervisedBlindShare) {
