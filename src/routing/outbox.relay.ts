@@ -7,6 +7,9 @@ import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import { KafkaService } from '../kafka/kafka.service';
 import { MetricsService } from '../metrics/metrics.service';
+import type { Tx } from '../database/sql';
+import type { Stage } from '../flags/domain/stage';
+import { PendingRoutingEvent, PublishState, withholdReason } from './domain/withhold';
 import { DirectOutboxRow, OUTBOX_WRITTEN, RoutingService } from './routing.service';
 
 const BATCH = 500;
@@ -21,6 +24,9 @@ export const DIRECT_GRACE_MS = 5000;
 const MAX_DIRECT_IN_FLIGHT = 16;
 /** Rows published: marked sent, unless a relay that published them too marked them first. */
 const MARK_SENT = `UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL`;
+/** Rows withheld at publish time: done, with why ($1 ids, $2 reasons in the same order). */
+const MARK_WITHHELD = `UPDATE outbox o SET sent_at = now(), withheld_reason = w.reason
+  FROM unnest($1::bigint[], $2::text[]) AS w(id, reason) WHERE o.id = w.id AND o.sent_at IS NULL`;
 /** A publish that failed: the attempt and its error, on the rows ($1 ids, $2 error). */
 const MARK_FAILED = `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`;
 
@@ -146,9 +152,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /** Publishes one batch; returns how many rows were sent, or throws what the publish failed with. */
+  /** Publishes one batch; returns how many rows it finished (published or withheld), or throws what the publish failed with. */
   async relayOnce(): Promise<number> {
-    const result = await this.dataSource.transaction(async (tx): Promise<{ sent: number; error?: unknown }> => {
+    const result = await this.dataSource.transaction(async (tx): Promise<{ sent: number; withheld?: number; error?: unknown }> => {
       const rows: Array<{ id: string; topic: string; key: string | null; payload: unknown }> = await tx.query(
         `SELECT id::text, topic, message_key AS key, payload FROM outbox
          WHERE sent_at IS NULL AND (relay_instance IS NULL OR created_at < now() - make_interval(secs => $2::double precision / 1000))
@@ -156,9 +162,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         [BATCH, DIRECT_GRACE_MS],
       );
       if (rows.length === 0) return { sent: 0 };
-      const ids = rows.map((r) => r.id);
+      // Routing events that waited may no longer be true: checked against PostgreSQL before they leave.
+      const withheld = await this.withheld(tx, rows);
+      if (withheld.size > 0) {
+        await tx.query(MARK_WITHHELD, [[...withheld.keys()], [...withheld.values()]]);
+        this.log.warn({ rows: withheld.size, reasons: [...new Set(withheld.values())] }, 'routing events withheld at publish time');
+      }
+      const outgoing = rows.filter((r) => !withheld.has(r.id));
+      const ids = outgoing.map((r) => r.id);
+      if (outgoing.length === 0) return { sent: 0, withheld: withheld.size };
       try {
-        await this.publish(rows.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: JSON.stringify(r.payload) })));
+        await this.publish(outgoing.map((r) => ({ id: r.id, topic: r.topic, key: r.key, value: JSON.stringify(r.payload) })));
       } catch (error) {
         // In this transaction: the rows are locked by it, so another connection's update would
         // wait for its commit — which waits for that update.
@@ -166,10 +180,35 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         return { sent: 0, error };
       }
       await tx.query(MARK_SENT, [ids]);
-      return { sent: rows.length };
+      return { sent: outgoing.length, withheld: withheld.size };
     });
     if (result.error !== undefined) throw result.error;
-    return result.sent;
+    return result.sent + (result.withheld ?? 0);
+  }
+
+  /** The routing rows of a batch that must not be published any more, with why (domain/withhold.ts). */
+  private async withheld(tx: Tx, rows: Array<{ id: string; topic: string; payload: unknown }>): Promise<Map<string, string>> {
+    const routing = rows.filter((r) => r.topic === this.config.kafka.topics.routing);
+    const out = new Map<string, string>();
+    if (routing.length === 0) return out;
+    const [kill] = await tx.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [this.config.unleash.killSwitchFlag]);
+    const events = routing.map((r) => ({ id: r.id, e: r.payload as PendingRoutingEvent }));
+    const stages: Array<{ workflow: string; segment: string; stage: Stage }> = await tx.query(
+      `SELECT workflow, segment, stage FROM segments s JOIN jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) USING (workflow, segment)`,
+      [JSON.stringify(events.map(({ e }) => ({ workflow: e.workflow, segment: e.segment })))],
+    );
+    const stored = new Map(stages.map((s) => [`${s.workflow}\u0001${s.segment}`, s.stage]));
+    const state: PublishState = {
+      now: new Date(),
+      killSwitch: kill?.enabled === true,
+      maxDelayMs: this.config.routing.maxDelayMs,
+      storedStage: (w, s) => stored.get(`${w}\u0001${s}`) ?? null,
+    };
+    for (const { id, e } of events) {
+      const reason = withholdReason(e, state);
+      if (reason) out.set(id, reason);
+    }
+    return out;
   }
 
   /** Sends rows to their topics, one produce request per topic. */
