@@ -23,8 +23,13 @@ import { adoptOperatorChange, adoptWorkflowChange, CycleDecision, decideCycle, O
 import { describeSplit } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
 import { LeaderService } from './leader.service';
-import { SegmentDecisions } from './segment-decisions';
+import { OwedFlagWrite, SegmentDecisions } from './segment-decisions';
 import { SegmentRepository, SegmentState } from './segment.repository';
+
+const UNREACHABLE = Symbol('unleash unreachable');
+/** The controller waits this long for a row a person's action holds, and gives up the cycle for that workflow. */
+const CONTROLLER_LOCK_TIMEOUT_MS = 5_000;
+const CONTROLLER_STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * The rollout controller. On the leader only, every CONTROLLER_INTERVAL_MS: reads the flags back
@@ -97,8 +102,8 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
 
   async cycle(): Promise<void> {
     if (!this.setupDone) {
-      await this.flags.ensureSetup();
-      this.setupDone = true;
+      // Unleash may be down: the cycle goes on from PostgreSQL (guard, reverts) and sets up later.
+      this.setupDone = await this.unleash('setting up the flags', () => this.flags.ensureSetup()).then((r) => r !== UNREACHABLE);
     }
     await this.reconcileKillSwitch();
     for (const active of this.workflows.activeWorkflows()) {
@@ -111,11 +116,34 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     this.segmentCache.invalidate();
   }
 
+  /** Calls Unleash; a failure is logged and returned as UNREACHABLE, never thrown. */
+  private async unleash<T>(what: string, fn: () => Promise<T>): Promise<T | typeof UNREACHABLE> {
+    try {
+      return await fn();
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e) }, `${what} failed: Unleash did not answer; the controller goes on from PostgreSQL`);
+      return UNREACHABLE;
+    }
+  }
+
+  /**
+   * The kill switch: a write owed to Unleash (set through the API while Unleash was down) is made
+   * first; then an operator's change in Unleash is adopted — unless the stored state changed after
+   * the flag was read. The stored state is in force either way (routing reads it).
+   */
   private async reconcileKillSwitch(): Promise<void> {
-    const live = await this.flags.readKillSwitch();
     const flagName = this.config.unleash.killSwitchFlag;
+    const owed = await this.snapshots.get(this.dataSource.manager, flagName);
+    if (owed?.pending) {
+      const written = await this.unleash('writing the kill switch', () => this.flags.setKillSwitch(owed.enabled));
+      if (written !== UNREACHABLE) await this.dataSource.transaction((tx) => this.snapshots.confirmWritten(tx, flagName, owed.enabled, this.clock.now()));
+    }
+    const readAt = this.clock.now();
+    const live = await this.unleash('reading the kill switch', () => this.flags.readKillSwitch());
     await this.dataSource.transaction(async (tx) => {
       const known = await this.snapshots.get(tx, flagName);
+      this.killSwitchOn = (known?.enabled ?? false) || live === true;
+      if (live === UNREACHABLE || known?.pending || (known?.writtenAt && new Date(known.writtenAt) >= readAt)) return;
       if (known && known.enabled !== live) {
         await this.audit.append(
           {
@@ -130,36 +158,48 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
         await this.alerts.raise(tx, { kind: 'kill-switch.changed', summary: `Kill switch ${live ? 'ON: nothing leaves Understudy' : 'off'}`, details: { before: known.enabled, after: live, by: 'operator' } });
       }
       if (!known || known.enabled !== live) await this.snapshots.set(tx, flagName, { enabled: live });
+      this.killSwitchOn = live;
     });
     this.alerts.committed();
-    this.killSwitchOn = live;
   }
 
   private async cycleWorkflow(active: ActiveWorkflow): Promise<void> {
     const champion = active.champion;
     const workflow = champion.workflow;
-    if (!this.ensured.has(workflow)) {
-      await this.flags.ensureWorkflowFlag(workflow);
+    if (!this.ensured.has(workflow) && (await this.unleash('creating the workflow flag', () => this.flags.ensureWorkflowFlag(workflow))) !== UNREACHABLE) {
       this.ensured.add(workflow);
     }
+    // Writes owed to Unleash (moves made while it did not answer) go first, so the flag read below shows them.
+    for (const s of await this.segments.owingFlagWrites(workflow)) {
+      await this.decisions.writeFlag({ workflow, segment: s.segment, split: { stage: s.flagSplit!.stage, trafficPct: s.flagSplit!.trafficPct }, before: null });
+    }
+    // Unleash is read before any row is locked: people's actions never wait behind a call to it.
+    const readAt = this.clock.now();
+    const read = await this.unleash('reading the workflow flag', () => this.flags.readWorkflowFlag(workflow));
+    const live = read === UNREACHABLE ? null : read;
+    const owed: OwedFlagWrite[] = [];
     await this.dataSource.transaction(async (tx) => {
+      await tx.query(`SET LOCAL lock_timeout = '${CONTROLLER_LOCK_TIMEOUT_MS}ms'`);
+      await tx.query(`SET LOCAL statement_timeout = '${CONTROLLER_STATEMENT_TIMEOUT_MS}ms'`);
       const locked = await this.segments.lockWorkflow(tx, workflow);
-      const live = await this.flags.readWorkflowFlag(workflow);
-      const flagName = workflowFlagName(workflow);
-      const known = await this.snapshots.get(tx, flagName);
-      const changes = detectOperatorChanges(live, known?.enabled ?? null, locked.map((s) => ({ segment: s.segment, flagSplit: s.flagSplit, state: { stage: s.stage, trafficPct: s.trafficPct } })));
-      // An operator's change in Unleash becomes the segment's state: recorded, never overwritten.
-      for (const c of changes) {
-        if (c.kind === 'workflow-enabled') {
-          await this.decisions.apply(tx, { workflow, segment: null }, adoptWorkflowChange(workflow, c));
-        } else {
-          const s = locked.find((x) => x.segment === c.segment)!;
-          const d = adoptOperatorChange(s, c, await this.decisions.facts(tx, champion, s, this.clock.now()));
-          await this.decisions.apply(tx, s, d.effects);
+      if (live) {
+        const flagName = workflowFlagName(workflow);
+        const known = await this.snapshots.get(tx, flagName);
+        const changes = detectOperatorChanges(live, known?.enabled ?? null, locked.map((s) => ({ segment: s.segment, flagSplit: s.flagSplit, state: { stage: s.stage, trafficPct: s.trafficPct } })), readAt);
+        // An operator's change in Unleash becomes the segment's state: recorded, never overwritten.
+        for (const c of changes) {
+          if (c.kind === 'workflow-enabled') {
+            await this.decisions.apply(tx, { workflow, segment: null }, adoptWorkflowChange(workflow, c));
+          } else {
+            const s = locked.find((x) => x.segment === c.segment)!;
+            const d = adoptOperatorChange(s, c, await this.decisions.facts(tx, champion, s, this.clock.now()));
+            const w = await this.decisions.apply(tx, s, d.effects);
+            if (w) owed.push(w);
+          }
         }
+        if (!known || known.enabled !== live.enabled) await this.snapshots.set(tx, flagName, { enabled: live.enabled });
       }
-      if (!known || known.enabled !== live.enabled) await this.snapshots.set(tx, flagName, { enabled: live.enabled });
-      const liveSegments = new Set(live.segments.map((s) => s.segment));
+      const liveSegments = new Set((live?.segments ?? []).map((s) => s.segment));
       const budget = await this.budget.healthy(champion.definition);
       const rollout = champion.definition.rollout;
       const looks: Array<{ s: SegmentState; facts: SegmentFacts }> = [];
@@ -171,11 +211,15 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
           : null;
       for (const { s, facts } of looks) {
         const d = decideCycle(s, facts, { live, hasStrategy: liveSegments.has(s.segment), killSwitchOn: this.killSwitchOn, budget, crossSegment: cross?.get(s.segment) ?? null });
-        await this.decisions.apply(tx, s, d.effects);
+        const w = await this.decisions.apply(tx, s, d.effects);
+        if (w) owed.push(w);
         this.observe(d, facts);
       }
     });
     this.alerts.committed();
+    this.segmentCache.invalidate();
+    // The stored stages are in force; Unleash catches up (or the writes stay owed until it answers).
+    for (const w of owed) await this.decisions.writeFlag(w);
   }
 
   private observe(d: CycleDecision, f: SegmentFacts): void {

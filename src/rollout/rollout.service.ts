@@ -22,6 +22,9 @@ import type { Actor } from '../audit/domain/actor';
 import { SegmentDecisions } from './segment-decisions';
 import { SegmentRepository, SegmentState } from './segment.repository';
 
+/** How long a person's action waits for a segment's row lock before it fails with a clear error. */
+const PERSON_LOCK_TIMEOUT_MS = 10_000;
+
 /**
  * What people do to a rollout: program managers promote, approve, hold, resume and fix
  * thresholds; ops and program managers roll back and pull the kill switch. Every action takes a
@@ -50,20 +53,27 @@ export class RolloutService {
     return active.champion;
   }
 
-  /** Loads the segment under its row lock, lets the state machine decide, and applies the decision. */
+  /**
+   * Loads the segment under its row lock, lets the state machine decide, and applies the decision;
+   * the flag write it owes goes to Unleash after the commit. Routing obeys the stored stage within a
+   * second on every instance, so a rollback holds whether or not Unleash answers.
+   */
   private async decide(workflow: string, segment: string, fn: (s: SegmentState, facts: SegmentFacts, now: Date) => Decision): Promise<SegmentState> {
     const champion = this.champion(workflow);
-    const result = await this.dataSource.transaction(async (tx) => {
+    const { state, owed } = await this.dataSource.transaction(async (tx) => {
+      // A person's action waits behind a controller cycle at most this long, then says so.
+      await tx.query(`SET LOCAL lock_timeout = '${PERSON_LOCK_TIMEOUT_MS}ms'`);
       const s = await this.segments.lockOne(tx, workflow, segment);
       if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
       const now = this.clock.now();
       const d = fn(s, await this.decisions.facts(tx, champion, s, now), now);
-      await this.decisions.apply(tx, s, d.effects);
-      return (await this.segments.get(workflow, segment, tx))!;
+      const owed = await this.decisions.apply(tx, s, d.effects);
+      return { state: (await this.segments.get(workflow, segment, tx))!, owed };
     });
     this.alerts.committed();
     this.segmentCache.invalidate();
-    return result;
+    if (owed) await this.decisions.writeFlag(owed);
+    return owed ? ((await this.segments.get(workflow, segment)) ?? state) : state;
   }
 
   /** One step up now, on a program manager's word — only when the gate holds (or awaits approval). */
@@ -125,14 +135,39 @@ export class RolloutService {
     return rolloutRisk(inputs);
   }
 
-  async setKillSwitch(enabled: boolean, actor: Actor, reason: string): Promise<{ enabled: boolean }> {
-    await this.flags.setKillSwitch(enabled);
+  /** The kill switch: on when PostgreSQL or Unleash says so (Unleash may not answer: null). */
+  async killSwitch(): Promise<{ enabled: boolean; stored: boolean; unleash: boolean | null; pending: boolean }> {
+    const known = await this.snapshots.get(this.dataSource.manager, this.config.unleash.killSwitchFlag);
+    let unleash: boolean | null = null;
+    try {
+      unleash = await this.flags.readKillSwitch();
+    } catch {
+      // Unleash down: the stored state is the answer.
+    }
+    const stored = known?.enabled ?? false;
+    return { enabled: stored || unleash === true, stored, unleash, pending: known?.pending ?? false };
+  }
+
+  /**
+   * The kill switch, stored in PostgreSQL first (routing on every instance obeys it within a
+   * second from there), then written to Unleash; if Unleash does not answer, the write is owed and
+   * the controller makes it when Unleash is back.
+   */
+  async setKillSwitch(enabled: boolean, actor: Actor, reason: string): Promise<{ enabled: boolean; unleash: 'written' | 'pending' }> {
+    const flagName = this.config.unleash.killSwitchFlag;
     await this.dataSource.transaction(async (tx) => {
-      await this.snapshots.set(tx, this.config.unleash.killSwitchFlag, { enabled });
-      await this.audit.append({ actor: actor.name, actorKind: actor.kind, action: 'kill-switch.changed', reason, details: { after: enabled, flag: this.config.unleash.killSwitchFlag } }, tx);
+      await this.snapshots.set(tx, flagName, { enabled, pending: true });
+      await this.audit.append({ actor: actor.name, actorKind: actor.kind, action: 'kill-switch.changed', reason, details: { after: enabled, flag: flagName } }, tx);
       await this.alerts.raise(tx, { kind: 'kill-switch.changed', summary: `Kill switch ${enabled ? 'ON: nothing leaves Understudy' : 'off'} (${actor.name}: ${reason})`, details: { after: enabled, by: actor.name } });
     });
     this.alerts.committed();
-    return { enabled };
+    this.segmentCache.invalidate();
+    try {
+      await this.flags.setKillSwitch(enabled);
+    } catch {
+      return { enabled, unleash: 'pending' };
+    }
+    await this.dataSource.transaction((tx) => this.snapshots.confirmWritten(tx, flagName, enabled, this.clock.now()));
+    return { enabled, unleash: 'written' };
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
+import type { SegmentSplit } from '../flags/domain/segment-split';
 import type { SegmentCounts } from './domain/segment-counts';
 import type { SegmentState } from './domain/segment-state';
 
@@ -96,6 +97,21 @@ export class SegmentRepository {
       [workflow, segment, version, rangeStart],
     );
     return r;
+  }
+
+  /** Segments with a split owed to Unleash (written to PostgreSQL, not yet confirmed by Unleash). */
+  async owingFlagWrites(workflow: string): Promise<SegmentState[]> {
+    return this.dataSource.query(`SELECT ${COLUMNS} FROM segments WHERE workflow = $1 AND (flag_split->>'pending')::boolean IS TRUE ORDER BY segment`, [workflow]);
+  }
+
+  /** Marks an owed split written, unless another move replaced it meanwhile. */
+  async confirmFlagWritten(workflow: string, segment: string, split: SegmentSplit, at: Date): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE segments SET flag_split = flag_split - 'pending' || jsonb_build_object('writtenAt', $4::text), updated_at = now()
+       WHERE workflow = $1 AND segment = $2 AND (flag_split->>'pending')::boolean IS TRUE
+         AND flag_split->>'stage' = $3 AND abs((flag_split->>'trafficPct')::float8 - $5) < 0.05`,
+      [workflow, segment, split.stage, at.toISOString(), split.trafficPct],
+    );
   }
 
   /** Puts the items the AI decided `auto` in a window on the re-review list; returns how many. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
@@ -7,8 +7,6 @@ import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
 import { intParam } from '../common/http/params';
-import type { FlagGateway } from '../flags/flag-gateway';
-import { FLAG_GATEWAY } from '../flags/flags.module';
 import { EvidenceRepository } from '../comparison/evidence.repository';
 import { wilsonInterval } from '../stats/domain';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
@@ -29,7 +27,6 @@ export class SegmentsController {
     private readonly workflows: WorkflowRegistry,
     private readonly dataSource: DataSource,
     private readonly evidence: EvidenceRepository,
-    @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
   ) {}
 
   private known(workflow: string) {
@@ -180,9 +177,9 @@ export class SegmentsController {
 
   @Get('kill-switch')
   @Roles(...EVERYONE)
-  @ApiOperation({ summary: 'Whether the global kill switch is on (read from Unleash)' })
-  async killSwitch() {
-    return { enabled: await this.flags.readKillSwitch() };
+  @ApiOperation({ summary: 'Whether the global kill switch is on: stored in PostgreSQL or set in Unleash (unleash null when Unleash does not answer; pending while a write to it is owed)' })
+  killSwitch() {
+    return this.rollout.killSwitch();
   }
 
   @Put('kill-switch')
@@ -210,6 +207,8 @@ export function view(s: SegmentState) {
     pendingStep: s.pendingStep,
     approvedStep: s.approvedStep,
     gate: s.lastVerdict,
+    // What Unleash holds for the segment: pending while a write is owed (the stored stage is in force meanwhile).
+    flag: s.flagSplit ? { stage: s.flagSplit.stage, trafficPct: s.flagSplit.trafficPct, pending: s.flagSplit.pending === true, writtenAt: s.flagSplit.writtenAt ?? null, irregular: s.flagSplit.irregular ?? null } : null,
     lastEvaluatedAt: s.lastEvaluatedAt,
     baseline: s.baseline,
     guard: s.guardParams && s.guardState ? { statistic: s.guardState.s, threshold: s.guardParams.h, baseline: s.guardParams.p0, alternative: s.guardParams.p1, window: { n: s.guardState.windowN, agree: s.guardState.windowAgree } } : null,

@@ -255,9 +255,9 @@ describe('the API', () => {
 
     // The kill switch.
     const ks = `understudy.kill-switch-${suffix}`;
-    expect((await call('PUT', '/api/kill-switch', 'ops', { reason: 'incident 42', enabled: true })).body).toEqual({ enabled: true });
-    expect((await call('GET', '/api/kill-switch', 'analyst')).body).toEqual({ enabled: true });
-    expect((await call('PUT', '/api/kill-switch', 'program_manager', { reason: 'incident over', enabled: false })).body).toEqual({ enabled: false });
+    expect((await call('PUT', '/api/kill-switch', 'ops', { reason: 'incident 42', enabled: true })).body).toEqual({ enabled: true, unleash: 'written' });
+    expect((await call('GET', '/api/kill-switch', 'analyst')).body).toEqual({ enabled: true, stored: true, unleash: true, pending: false });
+    expect((await call('PUT', '/api/kill-switch', 'program_manager', { reason: 'incident over', enabled: false })).body).toEqual({ enabled: false, unleash: 'written' });
     expect(ks).toBeTruthy();
 
     // Reports, JSON and CSV; calibration; paired comparison.

@@ -1,5 +1,6 @@
 import type { SegmentSplit } from '../../flags/domain/segment-split';
 import type { WorkflowFlagState } from '../../flags/flag-gateway';
+import type { KnownSplit } from './segment-state';
 import { sameSplit } from './steps';
 
 /** What an operator changed in Unleash since the controller last wrote or adopted the flag. */
@@ -11,22 +12,25 @@ export type FlagChange =
 export interface KnownSegment {
   segment: string;
   /** What the controller last wrote or adopted for it (with the irregularity it adopted, if any); null if it never wrote it. */
-  flagSplit: (SegmentSplit & { irregular?: string }) | null;
+  flagSplit: KnownSplit | null;
   /** The segment's own stage and split, as the controller holds it. */
   state: SegmentSplit;
 }
 
 /**
  * Compares the live flag with what the controller knows it wrote. Everything else is an
- * operator's change: listed here, so it can be audited and adopted — never overwritten.
+ * operator's change: listed here, so it can be audited and adopted — never overwritten. A segment
+ * whose write is still owed to Unleash, or was written after the flag was read (`readAt`), is
+ * not compared: the flag read does not show it yet.
  */
-export function detectOperatorChanges(live: WorkflowFlagState, knownEnabled: boolean | null, segments: KnownSegment[]): FlagChange[] {
+export function detectOperatorChanges(live: WorkflowFlagState, knownEnabled: boolean | null, segments: KnownSegment[], readAt?: Date): FlagChange[] {
   const changes: FlagChange[] = [];
   if (knownEnabled !== null && live.exists && live.enabled !== knownEnabled) {
     changes.push({ kind: 'workflow-enabled', before: knownEnabled, after: live.enabled });
   }
   const liveBySegment = new Map(live.segments.map((s) => [s.segment, s]));
   for (const s of segments) {
+    if (s.flagSplit?.pending || (readAt && s.flagSplit?.writtenAt && new Date(s.flagSplit.writtenAt) >= readAt)) continue;
     const l = liveBySegment.get(s.segment);
     if (!s.flagSplit) {
       // Never written by the controller, yet Unleash has a strategy for it (set by an operator, or

@@ -163,6 +163,18 @@ describe('detectOperatorChanges', () => {
     expect(detectOperatorChanges(odd, true, adopted)).toEqual([]);
   });
 
+  it('does not mistake a move stored first for an operator’s change: owed to Unleash, or written after the flag was read', () => {
+    const stale = live(); // still shows a at supervised 50 %
+    const rolledBack = { segment: 'a', flagSplit: { stage: 'shadow' as const, trafficPct: 100, pending: true }, state: { stage: 'shadow' as const, trafficPct: 100 } };
+    expect(detectOperatorChanges(stale, true, [rolledBack, known[1]])).toEqual([]);
+    const readAt = new Date('2026-11-30T12:00:00Z');
+    const writtenAfter = { ...rolledBack, flagSplit: { stage: 'shadow' as const, trafficPct: 100, writtenAt: '2026-11-30T12:00:01Z' } };
+    expect(detectOperatorChanges(stale, true, [writtenAfter, known[1]], readAt)).toEqual([]);
+    // Written before the read: the flag should show it, so a difference is an operator's.
+    const writtenBefore = { ...rolledBack, flagSplit: { stage: 'shadow' as const, trafficPct: 100, writtenAt: '2026-11-30T11:59:59Z' } };
+    expect(detectOperatorChanges(stale, true, [writtenBefore, known[1]], readAt)).toHaveLength(1);
+  });
+
   it('ignores a first reading of the switch', () => {
     expect(detectOperatorChanges(live({ enabled: false }), null, known)).toEqual([]);
   });

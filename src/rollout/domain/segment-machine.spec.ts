@@ -238,10 +238,20 @@ describe('the regression guard’s look', () => {
 });
 
 describe('the controller’s cycle', () => {
-  it('writes the strategy of a segment Unleash has not seen', () => {
+  it('writes the strategy of a segment Unleash has not seen, owed until Unleash confirms it', () => {
     const d = decideCycle(segmentState({ flagSplit: null }), segmentFacts(), { ...CYCLE, hasStrategy: false });
     expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
+    expect(d.state.flagSplit).toEqual({ stage: 'shadow', trafficPct: 100, pending: true });
     expect(d.effects.audit[0]).toMatchObject({ action: 'segment.discovered' });
+  });
+
+  it('holds promotions while Unleash does not answer, and still reverts on a breach from PostgreSQL alone', () => {
+    const held = decideCycle(segmentState(), segmentFacts(strongStep()), { ...CYCLE, live: null, hasStrategy: false });
+    expect(held.state.stage).toBe('shadow');
+    expect(held.effects.flagWrite).toBeNull();
+    expect(held.state.lastVerdict).toMatchObject({ verdict: 'pass', holdReason: expect.stringMatching(/Unleash did not answer/) });
+    const breached = decideCycle(guarded({ stage: 'supervised', trafficPct: 100 }), segmentFacts({ stageEvidence: evidence(300, 150) }), { ...CYCLE, live: null });
+    expect(breached.state).toMatchObject({ stage: 'shadow', pauseKind: 'guard', flagSplit: { stage: 'shadow', trafficPct: 100, pending: true } });
   });
 
   it('promotes when the gate passes on the step’s blind evidence, and records the verdict it judged on', () => {

@@ -87,7 +87,8 @@ export interface SegmentFacts {
 
 /** What the controller knows beyond the segment: Unleash, the kill switch and the budget. */
 export interface CycleContext {
-  live: { exists: boolean; enabled: boolean };
+  /** The workflow flag as read from Unleash this cycle; null when Unleash did not answer. */
+  live: { exists: boolean; enabled: boolean } | null;
   /** Whether the workflow's flag has a strategy for this segment. */
   hasStrategy: boolean;
   killSwitchOn: boolean;
@@ -179,13 +180,14 @@ function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions
   const stageChanged = from.stage !== to.stage;
   const totals = stageChanged ? f.minuteTotals : f.stageTotals;
   const rangeStart = stageChanged ? f.now : new Date(s.stageStartedAt);
+  // Stored first: routing obeys the stored stage at once; the flag write is owed until Unleash confirms it.
   t.effects.flagWrite = to;
   t.set({
     stage: to.stage,
     trafficPct: to.stage === 'shadow' ? 100 : to.trafficPct,
     stepStartedAt: f.now,
     stepBase: { ...totals, rangeStart: iso(rangeStart) },
-    flagSplit: to,
+    flagSplit: { ...to, pending: true },
     pendingStep: null,
     approvedStep: null,
     lastVerdict: null, // it judged the step that ended; the next cycle judges this one
@@ -472,10 +474,10 @@ function revertStep(t: Transition, g: GuardUpdate, windowStart: Date, f: Segment
 export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): CycleDecision {
   const t = new Transition(s);
   const current = splitOf(s);
-  if (!c.hasStrategy && c.live.exists) {
+  if (c.live && !c.hasStrategy && c.live.exists) {
     // A segment seen for the first time: it gets its strategy (shadow) so ops see it in Unleash.
     t.effects.flagWrite = current;
-    t.set({ flagSplit: current });
+    t.set({ flagSplit: { ...current, pending: true } });
     t.audit(CONTROLLER, s.flagSplit ? 'flag.written' : 'segment.discovered', `strategy written: ${describeSplit(current)}`, { split: current });
   }
   const rangeStart = iso(s.stageStartedAt);
@@ -508,11 +510,13 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
   });
   const holdReason = s.paused
     ? `paused (${s.pauseKind}) by ${s.pausedBy}: ${s.pauseReason}`
-    : !c.live.enabled
-      ? 'the workflow flag is disabled in Unleash: humans only'
-      : c.killSwitchOn
-        ? 'the kill switch is on'
-        : null;
+    : !c.live
+      ? 'Unleash did not answer: promotions wait (the guard, rollbacks and the kill switch work from PostgreSQL)'
+      : !c.live.enabled
+        ? 'the workflow flag is disabled in Unleash: humans only'
+        : c.killSwitchOn
+          ? 'the kill switch is on'
+          : null;
   const counts = { arm: s.stage, n: e.blindN, agree: e.blindAgree, reviews: e.anchoredN, overridden: e.anchoredOverridden, anchoredAgree: e.anchoredAgree, aiCalls: step.aiCalls, aiFailures: step.aiFailures };
   t.set({ lastVerdict: { ...(ev.gate ?? {}), verdict: ev.verdict, target: ev.target, approvalRequired: ev.approvalRequired, holdReason, evaluatedAt: f.now.toISOString(), counts, budget: c.budget } });
 

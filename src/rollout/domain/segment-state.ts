@@ -4,6 +4,8 @@ import type { GuardParams, GuardState } from '../../stats/domain';
 import type { GuardBaseline } from './guard-arming';
 import type { SegmentCounts } from './segment-counts';
 
+export type KnownSplit = SegmentSplit & { irregular?: string; pending?: boolean; writtenAt?: string };
+
 export type PauseKind = 'hold' | 'guard' | 'operator';
 
 /** One workflow × segment: its stage, traffic split and everything the controller keeps about it. */
@@ -19,8 +21,12 @@ export interface SegmentState {
   pauseReason: string | null;
   pausedAt: Date | null;
   pausedBy: string | null;
-  /** What the controller last wrote or adopted; `irregular` when it adopted an operator's odd split. */
-  flagSplit: (SegmentSplit & { irregular?: string }) | null;
+  /**
+   * What the segment's strategy in Unleash is known to hold: written or adopted; `irregular` when
+   * it adopted an operator's odd split, `pending` while a write is owed to Unleash (the stored stage
+   * is already in force), `writtenAt` when the write was confirmed.
+   */
+  flagSplit: KnownSplit | null;
   stepBase: (SegmentCounts & { rangeStart: string }) | null;
   pendingStep: SegmentSplit | null;
   approvedStep: SegmentSplit | null;
