@@ -24,6 +24,8 @@ import { SegmentRepository, SegmentState } from './segment.repository';
 
 /** How long a person's action waits for a segment's row lock before it fails with a clear error. */
 const PERSON_LOCK_TIMEOUT_MS = 10_000;
+/** SQLSTATE of a lock_timeout. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * What people do to a rollout: program managers promote, approve, hold, resume and fix
@@ -60,16 +62,23 @@ export class RolloutService {
    */
   private async decide(workflow: string, segment: string, fn: (s: SegmentState, facts: SegmentFacts, now: Date) => Decision): Promise<SegmentState> {
     const champion = this.champion(workflow);
-    const { state, owed } = await this.dataSource.transaction(async (tx) => {
-      // A person's action waits behind a controller cycle at most this long, then says so.
-      await tx.query(`SET LOCAL lock_timeout = '${PERSON_LOCK_TIMEOUT_MS}ms'`);
-      const s = await this.segments.lockOne(tx, workflow, segment);
-      if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
-      const now = this.clock.now();
-      const d = fn(s, await this.decisions.facts(tx, champion, s, now), now);
-      const owed = await this.decisions.apply(tx, s, d.effects);
-      return { state: (await this.segments.get(workflow, segment, tx))!, owed };
-    });
+    const { state, owed } = await this.dataSource
+      .transaction(async (tx) => {
+        // A person's action waits behind a controller cycle at most this long, then says so.
+        await tx.query(`SET LOCAL lock_timeout = '${PERSON_LOCK_TIMEOUT_MS}ms'`);
+        const s = await this.segments.lockOne(tx, workflow, segment);
+        if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
+        const now = this.clock.now();
+        const d = fn(s, await this.decisions.facts(tx, champion, s, now), now);
+        const owed = await this.decisions.apply(tx, s, d.effects);
+        return { state: (await this.segments.get(workflow, segment, tx))!, owed };
+      })
+      .catch((e: unknown) => {
+        if ((e as { driverError?: { code?: string } }).driverError?.code === LOCK_NOT_AVAILABLE) {
+          throw new DomainError(ErrorCode.Conflict, `${segment} of ${workflow} is busy (the controller has held it over ${PERSON_LOCK_TIMEOUT_MS / 1000} s): try again`);
+        }
+        throw e;
+      });
     this.alerts.committed();
     this.segmentCache.invalidate();
     if (owed) await this.decisions.writeFlag(owed);
