@@ -73,3 +73,15 @@ export class RateLimiter {
     }, wait);
   }
 }
+
+/**
+ * The limiter for a rate in calls per second: bursts of about a tenth of a second's worth (at least
+ * one call), in ticks as long as that burst's share of a second, so the rate holds exactly for any
+ * rate — 0.5/s is one call every 2 s, not one every 100 ms. Per instance: with several instances
+ * the workflow's calls add up.
+ */
+export function limiterFor(ratePerSecond: number, now?: () => number): RateLimiter {
+  if (!(ratePerSecond > 0)) throw new RangeError(`limiterFor: the rate must be positive, got ${ratePerSecond}`);
+  const perTick = Math.max(1, Math.round(ratePerSecond / 10));
+  return new RateLimiter(perTick, (1000 * perTick) / ratePerSecond, now);
+}

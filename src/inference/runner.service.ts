@@ -20,7 +20,7 @@ import { backoffMs, costOf, decideRetry } from './domain/retry-policy';
 import { BudgetService } from './budget.service';
 import { ClaimedJob, JobRepository } from './job.repository';
 import { classify } from './openai-decision-model';
-import { RateLimiter } from './rate-limiter';
+import { limiterFor, RateLimiter } from './rate-limiter';
 
 const IDLE_POLL_MS = 250;
 const MAX_BACKLOG = 5000;
@@ -366,8 +366,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     const key = `${version.workflow}:${rate}`;
     let l = this.limiters.get(key);
     if (!l) {
-      // A bucket refilled every 100 ms keeps bursts short.
-      l = new RateLimiter(Math.max(1, Math.round(rate / 10)), 100);
+      l = limiterFor(rate);
       this.limiters.set(key, l);
     }
     return l;
