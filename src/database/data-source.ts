@@ -2,9 +2,10 @@ import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
+import { QueryLogger, QueryLogSink } from './query-logger';
 
 /** The one set of TypeORM options: schema only through migrations, never synchronize. */
-export function dataSourceOptions(db: AppConfig['database'], applicationName = 'understudy'): DataSourceOptions {
+export function dataSourceOptions(db: AppConfig['database'], applicationName = 'understudy', sink: QueryLogSink | null = null): DataSourceOptions {
   return {
     type: 'postgres',
     url: db.url,
@@ -14,7 +15,9 @@ export function dataSourceOptions(db: AppConfig['database'], applicationName = '
     migrationsTransactionMode: 'each',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    // Through pino, without query parameters (they hold work items' personal data).
+    logging: ['error', 'warn', 'migration'],
+    logger: new QueryLogger(sink),
     extra: {
       max: db.poolSize,
       application_name: applicationName,
