@@ -112,4 +112,27 @@ describe('keepAliveFetch', () => {
       expect(refused).not.toBeInstanceOf(APIConnectionTimeoutError);
     });
   });
+
+  it('refuses an answer larger than the cap on the wire, and one that decompresses beyond it', async () => {
+    const f = keepAliveFetch({ maxResponseBytes: 64 * 1024 });
+    respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ pad: 'x'.repeat(200 * 1024) }));
+    };
+    await expect(f(`${base}/big`, { method: 'POST', body: 'x' })).rejects.toMatchObject({ cause: { message: 'the answer exceeds 65536 bytes' } });
+    // 10 MB of zeros gzip to about 10 KB: under the cap on the wire, far over it once decompressed.
+    const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(bomb);
+    };
+    await expect(f(`${base}/bomb`, { method: 'POST', body: 'x' })).rejects.toMatchObject({ cause: { message: 'the answer decompresses to more than 65536 bytes' } });
+    // Within the cap, compressed or not, answers still arrive.
+    respond = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(JSON.stringify({ ok: true })));
+    };
+    expect(await (await f(`${base}/ok`, { method: 'POST', body: 'x' })).json()).toEqual({ ok: true });
+  });
 });

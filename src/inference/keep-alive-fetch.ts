@@ -23,7 +23,12 @@ export interface KeepAliveFetchOptions {
   maxSockets?: number;
   /** Where requests this implementation does not handle go (default: the global fetch). */
   fallback?: FetchLike;
+  /** The largest answer read, on the wire and decompressed (default MAX_RESPONSE_BYTES): a larger one fails the call. */
+  maxResponseBytes?: number;
 }
+
+/** A model's answer is a few kilobytes; anything near this is a fault or an attack, not an answer. */
+export const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 const NO_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 
@@ -31,6 +36,7 @@ export function keepAliveFetch(opts: KeepAliveFetchOptions = {}): FetchLike {
   const agentOptions: http.AgentOptions = { keepAlive: true, maxSockets: opts.maxSockets ?? Infinity };
   const agents = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
   const fallback = opts.fallback ?? ((input, init) => fetch(input, init));
+  const maxBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES;
 
   return (input, init = {}) => {
     const body = init.body;
@@ -56,7 +62,12 @@ export function keepAliveFetch(opts: KeepAliveFetchOptions = {}): FetchLike {
       const transport = url.protocol === 'https:' ? https : http;
       const req = transport.request(url, { method: init.method ?? 'GET', headers, agent: url.protocol === 'https:' ? agents['https:'] : agents['http:'] }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBytes) return req.destroy(new Error(`the answer exceeds ${maxBytes} bytes`));
+          chunks.push(c);
+        });
         res.on('error', fail);
         res.on('close', () => {
           // A connection lost mid-answer (a no-op once the answer was read whole).
@@ -66,7 +77,7 @@ export function keepAliveFetch(opts: KeepAliveFetchOptions = {}): FetchLike {
           signal?.removeEventListener('abort', onAbort);
           try {
             const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-            const text = decode(raw, res.headers['content-encoding']);
+            const text = decode(raw, res.headers['content-encoding'], maxBytes);
             const status = res.statusCode ?? 0;
             const responseHeaders = new Headers();
             for (let i = 0; i < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
@@ -96,17 +107,24 @@ function abortError(signal: AbortSignal): Error {
   return e;
 }
 
-function decode(raw: Buffer, encoding: string | undefined): string {
-  switch ((encoding ?? '').trim().toLowerCase()) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.gunzipSync(raw).toString('utf8');
-    case 'deflate':
-      return zlib.inflateSync(raw).toString('utf8');
-    case 'br':
-      return zlib.brotliDecompressSync(raw).toString('utf8');
-    default:
-      return raw.toString('utf8');
+/** The answer as text, decompressed to at most maxBytes (a small compressed answer can expand a thousandfold). */
+function decode(raw: Buffer, encoding: string | undefined, maxBytes: number): string {
+  const capped = { maxOutputLength: maxBytes };
+  try {
+    switch ((encoding ?? '').trim().toLowerCase()) {
+      case 'gzip':
+      case 'x-gzip':
+        return zlib.gunzipSync(raw, capped).toString('utf8');
+      case 'deflate':
+        return zlib.inflateSync(raw, capped).toString('utf8');
+      case 'br':
+        return zlib.brotliDecompressSync(raw, capped).toString('utf8');
+      default:
+        return raw.toString('utf8');
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new Error(`the answer decompresses to more than ${maxBytes} bytes`);
+    throw e;
   }
 }
 
