@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { IHeaders } from 'kafkajs';
 import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -58,7 +59,9 @@ export class DlqPublisher {
   private toDlq(r: Refused, truncate: boolean): OutgoingMessage {
     const m = r.message;
     const value = m.value ?? Buffer.alloc(0);
-    const headers: Record<string, string> = {
+    // The producer's own headers and key bytes go with the message, unchanged, beside ours.
+    const headers: IHeaders = {
+      ...(m.headers as IHeaders | undefined),
       'x-understudy-reason': r.reason.slice(0, 2000),
       'x-understudy-source-topic': m.topic,
       'x-understudy-source-partition': String(m.partition),
@@ -68,6 +71,6 @@ export class DlqPublisher {
       'x-understudy-original-bytes': String(value.length),
     };
     if (truncate) headers['x-understudy-truncated'] = 'true';
-    return { key: m.key ? m.key.toString('utf8') : null, value: truncate ? value.subarray(0, 64 * 1024) : value, headers };
+    return { key: m.key, value: truncate ? value.subarray(0, 64 * 1024) : value, headers };
   }
 }

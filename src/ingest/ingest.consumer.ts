@@ -7,17 +7,13 @@ import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import { KafkaService } from '../kafka/kafka.service';
 import { DlqPublisher } from './dlq.publisher';
+import { MAX_OTHER_ATTEMPTS, storeFailure } from './domain/store-failure';
 import { IncomingMessage, IngestService } from './ingest.service';
 
 const CHUNK = 500;
 /** At most this many messages of concurrently consumed partitions go into one transaction. */
 const MAX_COMBINED = 2000;
 
-/** PostgreSQL error classes that belong to the data, not to the database being unavailable. */
-function isDataError(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
-}
 
 /**
  * Consumes work.items and work.decisions in one consumer group, in batches. Offsets are
@@ -27,6 +23,8 @@ function isDataError(e: unknown): boolean {
 @Injectable()
 export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private consumer: Consumer | null = null;
+  /** Failed attempts at messages whose batch failed for a reason other than the data or an outage. */
+  private readonly attempts = new Map<string, number>();
   private readonly log: Logger;
   private running = false;
   /** Chunks of partitions consumed concurrently, waiting to be stored together (per topic). */
@@ -161,21 +159,44 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const result = await this.ingest.handleBatch(topic, incoming);
       await this.dlq.publish(result.refused);
+      this.forget(incoming);
     } catch (e) {
-      if (!isDataError(e)) throw e; // database or Kafka unavailable: let kafkajs retry the batch
-      // One message the database refuses must not block the partition: store one by one and
+      const kind = storeFailure(e);
+      if (kind === 'unavailable') throw e; // database or Kafka unavailable: let kafkajs retry the batch
+      if (kind === 'other') {
+        const attempt = this.countAttempt(incoming);
+        if (attempt < MAX_OTHER_ATTEMPTS) {
+          this.log.error({ err: errorMessage(e), topic, attempt }, 'storing a batch failed; retrying it');
+          throw e;
+        }
+      }
+      // One message that cannot be stored must not block the partition: store one by one and
       // dead-letter only the messages that fail on their own.
-      this.log.warn({ err: errorMessage(e), topic }, 'batch refused by the database; storing message by message');
+      this.log.warn({ err: errorMessage(e), topic, kind }, 'batch refused; storing message by message');
       for (const m of incoming) {
         try {
           const r = await this.ingest.handleBatch(topic, [m]);
           await this.dlq.publish(r.refused);
         } catch (inner) {
-          if (!isDataError(inner)) throw inner;
+          if (storeFailure(inner) === 'unavailable') throw inner;
           await this.dlq.publish([{ message: m, reason: `could not be stored: ${errorMessage(inner)}` }]);
         }
       }
+      this.forget(incoming);
     }
+  }
+
+  /** Counts one more failed attempt at these messages; returns how many there have been. */
+  private countAttempt(messages: IncomingMessage[]): number {
+    const keys = messages.map((m) => `${m.topic}\u0001${m.partition}\u0001${m.offset}`);
+    const attempt = 1 + Math.max(0, ...keys.map((k) => this.attempts.get(k) ?? 0));
+    for (const k of keys) this.attempts.set(k, attempt);
+    return attempt;
+  }
+
+  private forget(messages: IncomingMessage[]): void {
+    if (this.attempts.size === 0) return;
+    for (const m of messages) this.attempts.delete(`${m.topic}\u0001${m.partition}\u0001${m.offset}`);
   }
 
   async onModuleDestroy(): Promise<void> {

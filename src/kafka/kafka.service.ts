@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger';
 
 export interface OutgoingMessage {
-  key: string | null;
+  key: Buffer | string | null;
   value: Buffer | string;
   headers?: IHeaders;
 }

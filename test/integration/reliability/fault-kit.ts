@@ -44,6 +44,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 export interface SeenMessage {
   key: string | null;
+  /** The key's bytes as they arrived. */
+  rawKey: Buffer | null;
   value: Buffer | null;
   headers: Record<string, string>;
   partition: number;
@@ -70,7 +72,7 @@ export class TopicWatcher {
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
       eachMessage: async ({ message, partition }) => {
-        this.messages.push({ key: message.key?.toString('utf8') ?? null, value: message.value, headers: headersOf(message.headers), partition });
+        this.messages.push({ key: message.key?.toString('utf8') ?? null, rawKey: message.key, value: message.value, headers: headersOf(message.headers), partition });
         const id = eventIdOf(message.value);
         if (id) this.deliveries.set(id, (this.deliveries.get(id) ?? 0) + 1);
         else this.unidentified++;

@@ -26,6 +26,8 @@ type Expect = { dlq: RegExp } | { item: string } | { decision: string } | { dupl
 interface Message {
   topic: 'items' | 'decisions';
   key: string;
+  /** Sent as the key instead of `key` (whose UTF-8 decoding it is): bytes that are not UTF-8. */
+  keyBytes?: Buffer;
   value: Buffer | null;
   label: string;
   expect: Expect;
@@ -155,6 +157,9 @@ describe('hostile input', () => {
       const a = attacks[k % attacks.length](rng);
       messages.push({ topic: 'items', key: key(), value: a.value, label: `items: ${a.label}`, expect: { dlq: a.dlq } });
     }
+    // A refused message whose key is not UTF-8: the DLQ keeps its bytes.
+    const binaryKey = Buffer.from([0xff, 0x00, 0x41, 0xfe]);
+    messages.push({ topic: 'items', key: binaryKey.toString('utf8'), keyBytes: binaryKey, value: Buffer.alloc(0), label: 'items: binary key, empty', expect: { dlq: /^empty message/ } });
 
     // Hostile in form, on work.decisions.
     const decisionSchema = /^not a valid work\.decisions event/;
@@ -238,18 +243,20 @@ describe('hostile input', () => {
 
     // Send, in batches (a message near or over the size limit goes alone).
     const topicOf = (m: Message) => (m.topic === 'items' ? topics.workItems : topics.workDecisions);
+    // Every message carries a header of its producer's: the DLQ copy must keep it, and the key's bytes.
+    const wire = (m: Message) => ({ key: m.keyBytes ?? m.key, value: m.value, headers: { 'x-producer-trace': `trace-${m.key}` } });
     let batch: Message[] = [];
     const flush = async () => {
       for (const t of ['items', 'decisions'] as const) {
         const list = batch.filter((m) => m.topic === t);
-        if (list.length) await producer.send({ topic: topicOf(list[0]), messages: list.map((m) => ({ key: m.key, value: m.value })) });
+        if (list.length) await producer.send({ topic: topicOf(list[0]), messages: list.map(wire) });
       }
       batch = [];
     };
     for (const m of messages) {
       if ((m.value?.length ?? 0) > 64 * 1024) {
         await flush();
-        await producer.send({ topic: topicOf(m), messages: [{ key: m.key, value: m.value }] });
+        await producer.send({ topic: topicOf(m), messages: [wire(m)] });
         continue;
       }
       batch.push(m);
@@ -294,6 +301,8 @@ describe('hostile input', () => {
       expect(e.headers['x-understudy-source-topic']).toBe(topicOf(m));
       expect(e.headers['x-understudy-original-bytes']).toBe(String(m.value?.length ?? 0));
       if (m.value && !e.headers['x-understudy-truncated']) expect(Buffer.compare(e.value ?? Buffer.alloc(0), m.value)).toBe(0);
+      expect(e.headers['x-producer-trace']).toBe(`trace-${m.key}`);
+      expect(Buffer.compare(e.rawKey ?? Buffer.alloc(0), m.keyBytes ?? Buffer.from(m.key))).toBe(0);
     }
     expect(wrongReason).toEqual([]);
     expect(storedItems.size + storedDecisions.size + entries.length + duplicates).toBe(messages.length);
