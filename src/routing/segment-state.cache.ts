@@ -10,8 +10,14 @@ import type { Stage } from '../flags/domain/stage';
 export interface SegmentRouting {
   threshold: number | null;
   thresholdSource: 'none' | 'computed' | 'fixed';
-  /** The segment's stage as stored: routing never goes above it (null: not stored yet). */
+  /**
+   * The segment's stage as decided in PostgreSQL (a move, a rollback, a revert, an adopted operator
+   * change): routing never goes above it. Null while nothing was decided for the segment yet (a row
+   * ingest created, whose default stage is no decision): the flag alone decides.
+   */
   stage: Stage | null;
+  /** The workflow version that earned the stage (null: not recorded yet). */
+  version: number | null;
 }
 
 const REFRESH_MS = 1000;
@@ -40,7 +46,7 @@ export class SegmentStateCache implements OnModuleDestroy {
 
   async get(workflow: string, segment: string): Promise<SegmentRouting> {
     await this.ensureFresh();
-    return this.state.get(`${workflow}\u0001${segment}`) ?? { threshold: null, thresholdSource: 'none', stage: null };
+    return this.state.get(`${workflow}\u0001${segment}`) ?? { threshold: null, thresholdSource: 'none', stage: null, version: null };
   }
 
   /** The kill switch as stored in PostgreSQL (the flag's own state is checked beside it). */
@@ -65,16 +71,19 @@ export class SegmentStateCache implements OnModuleDestroy {
   }
 
   private async load(): Promise<void> {
+    // Fresh from when the read began: a change committed during the read is seen by the next one.
+    const started = Date.now();
     try {
-      const rows: Array<{ workflow: string; segment: string; threshold: number | null; source: SegmentRouting['thresholdSource']; stage: Stage }> = await this.dataSource.query(
-        `SELECT workflow, segment, threshold, threshold_source AS source, stage FROM segments`,
+      const rows: Array<{ workflow: string; segment: string; threshold: number | null; source: SegmentRouting['thresholdSource']; stage: Stage | null; version: number | null }> = await this.dataSource.query(
+        `SELECT workflow, segment, threshold, threshold_source AS source, CASE WHEN flag_split IS NULL THEN NULL ELSE stage END AS stage,
+                workflow_version AS version FROM segments`,
       );
       const [kill]: Array<{ enabled: boolean | null }> = await this.dataSource.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [
         this.config.unleash.killSwitchFlag,
       ]);
-      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.source, stage: r.stage }]));
+      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.source, stage: r.stage, version: r.version }]));
       this.storedKillSwitch = kill?.enabled === true;
-      this.loadedAt = Date.now();
+      this.loadedAt = started;
     } catch (e) {
       // Keep routing on the last known state; a stale state is safer than none.
       this.log.error({ err: errorMessage(e) }, 'reading segment thresholds failed');
