@@ -61,6 +61,7 @@ export class SegmentDecisions {
     const audits = s.threshold !== null && s.thresholdUpdatedAt ? await this.evidence.arms(workflow, segment, v, ['confidence-routed'], new Date(s.thresholdUpdatedAt), tx) : null;
     return {
       now,
+      version: v,
       rollout: r,
       stageTotals,
       minuteTotals,

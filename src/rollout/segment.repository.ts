@@ -7,7 +7,7 @@ import type { SegmentState } from './domain/segment-state';
 
 export type { PauseKind, SegmentState } from './domain/segment-state';
 
-const COLUMNS = `workflow, segment, stage, traffic_pct AS "trafficPct", stage_started_at AS "stageStartedAt",
+const COLUMNS = `workflow, segment, workflow_version AS version, stage, traffic_pct AS "trafficPct", stage_started_at AS "stageStartedAt",
   step_started_at AS "stepStartedAt", paused, pause_kind AS "pauseKind", pause_reason AS "pauseReason", paused_at AS "pausedAt",
   paused_by AS "pausedBy", flag_split AS "flagSplit", step_base AS "stepBase", pending_step AS "pendingStep",
   approved_step AS "approvedStep", last_verdict AS "lastVerdict", last_evaluated_at AS "lastEvaluatedAt", baseline,
@@ -16,6 +16,7 @@ const COLUMNS = `workflow, segment, stage, traffic_pct AS "trafficPct", stage_st
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 const FIELD_TO_COLUMN: Record<string, string> = {
+  version: 'workflow_version',
   stage: 'stage',
   trafficPct: 'traffic_pct',
   stageStartedAt: 'stage_started_at',

@@ -10,7 +10,7 @@ import { FLAG_READER } from '../flags/flags.module';
 import type { RoutableDecision, RoutingPlan, RoutingPlanner } from '../inference/routing-planner';
 import { MetricsService } from '../metrics/metrics.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
-import { conservativeStage, decideRoute, Route, stableDraw } from './domain/decide-route';
+import { conservativeStage, decideRoute, Route, stableDraw, storedStageFor } from './domain/decide-route';
 import { SegmentStateCache } from './segment-state.cache';
 
 /** The event published on ai.routing (documented in the README). */
@@ -71,7 +71,7 @@ export class RoutingService implements RoutingPlanner {
       const def = this.workflows.version(d.workflow, d.version)?.definition;
       const seg = await this.segments.get(d.workflow, d.segment);
       const route = decideRoute({
-        flag: conservativeStage(this.flags.stageFor(d.workflow, d.segment, d.itemId), seg.stage),
+        flag: conservativeStage(this.flags.stageFor(d.workflow, d.segment, d.itemId), storedStageFor(seg, d.version)),
         killSwitch,
         valid: d.valid,
         confidence: d.confidence,

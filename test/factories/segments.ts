@@ -20,6 +20,7 @@ export function segmentState(over: Partial<SegmentState> = {}): SegmentState {
   return {
     workflow: 'triage',
     segment: 'email|eu',
+    version: 1,
     stage: 'shadow',
     trafficPct: 100,
     stageStartedAt: T0,
@@ -66,6 +67,7 @@ export function calibration(perBin: number): SegmentFacts['calibration'] {
 export function segmentFacts(over: Partial<SegmentFacts> = {}): SegmentFacts {
   return {
     now: minutesAfter(60),
+    version: 1,
     rollout: testRollout,
     stageTotals: { ...ZERO_COUNTS },
     minuteTotals: { ...ZERO_COUNTS },

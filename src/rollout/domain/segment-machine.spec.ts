@@ -305,6 +305,25 @@ describe('the controller’s cycle', () => {
     expect(d.effects.audit.map((a) => a.action)).toEqual(['threshold.changed', 'guard.armed']);
   });
 
+  it('sends a segment back to shadow when a new champion version takes over, dropping its computed threshold', () => {
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 100, version: 2, threshold: 0.8, thresholdSource: 'computed' });
+    const d = decideCycle(s, segmentFacts({ version: 3, ...strongStep() }), CYCLE);
+    expect(d.evaluation).toBeNull();
+    expect(d.state).toMatchObject({ version: 3, stage: 'shadow', threshold: null, thresholdSource: 'none', guardParams: null, paused: false });
+    expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'stage.reset-for-version', reason: expect.stringMatching(/v3 became the champion \(the stage was earned by v2\)/) });
+    expect(d.effects.alerts[0]).toMatchObject({ kind: 'stage.reset-for-version' });
+    // A fixed threshold is a person's decision and stays; in shadow the step restarts.
+    const fixed = decideCycle(segmentState({ version: 2, threshold: 0.9, thresholdSource: 'fixed' }), segmentFacts({ version: 3 }), CYCLE);
+    expect(fixed.state).toMatchObject({ version: 3, stage: 'shadow', threshold: 0.9, thresholdSource: 'fixed', stepStartedAt: NOW });
+  });
+
+  it('records the version of a segment from before versions were tracked, without a reset', () => {
+    const d = decideCycle(segmentState({ stage: 'supervised', trafficPct: 50, version: null }), segmentFacts({ version: 4 }), CYCLE);
+    expect(d.state).toMatchObject({ version: 4, stage: 'supervised' });
+    expect(d.effects.audit.map((a) => a.action)).not.toContain('stage.reset-for-version');
+  });
+
   it('starts the first step’s counts at the stage’s start', () => {
     const d = decideCycle(segmentState({ stepBase: null }), segmentFacts(), CYCLE);
     expect(d.state.stepBase).toMatchObject({ n: 0, rangeStart: T0.toISOString() });

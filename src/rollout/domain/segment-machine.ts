@@ -64,6 +64,8 @@ export interface Decision {
 /** What a transition needs to know beyond the segment's row, loaded in the same transaction. */
 export interface SegmentFacts {
   now: Date;
+  /** The champion version the facts are of, and its rollout. */
+  version: number;
   rollout: RolloutConfig;
   /** Rollup totals of the version since the stage began (model calls and failures), and since the current minute (a stage starting now). */
   stageTotals: SegmentCounts;
@@ -473,6 +475,11 @@ function revertStep(t: Transition, g: GuardUpdate, windowStart: Date, f: Segment
  */
 export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): CycleDecision {
   const t = new Transition(s);
+  if (s.version === null) t.set({ version: f.version });
+  else if (s.version !== f.version) {
+    resetForVersion(t, f);
+    return { ...t.done(), evaluation: null };
+  }
   const current = splitOf(s);
   if (c.live && !c.hasStrategy && c.live.exists) {
     // A segment seen for the first time: it gets its strategy (shadow) so ops see it in Unleash.
@@ -532,6 +539,26 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
     t.audit(CONTROLLER, 'segment.awaiting-approval', `gate holds for ${describeSplit(ev.target)}; a program manager's approval is required`, { gate: ev.gate, counts });
   }
   return { ...t.done(), evaluation: ev };
+}
+
+/**
+ * A new champion version (model, prompt, anything) earns its stage: the segment goes back to
+ * shadow, its computed threshold is dropped (the new model's confidence is not calibrated yet; a
+ * fixed one is a person's and stays), and it climbs again on the new version's own evidence.
+ */
+function resetForVersion(t: Transition, f: SegmentFacts): void {
+  const s = t.state;
+  const was = s.version;
+  const reason = `v${f.version} became the champion (the stage was earned by v${was}): it earns its own from shadow`;
+  if (s.thresholdSource === 'computed') t.set({ threshold: null, thresholdSource: 'none', thresholdDetails: null, thresholdUpdatedAt: f.now });
+  if (s.stage !== 'shadow') {
+    moveTo(t, { stage: 'shadow', trafficPct: 100 }, f, { actor: CONTROLLER, action: 'stage.reset-for-version', reason, details: { fromVersion: was, toVersion: f.version } });
+  } else {
+    t.set({ stepStartedAt: f.now, stepBase: { ...f.stageTotals, rangeStart: iso(s.stageStartedAt) }, lastVerdict: null, pendingStep: null, approvedStep: null });
+    t.audit(CONTROLLER, 'stage.reset-for-version', reason, { fromVersion: was, toVersion: f.version });
+  }
+  t.set({ version: f.version });
+  t.alert({ kind: 'stage.reset-for-version', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { fromVersion: was, toVersion: f.version } });
 }
 
 /** The threshold look alone (as in a cycle): the next state with the threshold in force. */

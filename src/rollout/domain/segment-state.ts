@@ -12,6 +12,8 @@ export type PauseKind = 'hold' | 'guard' | 'operator';
 export interface SegmentState {
   workflow: string;
   segment: string;
+  /** The workflow version whose evidence earned the stage (null: a row from before versions were tracked). */
+  version: number | null;
   stage: Stage;
   trafficPct: number;
   stageStartedAt: Date;

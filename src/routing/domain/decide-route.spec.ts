@@ -1,4 +1,4 @@
-import { conservativeStage, decideRoute, RouteInput, stableDraw } from './decide-route';
+import { conservativeStage, decideRoute, RouteInput, stableDraw, storedStageFor } from './decide-route';
 
 const base: RouteInput = {
   flag: { stage: 'confidence-routed', reason: 'variant', variant: 'confidence-routed' },
@@ -80,5 +80,14 @@ describe('the most conservative of the flag and the stored state', () => {
     expect(conservativeStage(variant('supervised'), 'supervised')).toEqual(variant('supervised'));
     expect(conservativeStage({ stage: null, reason: 'flag-disabled' }, 'shadow')).toEqual({ stage: null, reason: 'flag-disabled' });
     expect(conservativeStage(variant('confidence-routed'), null)).toEqual(variant('confidence-routed'));
+  });
+});
+
+describe('the stored stage a decision may use', () => {
+  it('is the segment’s stage for the version that earned it, and shadow for any other (a new champion earns its own)', () => {
+    expect(storedStageFor({ stage: 'confidence-routed', version: 3 }, 3)).toBe('confidence-routed');
+    expect(storedStageFor({ stage: 'confidence-routed', version: 3 }, 4)).toBe('shadow');
+    expect(storedStageFor({ stage: 'supervised', version: null }, 4)).toBe('supervised');
+    expect(storedStageFor({ stage: null, version: null }, 1)).toBeNull();
   });
 });

@@ -39,6 +39,16 @@ export function conservativeStage(flag: StageDecision, stored: Stage | null): St
 }
 
 /**
+ * The stage a segment's stored state allows a decision of `version`: its stage when that version
+ * earned it, shadow when another version did (a new champion earns its own stage; the controller
+ * moves the segment back at its next look, routing does not wait for it).
+ */
+export function storedStageFor(stored: { stage: Stage | null; version: number | null }, version: number): Stage | null {
+  if (stored.stage === null) return null;
+  return stored.version !== null && stored.version !== version ? 'shadow' : stored.stage;
+}
+
+/**
  * What leaves Understudy for one AI decision — the stage table of the design, as a function.
  * Anything uncertain (kill switch, disabled flag, unknown flag state, invalid or late decision)
  * sends nothing: the item stays with people, as it is today.
