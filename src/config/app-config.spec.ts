@@ -67,4 +67,42 @@ describe('loadConfig', () => {
     );
     expect(problemsOf({ ...minimal, MODEL_PRICES_JSON: 'nope' })).toEqual(['MODEL_PRICES_JSON: is not valid JSON']);
   });
+
+  describe('Kafka security', () => {
+    const files: Record<string, string> = { '/etc/kafka/ca.pem': 'CA', '/etc/kafka/client.pem': 'CERT', '/etc/kafka/client.key': 'KEY' };
+    const read = (p: string) => {
+      if (!(p in files)) throw new Error('ENOENT: no such file');
+      return files[p];
+    };
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...minimal, ...env }, read);
+      } catch (e) {
+        if (e instanceof ConfigError) return e.problems;
+        throw e;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it('is plaintext without SASL by default', () => {
+      expect(loadConfig(minimal, read).kafka).toMatchObject({ ssl: false, sasl: null });
+    });
+
+    it('reads the CA, client certificate and key, and takes a SASL mechanism with its credentials (a managed Kafka)', () => {
+      const c = loadConfig(
+        { ...minimal, KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem', KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem', KAFKA_SSL_KEY_FILE: '/etc/kafka/client.key', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'understudy', KAFKA_SASL_PASSWORD: 's3cret' },
+        read,
+      );
+      expect(c.kafka.ssl).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY', rejectUnauthorized: true });
+      expect(c.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'understudy', password: 's3cret' });
+      expect(loadConfig({ ...minimal, KAFKA_SSL: 'true' }, read).kafka.ssl).toEqual({ rejectUnauthorized: true });
+    });
+
+    it('names what is missing or unreadable', () => {
+      expect(problems({ KAFKA_SSL_CA_FILE: '/nope.pem' })).toEqual(['KAFKA_SSL_CA_FILE: cannot read /nope.pem (ENOENT: no such file)']);
+      expect(problems({ KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem' })).toEqual(['KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE: a client certificate needs its key, and a key its certificate']);
+      expect(problems({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toEqual(['KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: set all three, or none']);
+      expect(problems({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: /);
+    });
+  });
 });

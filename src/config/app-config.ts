@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -35,6 +36,15 @@ const envSchema = z.object({
   KAFKA_SESSION_TIMEOUT_MS: int(1000).default(30000),
   KAFKA_HEARTBEAT_MS: int(100).default(3000),
   KAFKA_MAX_WAIT_MS: int(1, 10000).default(100),
+  /** TLS to the brokers; implied by any KAFKA_SSL_*_FILE. */
+  KAFKA_SSL: bool.default(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: bool.default(true),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   TOPIC_WORK_ITEMS: topic.default('work.items'),
   TOPIC_WORK_DECISIONS: topic.default('work.decisions'),
   TOPIC_ROUTING: topic.default('ai.routing'),
@@ -104,6 +114,9 @@ export interface AppConfig {
     maxWaitMs: number;
     maxMessageBytes: number;
     topics: { workItems: string; workDecisions: string; routing: string; dlq: string; alerts: string };
+    /** TLS options for kafkajs (file contents read at start), or false for plaintext. */
+    ssl: false | { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
+    sasl: null | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
   };
   unleash: {
     url: string;
@@ -148,7 +161,7 @@ export class ConfigError extends Error {
 }
 
 /** Builds the typed configuration from an environment map; throws ConfigError naming every bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+export function loadConfig(env: Record<string, string | undefined>, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): AppConfig {
   // Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
@@ -180,6 +193,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     }
     prices = { ...prices, ...p.data };
   }
+  const { ssl, sasl } = kafkaSecurity(e, readFile);
   return {
     env: e.NODE_ENV,
     instanceId: e.INSTANCE_ID ?? `understudy-${process.pid}`,
@@ -194,6 +208,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       heartbeatMs: e.KAFKA_HEARTBEAT_MS,
       maxWaitMs: e.KAFKA_MAX_WAIT_MS,
       maxMessageBytes: e.INGEST_MAX_MESSAGE_BYTES,
+      ssl,
+      sasl,
       topics: {
         workItems: e.TOPIC_WORK_ITEMS,
         workDecisions: e.TOPIC_WORK_DECISIONS,
@@ -237,6 +253,36 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     roles: { ingest: e.RUN_INGEST, runner: e.RUN_RUNNER, relay: e.RUN_RELAY },
     routing: { maxDelayMs: e.ROUTING_MAX_DELAY_MS },
   };
+}
+
+/**
+ * TLS and SASL to the brokers, as managed Kafka services require: a CA, a client certificate and
+ * key (both or neither), and a SASL mechanism with its username and password (all or none). Files
+ * are read here, so a path that cannot be read stops the start with its variable's name.
+ */
+function kafkaSecurity(e: Env, readFile: (path: string) => string): Pick<AppConfig['kafka'], 'ssl' | 'sasl'> {
+  const problems: string[] = [];
+  const read = (name: 'KAFKA_SSL_CA_FILE' | 'KAFKA_SSL_CERT_FILE' | 'KAFKA_SSL_KEY_FILE'): string | undefined => {
+    const path = e[name];
+    if (!path) return undefined;
+    try {
+      return readFile(path);
+    } catch (err) {
+      problems.push(`${name}: cannot read ${path} (${(err as Error).message})`);
+      return undefined;
+    }
+  };
+  if (!!e.KAFKA_SSL_CERT_FILE !== !!e.KAFKA_SSL_KEY_FILE) problems.push('KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE: a client certificate needs its key, and a key its certificate');
+  const files = { ca: read('KAFKA_SSL_CA_FILE'), cert: read('KAFKA_SSL_CERT_FILE'), key: read('KAFKA_SSL_KEY_FILE') };
+  const useSsl = e.KAFKA_SSL || !!(e.KAFKA_SSL_CA_FILE || e.KAFKA_SSL_CERT_FILE || e.KAFKA_SSL_KEY_FILE);
+  const saslGiven = [e.KAFKA_SASL_MECHANISM, e.KAFKA_SASL_USERNAME, e.KAFKA_SASL_PASSWORD].filter((v) => v !== undefined).length;
+  if (saslGiven > 0 && saslGiven < 3) problems.push('KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: set all three, or none');
+  if (problems.length > 0) throw new ConfigError(problems);
+  const ssl = useSsl
+    ? { ...(files.ca ? { ca: files.ca } : {}), ...(files.cert ? { cert: files.cert, key: files.key } : {}), rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED }
+    : (false as const);
+  const sasl = saslGiven === 3 ? { mechanism: e.KAFKA_SASL_MECHANISM!, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : null;
+  return { ssl, sasl };
 }
 
 /** The documented variables, for the README's configuration table and `--help`. */

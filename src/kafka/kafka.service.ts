@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Consumer, ConsumerConfig, IHeaders, Kafka, logLevel, LogEntry, Producer } from 'kafkajs';
+import { Consumer, ConsumerConfig, IHeaders, Kafka, logLevel, LogEntry, Producer, SASLOptions } from 'kafkajs';
 import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -23,9 +23,12 @@ export class KafkaService implements OnModuleDestroy {
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Inject(LOGGER) logger: Logger) {
     this.log = logger.child({ component: 'kafka' });
     const log = this.log;
+    if (config.kafka.sasl && config.kafka.ssl === false) log.warn({ mechanism: config.kafka.sasl.mechanism }, 'SASL without TLS: credentials and data cross the network in the clear');
     this.kafka = new Kafka({
       clientId: config.kafka.clientId,
       brokers: config.kafka.brokers,
+      ssl: config.kafka.ssl === false ? undefined : config.kafka.ssl,
+      ...(config.kafka.sasl ? { sasl: config.kafka.sasl as SASLOptions } : {}),
       connectionTimeout: 5000,
       requestTimeout: 30000,
       retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
