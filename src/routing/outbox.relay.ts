@@ -11,6 +11,7 @@ import type { Tx } from '../database/sql';
 import type { Stage } from '../flags/domain/stage';
 import { PendingRoutingEvent, PublishState, withholdReason } from './domain/withhold';
 import { DirectOutboxRow, OUTBOX_WRITTEN, RoutingService } from './routing.service';
+import { DECIDED_STAGE_SQL } from './segment-state.cache';
 
 const BATCH = 500;
 const POLL_MS = 500;
@@ -193,8 +194,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     if (routing.length === 0) return out;
     const [kill] = await tx.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [this.config.unleash.killSwitchFlag]);
     const events = routing.map((r) => ({ id: r.id, e: r.payload as PendingRoutingEvent }));
-    const stages: Array<{ workflow: string; segment: string; stage: Stage }> = await tx.query(
-      `SELECT workflow, segment, stage FROM segments s JOIN jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) USING (workflow, segment)`,
+    const stages: Array<{ workflow: string; segment: string; stage: Stage | null }> = await tx.query(
+      `SELECT workflow, segment, ${DECIDED_STAGE_SQL} AS stage FROM segments s JOIN jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) USING (workflow, segment)`,
       [JSON.stringify(events.map(({ e }) => ({ workflow: e.workflow, segment: e.segment })))],
     );
     const stored = new Map(stages.map((s) => [`${s.workflow}\u0001${s.segment}`, s.stage]));

@@ -22,6 +22,9 @@ export interface SegmentRouting {
 
 const REFRESH_MS = 1000;
 
+/** A segment's stage as decided in PostgreSQL, or null while nothing was decided (see SegmentRouting.stage). */
+export const DECIDED_STAGE_SQL = 'CASE WHEN flag_split IS NULL THEN NULL ELSE stage END';
+
 /**
  * What routing needs from PostgreSQL, cached for the hot path and read again every second: per
  * segment the confidence threshold in force and the stored stage, and the kill switch as last set
@@ -75,7 +78,7 @@ export class SegmentStateCache implements OnModuleDestroy {
     const started = Date.now();
     try {
       const rows: Array<{ workflow: string; segment: string; threshold: number | null; source: SegmentRouting['thresholdSource']; stage: Stage | null; version: number | null }> = await this.dataSource.query(
-        `SELECT workflow, segment, threshold, threshold_source AS source, CASE WHEN flag_split IS NULL THEN NULL ELSE stage END AS stage,
+        `SELECT workflow, segment, threshold, threshold_source AS source, ${DECIDED_STAGE_SQL} AS stage,
                 workflow_version AS version FROM segments`,
       );
       const [kill]: Array<{ enabled: boolean | null }> = await this.dataSource.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [

@@ -153,11 +153,19 @@ describe('routing and the human review loop', () => {
 
     // Double-labelled shadow items give the human-vs-human baseline.
     await waitFor('people to finish', async () => floor.backlog === 0, 30_000);
-    await new Promise((r) => setTimeout(r, 2000));
-    const [hh] = await q<{ rolled: string; twice: string }>(
-      `SELECT (SELECT coalesce(sum(hh_n),0) FROM rollup_minute WHERE segment = 'email|eu') rolled,
-              (SELECT count(*) FROM (SELECT item_id FROM human_decisions WHERE kind = 'independent' GROUP BY item_id HAVING count(*) = 2) t) twice`,
-    );
+    const humanPairs = async () =>
+      (
+        await q<{ rolled: string; twice: string }>(
+          `SELECT (SELECT coalesce(sum(hh_n),0) FROM rollup_minute WHERE segment = 'email|eu') rolled,
+                  (SELECT count(*) FROM (SELECT item_id FROM human_decisions WHERE kind = 'independent' GROUP BY item_id HAVING count(*) = 2) t) twice`,
+        )
+      )[0];
+    // Their second decisions are stored and paired as they arrive: wait for them, not for a time.
+    await waitFor('the double-labelled items decided twice and paired', async () => {
+      const p = await humanPairs();
+      return Number(p.twice) > counts['email|eu']['double-label'] * 0.8 && Number(p.rolled) === Number(p.twice);
+    }, 60_000, 500);
+    const hh = await humanPairs();
     expect(Number(hh.twice)).toBeGreaterThan(counts['email|eu']['double-label'] * 0.8);
     expect(Number(hh.rolled)).toBe(Number(hh.twice));
 
