@@ -68,6 +68,13 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...minimal, MODEL_PRICES_JSON: 'nope' })).toEqual(['MODEL_PRICES_JSON: is not valid JSON']);
   });
 
+  it('refuses a job lease no longer than the model timeout (a call still running would lose its job)', () => {
+    expect(problemsOf({ ...minimal, JOB_LEASE_MS: '30000', MODEL_TIMEOUT_MS: '30000' })).toEqual([
+      'JOB_LEASE_MS: must exceed MODEL_TIMEOUT_MS (30000), or a call still running loses its job to another instance (got 30000)',
+    ]);
+    expect(loadConfig({ ...minimal, JOB_LEASE_MS: '3000', MODEL_TIMEOUT_MS: '2000' }).model).toMatchObject({ jobLeaseMs: 3000, jobMaxClaims: 5 });
+  });
+
   describe('Kafka security', () => {
     const files: Record<string, string> = { '/etc/kafka/ca.pem': 'CA', '/etc/kafka/client.pem': 'CERT', '/etc/kafka/client.key': 'KEY' };
     const read = (p: string) => {

@@ -73,6 +73,8 @@ const envSchema = z.object({
   MODEL_CIRCUIT_RESET_MS: int(100).default(30000),
   MODEL_PRICES_JSON: z.string().optional(),
   JOB_LEASE_MS: int(1000).default(120000),
+  /** A job claimed this many times without an outcome is failed rather than run again. */
+  JOB_MAX_CLAIMS: int(1, 100).default(5),
 
   WORKFLOWS_FILE: z.string().min(1).default('config/workflows.yaml'),
 
@@ -139,6 +141,7 @@ export interface AppConfig {
     circuit: { errorPercent: number; minCalls: number; resetMs: number };
     prices: Record<string, ModelPrice>;
     jobLeaseMs: number;
+    jobMaxClaims: number;
   };
   workflowsFile: string;
   controller: { enabled: boolean; intervalMs: number; alertWebhookUrl?: string };
@@ -193,6 +196,9 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
     }
     prices = { ...prices, ...p.data };
   }
+  if (e.JOB_LEASE_MS <= e.MODEL_TIMEOUT_MS) {
+    throw new ConfigError([`JOB_LEASE_MS: must exceed MODEL_TIMEOUT_MS (${e.MODEL_TIMEOUT_MS}), or a call still running loses its job to another instance (got ${e.JOB_LEASE_MS})`]);
+  }
   const { ssl, sasl } = kafkaSecurity(e, readFile);
   return {
     env: e.NODE_ENV,
@@ -243,6 +249,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
       },
       prices,
       jobLeaseMs: e.JOB_LEASE_MS,
+      jobMaxClaims: e.JOB_MAX_CLAIMS,
     },
     workflowsFile: e.WORKFLOWS_FILE,
     controller: {

@@ -32,13 +32,18 @@ export interface JobOutcome {
 export class JobRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async claim(limit: number, instanceId: string): Promise<ClaimedJob[]> {
+  /**
+   * Claims jobs that are due, were claimed fewer than maxClaims times, and have no decision yet: a
+   * job whose paid answer is already stored is never sent to the model again (settle completes it).
+   */
+  async claim(limit: number, instanceId: string, maxClaims: number): Promise<ClaimedJob[]> {
     if (limit <= 0) return [];
     return this.dataSource.query(
       `WITH ready AS (
-         SELECT id FROM ai_jobs
-         WHERE state IN ('pending', 'retrying') AND next_attempt_at <= now()
-         ORDER BY next_attempt_at, id
+         SELECT j.id FROM ai_jobs j
+         WHERE j.state IN ('pending', 'retrying') AND j.next_attempt_at <= now() AND j.attempts < $3
+           AND NOT EXISTS (SELECT 1 FROM ai_decisions d WHERE d.workflow = j.workflow AND d.item_id = j.item_id AND d.workflow_version = j.workflow_version)
+         ORDER BY j.next_attempt_at, j.id
          LIMIT $1
          FOR UPDATE SKIP LOCKED
        ), claimed AS (
@@ -50,8 +55,37 @@ export class JobRepository {
               w.segment, w.attributes, w.input, w.received_at AS "receivedAt"
        FROM claimed c JOIN work_items w ON w.id = c.work_item_id
        ORDER BY c.id`,
-      [limit, instanceId],
+      [limit, instanceId, maxClaims],
     );
+  }
+
+  /** Keeps the lease of every job this instance holds while it is alive (a stopped or frozen instance cannot). */
+  async renewLeases(instanceId: string): Promise<number> {
+    const [, affected]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE ai_jobs SET locked_at = now() WHERE state = 'processing' AND locked_by = $1`,
+      [instanceId],
+    );
+    return affected;
+  }
+
+  /**
+   * Settles jobs the queue must not run again: completed when their decision is already stored (an
+   * answer that arrived after the job went back to the queue), failed once claimed maxClaims times
+   * without an outcome (a job that kills or stalls whoever runs it).
+   */
+  async settle(maxClaims: number): Promise<{ completed: number; failed: number }> {
+    const [, completed]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE ai_jobs j SET state = 'completed', locked_by = NULL, locked_at = NULL, updated_at = now()
+       WHERE j.state IN ('pending', 'retrying')
+         AND EXISTS (SELECT 1 FROM ai_decisions d WHERE d.workflow = j.workflow AND d.item_id = j.item_id AND d.workflow_version = j.workflow_version)`,
+    );
+    const [, failed]: [unknown[], number] = await this.dataSource.query(
+      `UPDATE ai_jobs SET state = 'failed', updated_at = now(),
+              last_error = 'claimed ' || attempts || ' times without an outcome: given up (JOB_MAX_CLAIMS)'
+       WHERE state IN ('pending', 'retrying') AND attempts >= $1`,
+      [maxClaims],
+    );
+    return { completed, failed };
   }
 
   /**

@@ -26,9 +26,9 @@ const IDLE_POLL_MS = 250;
 const MAX_BACKLOG = 5000;
 const MAX_CLAIM = 500;
 
-/** Something that can say whether the kill switch is on (the flag reader). */
+/** Something that can say whether the kill switch is on (the flag, and the state stored in PostgreSQL). */
 export interface KillSwitchSource {
-  killSwitch(): boolean;
+  killSwitch(): boolean | Promise<boolean>;
 }
 export const KILL_SWITCH_SOURCE = Symbol('KILL_SWITCH_SOURCE');
 
@@ -116,18 +116,23 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     this.running = true;
     this.ingest.events.on(JOBS_CREATED, this.onJobs);
     this.loop = this.run();
-    this.leaseTimer = setInterval(() => {
-      this.jobs
-        .releaseExpired(this.config.model.jobLeaseMs)
-        .then((n) => {
-          if (n > 0) {
-            this.log.warn({ jobs: n }, 'released jobs whose lease expired');
-            this.news();
-          }
-        })
-        .catch((e) => this.log.error({ err: errorMessage(e) }, 'releasing expired jobs failed'));
-    }, Math.max(1000, Math.floor(this.config.model.jobLeaseMs / 4)));
+    // Every quarter lease: renew this instance's leases (held while the rate limiter, the call and the
+    // writer's retries run), give back expired ones of instances that stopped, settle what must not run again.
+    this.leaseTimer = setInterval(() => void this.tendLeases(), Math.max(250, Math.floor(this.config.model.jobLeaseMs / 4)));
     this.leaseTimer.unref();
+  }
+
+  private async tendLeases(): Promise<void> {
+    try {
+      await this.jobs.renewLeases(this.config.instanceId);
+      const released = await this.jobs.releaseExpired(this.config.model.jobLeaseMs);
+      const settled = await this.jobs.settle(this.config.model.jobMaxClaims);
+      if (released > 0) this.log.warn({ jobs: released }, 'released jobs whose lease expired');
+      if (settled.failed > 0) this.log.error({ jobs: settled.failed, maxClaims: this.config.model.jobMaxClaims }, 'jobs claimed too often without an outcome: failed');
+      if (released > 0) this.news();
+    } catch (e) {
+      this.log.error({ err: errorMessage(e) }, 'tending job leases failed');
+    }
   }
 
   async stop(): Promise<void> {
@@ -211,7 +216,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
       let claimed: ClaimedJob[];
       this.lastClaimAt = Date.now();
       try {
-        claimed = await this.jobs.claim(limit, this.config.instanceId);
+        claimed = await this.jobs.claim(limit, this.config.instanceId, this.config.model.jobMaxClaims);
       } catch (e) {
         this.log.error({ err: errorMessage(e) }, 'claiming jobs failed');
         await this.idle(1000);
@@ -257,7 +262,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   async process(job: ClaimedJob): Promise<FinishedJob> {
     const version = this.workflows.version(job.workflow, job.version);
     if (!version) return { kind: 'failed', job, error: `workflow version ${job.workflow} v${job.version} is not stored` };
-    if (this.killSwitch.killSwitch()) return { kind: 'skipped', job, reason: 'kill switch on: the AI is not called' };
+    if (await this.killSwitch.killSwitch()) return { kind: 'skipped', job, reason: 'kill switch on: the AI is not called' };
 
     const def = version.definition;
     const { request, inputHash } = buildModelRequest(def, job);
