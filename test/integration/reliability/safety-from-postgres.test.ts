@@ -175,8 +175,13 @@ describe('safety controls from PostgreSQL alone', () => {
     expect((await api(services[0].url, 'GET', '/api/kill-switch', { token: ops })).body).toEqual({ enabled: true, stored: true, unleash: null, pending: true });
     await sleep(1_100); // the same one-second bound
 
-    const killed = await probe();
-    expect(new Set(killed)).toEqual(new Set(['none']));
+    // The AI is not even called (jobs skipped), and nothing is routed out.
+    const items = generator.batch(60);
+    await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
+    const ids = items.map((i) => i.itemId);
+    await waitFor('every killed probe settled', async () => (await db.count(`SELECT count(*) n FROM ai_jobs WHERE item_id = ANY($1) AND state IN ('skipped', 'completed', 'failed')`, [ids])) === ids.length, 90_000, 250);
+    expect(await db.count(`SELECT count(*) n FROM routing_decisions WHERE item_id = ANY($1) AND action <> 'none'`, [ids])).toBe(0);
+    expect(await db.count(`SELECT count(*) n FROM ai_jobs WHERE item_id = ANY($1) AND state = 'skipped'`, [ids])).toBe(ids.length);
     const queued = await backlog(10);
     await waitFor('the backlog withheld', async () => (await withheld(queued)).every((r) => r.sent), 30_000, 250);
     expect(new Set((await withheld(queued)).map((r) => r.reason))).toEqual(new Set(['the kill switch is on']));
