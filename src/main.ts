@@ -4,12 +4,17 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module';
 import { ConfigError, loadConfig } from './config/app-config';
 import { configureHttp } from './common/http/configure-http';
+import { migrateBeforeStart } from './database/data-source';
 import { createLogger, PinoNestLogger } from './common/logger';
 
 /** Builds the configured application (also used by tests, the demo and benchmarks). */
 export async function createApp(env: Record<string, string | undefined>) {
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, { instance: config.instanceId });
+  if (config.database.migrationsCheck === 'run') {
+    const applied = await migrateBeforeStart(config.database, config.instanceId);
+    if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  }
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     bufferLogs: false,

@@ -57,6 +57,27 @@ export async function pendingMigrations(ds: DataSource): Promise<string[]> {
   }
 }
 
+/**
+ * Applies pending migrations before anything else touches the database (DATABASE_MIGRATIONS_CHECK=run):
+ * the service's modules read their tables as they start, so on an empty database they must exist
+ * first. Instances starting together take turns on an advisory lock; each finds the work done by the first.
+ */
+export async function migrateBeforeStart(db: AppConfig['database'], applicationName: string): Promise<string[]> {
+  const ds = createDataSource({ ...db, poolSize: 2 }, `${applicationName}:migrate`);
+  await ds.initialize();
+  const lock = ds.createQueryRunner();
+  try {
+    await lock.connect();
+    await lock.query(`SELECT pg_advisory_lock(hashtextextended('understudy:migrations', 0))`);
+    const applied = await ds.runMigrations({ transaction: 'each' });
+    return applied.map((m) => m.name);
+  } finally {
+    await lock.query(`SELECT pg_advisory_unlock(hashtextextended('understudy:migrations', 0))`).catch(() => undefined);
+    await lock.release();
+    await ds.destroy();
+  }
+}
+
 /** The start-up check: refuse to run on an old schema, or migrate first when asked to. */
 export async function checkMigrations(ds: DataSource, mode: AppConfig['database']['migrationsCheck']): Promise<void> {
   if (mode === 'off') return;

@@ -281,6 +281,9 @@ async function main() {
 process.on('unhandledRejection', (e) => {
   console.error(`[unleash-harness] unhandled rejection inside unleash-server (kept running): ${e && e.message ? e.message : e}`);
 });
+process.on('uncaughtException', (e) => {
+  console.error(`[unleash-harness] uncaught exception inside unleash-server (kept running): ${e && e.stack ? e.stack : e}`);
+});
 
 main().catch((e) => {
   console.error(`[unleash-harness] failed: ${e && e.stack ? e.stack : e}`);

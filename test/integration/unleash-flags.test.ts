@@ -114,13 +114,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(readers.map((r) => r.close()));
   for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
-  // Archive, then delete, this run's flags so a reused Unleash database does not pile them up.
+  // Archive this run's flags so a reused Unleash database does not pile them up in the project. Not
+  // deleted from the archive at once: Unleash 6.10 records the archiving in the background, and a
+  // flag deleted meanwhile makes that fail on a foreign key and took the shared server down mid-run.
   if (url) {
-    for (const workflow of usedWorkflows) {
-      const flag = encodeURIComponent(workflowFlagName(workflow));
-      const archived = await admin('DELETE', `/api/admin/projects/default/features/${flag}`);
-      if (archived.status === 202 || archived.status === 200) await admin('DELETE', `/api/admin/archive/${flag}`);
-    }
+    for (const workflow of usedWorkflows) await admin('DELETE', `/api/admin/projects/default/features/${encodeURIComponent(workflowFlagName(workflow))}`);
   }
   if (handle) await handle.stop();
 });
