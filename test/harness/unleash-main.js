@@ -285,6 +285,11 @@ process.on('uncaughtException', (e) => {
   console.error(`[unleash-harness] uncaught exception inside unleash-server (kept running): ${e && e.stack ? e.stack : e}`);
 });
 
+// Unleash stops gracefully and silently (at log level warn) on these: say which one came.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.on(signal, () => console.error(`[unleash-harness] ${signal} received (parent pid ${process.ppid}): stopping`));
+}
+
 main().catch((e) => {
   console.error(`[unleash-harness] failed: ${e && e.stack ? e.stack : e}`);
   process.exit(1);
