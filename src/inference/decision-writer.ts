@@ -90,6 +90,11 @@ export class DecisionWriter implements OnModuleDestroy {
     else this.kick(LINGER_MS);
   }
 
+  /** Jobs whose outcome is submitted but not yet written (their leases are still this instance's to keep). */
+  heldJobIds(): string[] {
+    return this.buffer.map((f) => f.job.id);
+  }
+
   /** Resolves once everything submitted so far is durable. */
   async drain(): Promise<void> {
     while (this.buffer.length > 0 || this.flushing) {

@@ -59,11 +59,16 @@ export class JobRepository {
     );
   }
 
-  /** Keeps the lease of every job this instance holds while it is alive (a stopped or frozen instance cannot). */
-  async renewLeases(instanceId: string): Promise<number> {
+  /**
+   * Keeps the leases of the jobs this instance is working on (queued, calling, being written): only
+   * those, so a job it lost track of still expires and is taken over, and a stopped or frozen
+   * instance renews nothing.
+   */
+  async renewLeases(instanceId: string, ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
     const [, affected]: [unknown[], number] = await this.dataSource.query(
-      `UPDATE ai_jobs SET locked_at = now() WHERE state = 'processing' AND locked_by = $1`,
-      [instanceId],
+      `UPDATE ai_jobs SET locked_at = now() WHERE state = 'processing' AND locked_by = $1 AND id = ANY($2::bigint[])`,
+      [instanceId, ids],
     );
     return affected;
   }

@@ -43,6 +43,8 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly breaker: CircuitBreaker<[ModelRequest], ModelAnswer>;
   private readonly limiters = new Map<string, RateLimiter>();
   private inFlight = 0;
+  /** Jobs whose call is under way (their leases are renewed with the queued and the unwritten ones). */
+  private readonly calling = new Set<string>();
   /** Claimed, not started yet (see run()). */
   private queued: ClaimedJob[] = [];
   private running = false;
@@ -124,7 +126,8 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async tendLeases(): Promise<void> {
     try {
-      await this.jobs.renewLeases(this.config.instanceId);
+      const held = [...this.queued.map((j) => j.id), ...this.calling, ...this.writer.heldJobIds()];
+      await this.jobs.renewLeases(this.config.instanceId, held);
       const released = await this.jobs.releaseExpired(this.config.model.jobLeaseMs);
       const settled = await this.jobs.settle(this.config.model.jobMaxClaims);
       if (released > 0) this.log.warn({ jobs: released }, 'released jobs whose lease expired');
@@ -233,6 +236,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     while (this.queued.length > 0 && this.inFlight < this.config.model.concurrency) {
       const job = this.queued.shift()!;
       this.inFlight++;
+      this.calling.add(job.id);
       this.process(job)
         .then((f) => this.writer.submit(f))
         .catch((e) => {
@@ -242,6 +246,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
         })
         .finally(() => {
           this.inFlight--;
+          this.calling.delete(job.id);
           this.wakeUp();
         });
     }

@@ -178,7 +178,10 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
           const r = await this.ingest.handleBatch(topic, [m]);
           await this.dlq.publish(r.refused);
         } catch (inner) {
-          if (storeFailure(inner) === 'unavailable') throw inner;
+          const innerKind = storeFailure(inner);
+          if (innerKind === 'unavailable') throw inner;
+          // A failure nobody recognises is the message's only while the database answers: else retry.
+          if (innerKind === 'other' && !(await this.ingest.databaseAnswers())) throw inner;
           await this.dlq.publish([{ message: m, reason: `could not be stored: ${errorMessage(inner)}` }]);
         }
       }

@@ -58,6 +58,16 @@ export class IngestService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Whether the database answers a trivial query now (a failure that is not the data's tells an outage from a poison message). */
+  async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.dataSource.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async handleBatch(topic: string, messages: IncomingMessage[]): Promise<BatchResult> {
     const { workItems, workDecisions } = this.config.kafka.topics;
     if (topic === workItems) return this.handleItems(messages);
