@@ -182,13 +182,19 @@ describe('routing and the human review loop', () => {
     expect(Number(hh.rolled)).toBe(Number(hh.twice));
 
     // Audit outcomes move the threshold: the AI turns confidently wrong; blind audits above the
-    // threshold disagree, and the certification is withdrawn at once.
-    const [before] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
-    expect(before.threshold).not.toBeNull();
-    await setScenario(wf.model, { accuracy: 0.3, confidence: { correctMean: 0.95, wrongMean: 0.95, spread: 0.02 } }, 'PATCH');
+    // threshold disagree, and the certification is withdrawn at once. The threshold rests on the last
+    // minute of labels, so traffic runs again until one is certified on fresh labels (on a slow machine
+    // the minute since the first traffic may be over), then the AI drifts.
     let stop = false;
     const more = floor.run(100_000, 60, () => stop);
+    let driftFrom = new Date();
     try {
+      await waitFor('a threshold certified on fresh labels', async () => {
+        const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
+        return s.threshold !== null;
+      }, 240_000, 500);
+      await setScenario(wf.model, { accuracy: 0.3, confidence: { correctMean: 0.95, wrongMean: 0.95, spread: 0.02 } }, 'PATCH');
+      driftFrom = new Date();
       await waitFor('the threshold to lose its certification', async () => {
         const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
         return s.threshold === null;
@@ -197,10 +203,11 @@ describe('routing and the human review loop', () => {
       stop = true;
       await more;
     }
-    const changes = await q<{ actor: string; details: { before: number | null; after: number | null } }>(
-      `SELECT actor, details FROM audit_events WHERE action = 'threshold.changed' AND segment = 'phone|apac' ORDER BY id`,
+    const changes = await q<{ actor: string; at: Date; details: { before: number | null; after: number | null } }>(
+      `SELECT actor, at, details FROM audit_events WHERE action = 'threshold.changed' AND segment = 'phone|apac' ORDER BY id`,
     );
     expect(changes[0].details.before).toBeNull();
     expect(changes[changes.length - 1].details).toMatchObject({ before: expect.any(Number), after: null });
+    expect(changes[changes.length - 1].at.getTime()).toBeGreaterThan(driftFrom.getTime());
   });
 });
