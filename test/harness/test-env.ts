@@ -251,3 +251,17 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Waits until the service has loaded the flag state from Unleash (until then items stay in shadow). */
+export async function waitForFlags(service: { url: string }, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    `${service.url} to load the flags`,
+    async () => {
+      const r = await fetch(`${service.url}/health`, { signal: AbortSignal.timeout(5000) });
+      const body = (await r.json()) as { checks: { unleash: { status: string; detail?: string } } };
+      return body.checks.unleash.status === 'up' && !body.checks.unleash.detail;
+    },
+    timeoutMs,
+    100,
+  );
+}

@@ -4,7 +4,7 @@ import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import { toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor, waitForFlags } from '../harness/test-env';
 
 /**
  * The transactional outbox: routing rows are written with the decision; an instance that dies
@@ -50,7 +50,7 @@ describe('outbox', () => {
     const env = { CONTROLLER_ENABLED: 'false', UNLEASH_REFRESH_MS: '500' };
     // This instance writes decisions and their outbox rows but dies before it publishes any.
     crashed = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { ...env, RUN_RELAY: 'false' } });
-    await new Promise((r) => setTimeout(r, 1500)); // the flag reader's first refresh
+    await waitForFlags(crashed);
     const kafka = kafkaClient(`outbox-${suffix}`);
     const producer = kafka.producer();
     await producer.connect();
