@@ -37,6 +37,12 @@ describe('loadConfig', () => {
     expect(c.model.prices['gpt-4o-mini']).toEqual({ inputPerMillion: 0.15, outputPerMillion: 0.6 });
   });
 
+  it('keeps inputs and model output 90 days by default, hourly in batches, and turns either off at 0', () => {
+    expect(loadConfig(minimal).retention).toEqual({ inputDays: 90, modelOutputDays: 90, intervalMs: 3_600_000, batchSize: 200, maxBatchesPerRun: 50 });
+    expect(loadConfig({ ...minimal, RETENTION_INPUT_DAYS: '0', RETENTION_MODEL_OUTPUT_DAYS: '0.5' }).retention).toMatchObject({ inputDays: null, modelOutputDays: 0.5 });
+    expect(problemsOf({ ...minimal, RETENTION_INPUT_DAYS: '-1' })[0]).toMatch(/^RETENTION_INPUT_DAYS: /);
+  });
+
   it('names every missing required variable', () => {
     const problems = problemsOf({});
     for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'UNLEASH_URL', 'UNLEASH_CLIENT_TOKEN', 'UNLEASH_ADMIN_TOKEN', 'MODEL_BASE_URL']) {

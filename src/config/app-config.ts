@@ -86,6 +86,17 @@ const envSchema = z.object({
   RUN_RUNNER: bool.default(true),
   RUN_RELAY: bool.default(true),
   ROUTING_MAX_DELAY_MS: int(0).default(300000),
+
+  /** Days work-item inputs and people's free text are kept (fractions allowed); 0 keeps them for ever. */
+  RETENTION_INPUT_DAYS: z.coerce.number().min(0).max(36500).default(90),
+  /** Days the model's free text (raw answers, uncompared decision fields) is kept; 0 keeps it for ever. */
+  RETENTION_MODEL_OUTPUT_DAYS: z.coerce.number().min(0).max(36500).default(90),
+  /** How often the purge runs (on one instance at a time). */
+  RETENTION_INTERVAL_MS: int(100).default(3_600_000),
+  /** Rows changed per purge transaction. */
+  RETENTION_BATCH_SIZE: int(1, 10_000).default(200),
+  /** Batches per run and kind of row; the next run goes on where this one stopped. */
+  RETENTION_MAX_BATCHES_PER_RUN: int(1).default(50),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -147,6 +158,8 @@ export interface AppConfig {
   controller: { enabled: boolean; intervalMs: number; alertWebhookUrl?: string };
   roles: { ingest: boolean; runner: boolean; relay: boolean };
   routing: { maxDelayMs: number };
+  /** Retention of personal content; null days: kept for ever. */
+  retention: { inputDays: number | null; modelOutputDays: number | null; intervalMs: number; batchSize: number; maxBatchesPerRun: number };
 }
 
 /** Default prices (USD per million tokens); MODEL_PRICES_JSON overrides or extends them. */
@@ -259,6 +272,13 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
     },
     roles: { ingest: e.RUN_INGEST, runner: e.RUN_RUNNER, relay: e.RUN_RELAY },
     routing: { maxDelayMs: e.ROUTING_MAX_DELAY_MS },
+    retention: {
+      inputDays: e.RETENTION_INPUT_DAYS > 0 ? e.RETENTION_INPUT_DAYS : null,
+      modelOutputDays: e.RETENTION_MODEL_OUTPUT_DAYS > 0 ? e.RETENTION_MODEL_OUTPUT_DAYS : null,
+      intervalMs: e.RETENTION_INTERVAL_MS,
+      batchSize: e.RETENTION_BATCH_SIZE,
+      maxBatchesPerRun: e.RETENTION_MAX_BATCHES_PER_RUN,
+    },
   };
 }
 
