@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/sql';
 import type { HumanDecisionForComparison } from '../comparison/comparison.types';
+import { planSegments, SegmentCap, SegmentPlan } from './domain/segment-cap';
 
 export interface NewWorkItem {
   eventId: string;
@@ -61,6 +62,25 @@ export class IngestRepository {
        SELECT id::text, workflow, item_id AS "itemId", segment FROM items`,
       [JSON.stringify(items), JSON.stringify(jobVersions)],
     );
+  }
+
+  /**
+   * Registers a workflow's new segments within its bound, one instance at a time (an advisory lock
+   * per workflow, so two instances cannot both take the last place): the known segments are read
+   * under the lock, the new ones admitted or pooled (`planSegments`), and the admitted ones (and the
+   * overflow segment, when something is pooled) inserted. Returns the plan and the known segments after it.
+   */
+  async registerSegments(tx: Tx, workflow: string, keys: string[], cap: SegmentCap): Promise<{ plan: SegmentPlan; known: Set<string> }> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('understudy:segments:' || $1, 0))`, [workflow]);
+    const rows: Array<{ segment: string }> = await tx.query(`SELECT segment FROM segments WHERE workflow = $1`, [workflow]);
+    const known = new Set(rows.map((r) => r.segment));
+    const plan = planSegments(keys, known, cap);
+    const insert = [...plan.admit, ...(plan.pooled.length > 0 && !known.has(cap.overflowSegment) ? [cap.overflowSegment] : [])].sort();
+    if (insert.length > 0) {
+      await tx.query(`INSERT INTO segments (workflow, segment) SELECT $1, s FROM unnest($2::text[]) AS s ON CONFLICT DO NOTHING`, [workflow, insert]);
+    }
+    for (const s of insert) known.add(s);
+    return { plan, known };
   }
 
   /** Stores new human decisions; duplicates (same eventId) insert nothing and are not returned. */

@@ -9,6 +9,7 @@ import { RollupRepository } from '../comparison/rollup.repository';
 import { lockItems } from '../database/sql';
 import { MetricsService } from '../metrics/metrics.service';
 import { segmentKey } from '../workflows/domain/segment-key';
+import { hasNewSegments, isFull, planSegments, SegmentPlan } from './domain/segment-cap';
 import { ActiveWorkflow, WorkflowRegistry } from '../workflows/workflow-registry.service';
 import type { z } from 'zod';
 import { decodeMessage } from './domain/decode-message';
@@ -47,6 +48,8 @@ export const JOBS_CREATED = 'jobs-created';
 @Injectable()
 export class IngestService {
   readonly events = new EventEmitter();
+  /** Each workflow's segments as last read from PostgreSQL (segments are never removed). */
+  private readonly knownSegments = new Map<string, Set<string>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -92,6 +95,7 @@ export class IngestService {
       }
       items.push({ eventId: e.eventId, workflow: e.workflow, itemId: e.itemId, segment: seg.segment, attributes: e.attributes, input: e.input, occurredAt: e.occurredAt });
     }
+    await this.boundSegments(items);
     const versions: Record<string, number[]> = {};
     for (const w of new Set(items.map((i) => i.workflow))) {
       const a = this.workflows.activeOf(w)!;
@@ -111,6 +115,33 @@ export class IngestService {
     }
     this.count(this.config.kafka.topics.workItems, stored, items.length - stored, refused.length);
     return { stored, duplicates: items.length - stored, refused };
+  }
+
+  /**
+   * Keeps each workflow within its segment bound: items of a value beyond it are stored in the
+   * overflow segment (their attributes keep the value). Known segments are cached per instance; only
+   * a batch with a new one takes the workflow's lock.
+   */
+  private async boundSegments(items: NewWorkItem[]): Promise<void> {
+    const byWorkflow = new Map<string, NewWorkItem[]>();
+    for (const i of items) byWorkflow.set(i.workflow, [...(byWorkflow.get(i.workflow) ?? []), i]);
+    for (const [workflow, list] of byWorkflow) {
+      const { rollout } = this.workflows.activeOf(workflow)!.champion.definition;
+      const cap = { maxSegments: rollout.maxSegments, overflowSegment: rollout.overflowSegment };
+      const keys = list.map((i) => i.segment);
+      const cached = this.knownSegments.get(workflow) ?? new Set<string>();
+      if (!hasNewSegments(keys, cached, cap)) continue;
+      let plan: SegmentPlan;
+      if (isFull(cached, cap)) {
+        plan = planSegments(keys, cached, cap); // no room left: nothing to take a lock for
+      } else {
+        const registered = await this.dataSource.transaction((tx) => this.repo.registerSegments(tx, workflow, keys, cap));
+        this.knownSegments.set(workflow, registered.known);
+        plan = registered.plan;
+      }
+      for (const i of list) i.segment = plan.segmentOf.get(i.segment)!;
+      if (plan.pooled.length > 0) this.metrics.segmentOverflow.inc({ workflow }, list.filter((i) => i.segment === cap.overflowSegment).length);
+    }
   }
 
   private async handleDecisions(messages: IncomingMessage[]): Promise<BatchResult> {
@@ -165,6 +196,7 @@ export class IngestService {
     if (!decoded.ok) return decoded;
     const v = validateEvent(schema, decoded.value, name);
     if (!v.ok) return v;
+    if (v.ignoredFields.length > 0) this.metrics.unknownFields.inc({ topic: m.topic });
     const active = this.workflows.activeOf(v.event.workflow);
     if (!active) return { ok: false, reason: `unknown workflow "${v.event.workflow}"` };
     return { ok: true, event: v.event, active };

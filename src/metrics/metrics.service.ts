@@ -12,6 +12,18 @@ export class MetricsService {
     labelNames: ['topic', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly unknownFields = new Counter({
+    name: 'understudy_events_unknown_fields_total',
+    help: 'Consumed events that carried fields this version does not know (ignored, the event stored), by topic',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  readonly segmentOverflow = new Counter({
+    name: 'understudy_segment_overflow_total',
+    help: 'Work items stored in their workflow\'s overflow segment because the segment bound was reached, by workflow',
+    labelNames: ['workflow'] as const,
+    registers: [this.registry],
+  });
   readonly dlq = new Counter({
     name: 'understudy_dlq_total',
     help: 'Messages sent to the dead-letter topic, by source topic and reason class',

@@ -39,7 +39,7 @@ describe('work events', () => {
   it('accepts a valid work item and defaults attributes', () => {
     const { attributes: _a, ...noAttributes } = item;
     const r = validateEvent(workItemEventSchema, noAttributes, 'work.items');
-    expect(r).toEqual({ ok: true, event: { ...noAttributes, attributes: {} } });
+    expect(r).toEqual({ ok: true, event: { ...noAttributes, attributes: {} }, ignoredFields: [] });
   });
   it('names each wrong field', () => {
     const r = validateEvent(workItemEventSchema, { ...item, itemId: 7, occurredAt: 'yesterday', extra: 1 }, 'work.items');
@@ -48,7 +48,15 @@ describe('work events', () => {
     expect(reason).toMatch(/^not a valid work.items event: /);
     expect(reason).toContain('itemId:');
     expect(reason).toContain('occurredAt: an ISO-8601 date-time');
-    expect(reason).toMatch(/extra/);
+    expect(reason).not.toMatch(/extra/);
+  });
+  it('accepts and ignores a field it does not know (producers evolve), and names it', () => {
+    const r = validateEvent(workItemEventSchema, { ...item, priority: 'high', trace: { id: 1 } }, 'work.items');
+    expect(r).toEqual({ ok: true, event: item, ignoredFields: ['priority', 'trace'] });
+    const d = { eventId: 'd1', workflow: 'w', itemId: 'T-1', decision: { category: 'billing' }, actor: 'a', decidedAt: '2026-11-23T10:05:00Z', kind: 'independent', source: 'crm' };
+    const rd = validateEvent(workDecisionEventSchema, d, 'work.decisions');
+    expect(rd.ok && rd.ignoredFields).toEqual(['source']);
+    expect(rd.ok && 'source' in rd.event).toBe(false);
   });
   it('requires a verdict on reviews and refuses one on independent decisions', () => {
     const d = { eventId: 'd1', workflow: 'w', itemId: 'T-1', decision: { category: 'billing' }, actor: 'agent-7', decidedAt: '2026-11-23T10:05:00+01:00', kind: 'review' };

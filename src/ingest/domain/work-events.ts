@@ -1,12 +1,16 @@
 import { z } from 'zod';
 
-/** The events Understudy consumes, exactly as documented in the README's event schemas. */
+/**
+ * The events Understudy consumes, exactly as documented in the README's event schemas. Strict where
+ * it matters (every documented field is checked), tolerant where producers evolve: a field this
+ * version does not know is ignored, not a reason to dead-letter the event (`ignoredFields` names it).
+ */
 
 const id = (what: string) => z.string().min(1, `${what} must not be empty`).max(200, `${what} is longer than 200 characters`);
 const isoTime = z.iso.datetime({ offset: true, message: 'an ISO-8601 date-time with a time zone, e.g. 2026-11-23T10:00:00Z' });
 const jsonObject = z.record(z.string(), z.unknown());
 
-export const workItemEventSchema = z.strictObject({
+export const workItemEventSchema = z.object({
   eventId: id('eventId'),
   workflow: id('workflow'),
   itemId: id('itemId'),
@@ -17,7 +21,7 @@ export const workItemEventSchema = z.strictObject({
 export type WorkItemEvent = z.infer<typeof workItemEventSchema>;
 
 export const workDecisionEventSchema = z
-  .strictObject({
+  .object({
     eventId: id('eventId'),
     workflow: id('workflow'),
     itemId: id('itemId'),
@@ -38,11 +42,15 @@ export const workDecisionEventSchema = z
   });
 export type WorkDecisionEvent = z.infer<typeof workDecisionEventSchema>;
 
-export type Validated<T> = { ok: true; event: T } | { ok: false; reason: string };
+export type Validated<T> = { ok: true; event: T; ignoredFields: string[] } | { ok: false; reason: string };
 
 export function validateEvent<T>(schema: z.ZodType<T>, value: unknown, name: string): Validated<T> {
   const r = schema.safeParse(value);
-  if (r.success) return { ok: true, event: r.data };
+  if (r.success) {
+    const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+    const ignoredFields = value && typeof value === 'object' ? Object.keys(value).filter((k) => !known.includes(k)) : [];
+    return { ok: true, event: r.data, ignoredFields };
+  }
   const problems = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   const more = r.error.issues.length > 5 ? ` (+${r.error.issues.length - 5} more)` : '';
   return { ok: false, reason: `not a valid ${name} event: ${problems.join('; ')}${more}` };

@@ -329,3 +329,27 @@ describe('the controller’s cycle', () => {
     expect(d.state.stepBase).toMatchObject({ n: 0, rangeStart: T0.toISOString() });
   });
 });
+
+describe('the overflow segment (the values beyond the workflow’s segment bound)', () => {
+  const overflow = () => segmentState({ segment: testRollout.overflowSegment, lastVerdict: passedVerdict(minutesAfter(30)) });
+
+  it('is never promoted by the controller, however strong its evidence, and says why', () => {
+    const d = decideCycle(overflow(), segmentFacts(strongStep()), CYCLE);
+    expect(d.state.stage).toBe('shadow');
+    expect(d.effects.audit.map((a) => a.action)).not.toContain('stage.promoted');
+    expect(d.state.lastVerdict).toMatchObject({ verdict: 'pass', holdReason: expect.stringMatching(/overflow segment .* stays in shadow/) });
+  });
+
+  it('refuses a program manager’s promotion', () => {
+    expect(refusal(() => promote(overflow(), PM, 'x', segmentFacts())).message).toMatch(/overflow segment pools the values beyond the workflow's 200 segments/);
+  });
+
+  it('writes shadow back when an operator sets it above shadow in Unleash, audited and alerted', () => {
+    const after = { stage: 'supervised' as const, trafficPct: 100 };
+    const d = adoptOperatorChange(overflow(), { kind: 'segment-split', segment: testRollout.overflowSegment, before: { stage: 'shadow', trafficPct: 100 }, after }, segmentFacts());
+    expect(d.state.stage).toBe('shadow');
+    expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
+    expect(d.effects.audit[0]).toMatchObject({ action: 'flag.operator-change-refused', reason: expect.stringMatching(/not adopted/) });
+    expect(d.effects.alerts[0]).toMatchObject({ kind: 'flag.operator-change-refused' });
+  });
+});

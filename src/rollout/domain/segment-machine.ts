@@ -207,6 +207,15 @@ function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions
   return t.audit(o.actor, o.action, o.reason, { from, to, fromText: describeSplit(from), toText: describeSplit(to), ...o.details, ...(armed ? { armedGuard: armed } : {}) });
 }
 
+/** The segment that pools the attribute values beyond the workflow's segment bound (ingest/domain/segment-cap.ts). */
+function isOverflow(s: SegmentState, rollout: RolloutConfig): boolean {
+  return s.segment === rollout.overflowSegment;
+}
+
+function overflowReason(rollout: RolloutConfig): string {
+  return `the overflow segment pools the values beyond the workflow's ${rollout.maxSegments} segments and stays in shadow`;
+}
+
 // ---------------------------------------------------------------- people's actions
 
 /** One step up on a program manager's word: only when the gate of this step holds (or awaits approval). */
@@ -214,6 +223,7 @@ export function promote(s: SegmentState, actor: Actor, reason: string, f: Segmen
   const current = splitOf(s);
   const target = nextStep(current, f.rollout.steps);
   if (!target) throw new DomainError(ErrorCode.InvalidTransition, `${s.segment} is already at the top (${describeSplit(current)})`);
+  if (isOverflow(s, f.rollout)) throw new DomainError(ErrorCode.InvalidTransition, `${s.segment}: ${overflowReason(f.rollout)}`);
   if (s.paused) throw new DomainError(ErrorCode.InvalidTransition, `${s.segment} is paused (${s.pauseKind}): resume it first`, { pauseReason: s.pauseReason });
   const last = s.lastVerdict as { verdict?: string; summary?: string; criteria?: unknown; evaluatedAt?: string } | null;
   // A verdict from before the step (re)started judged other evidence: it does not count.
@@ -306,6 +316,13 @@ export function adoptWorkflowChange(workflow: string, c: Extract<FlagChange, { k
  */
 export function adoptOperatorChange(s: SegmentState, c: Exclude<FlagChange, { kind: 'workflow-enabled' }>, f: SegmentFacts): Decision {
   const t = new Transition(s);
+  if (isOverflow(s, f.rollout) && c.kind === 'segment-split' && c.after.stage !== 'shadow') {
+    // The one change not adopted: the overflow pools values nobody has judged one by one.
+    const reason = `operator change not adopted: segment ${c.segment} set to ${describeSplit(c.after)} in Unleash, but ${overflowReason(f.rollout)}; shadow written back`;
+    moveTo(t, { stage: 'shadow', trafficPct: 100 }, f, { actor: CONTROLLER, action: 'flag.operator-change-refused', reason, details: { change: c } });
+    t.alert({ kind: 'flag.operator-change-refused', summary: reason, details: { change: c } });
+    return t.done();
+  }
   const after: SegmentSplit = c.kind === 'segment-split' ? c.after : { stage: 'shadow', trafficPct: 100 };
   const what =
     c.kind === 'segment-removed'
@@ -515,7 +532,9 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
     parityPairs: f.parityPairs,
     crossSegment: c.crossSegment ?? null,
   });
-  const holdReason = s.paused
+  const holdReason = isOverflow(s, f.rollout)
+    ? overflowReason(f.rollout)
+    : s.paused
     ? `paused (${s.pauseKind}) by ${s.pausedBy}: ${s.pauseReason}`
     : !c.live
       ? 'Unleash did not answer: promotions wait (the guard, rollbacks and the kill switch work from PostgreSQL)'

@@ -83,6 +83,18 @@ export const rolloutSchema = z
      * expected share of false promotions among them stays under 1 − confidence however many segments.
      */
     falsePromotionControl: z.enum(['per-segment', 'e-bh']).default('per-segment'),
+    /**
+     * Most segments the workflow may have (each is a row, an Unleash strategy and metric series):
+     * items of attribute values beyond it are pooled in the overflow segment, which stays in shadow.
+     */
+    maxSegments: z.number().int().min(1).max(5000).default(200),
+    /** The segment that pools the values beyond maxSegments (never promoted). */
+    overflowSegment: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((v) => v === v.trim().toLowerCase(), 'lower-case without surrounding spaces, as segment keys are')
+      .default('(other)'),
   });
 export type RolloutConfig = z.infer<typeof rolloutSchema>;
 
