@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -14,6 +15,7 @@ import { IngestModule } from './ingest/ingest.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { ReportsModule } from './reports/reports.module';
+import { RetentionModule } from './retention/retention.module';
 import { RolloutModule } from './rollout/rollout.module';
 import { RoutingModule } from './routing/routing.module';
 import { WorkflowsModule } from './workflows/workflows.module';
@@ -41,6 +43,8 @@ export class AppModule {
         HealthModule,
         RolloutModule,
         ReportsModule,
+        ScheduleModule.forRoot(),
+        RetentionModule,
       ],
     };
   }

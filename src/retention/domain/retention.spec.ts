@@ -5,6 +5,7 @@ import {
   contentHash,
   keptDecisionFields,
   nextBatchWanted,
+  planErasureJobs,
   NO_REMOVALS,
   purgeReason,
   removeAiOutput,
@@ -145,5 +146,17 @@ describe('the counts of a run', () => {
 
   it('come with a reason that states the policy', () => {
     expect(purgeReason({ inputDays: 90, modelOutputDays: 0 })).toBe("retention: inputs and people's free text older than 90 days; model free text kept (retention off)");
+  });
+});
+
+describe('an erasure and the item\'s AI jobs', () => {
+  it('waits for a call in flight, whose answer would otherwise land after it', () => {
+    expect(planErasureJobs([{ id: '1', state: 'completed' }, { id: '2', state: 'processing' }])).toEqual({ kind: 'in-flight', running: 1 });
+  });
+
+  it('skips the jobs not started yet and leaves finished ones', () => {
+    const jobs = ['pending', 'retrying', 'completed', 'failed', 'skipped'].map((state, i) => ({ id: String(i), state }));
+    expect(planErasureJobs(jobs)).toEqual({ kind: 'go', skip: ['0', '1'] });
+    expect(planErasureJobs([])).toEqual({ kind: 'go', skip: [] });
   });
 });

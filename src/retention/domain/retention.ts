@@ -169,3 +169,17 @@ export function purgeReason(policy: Pick<RetentionPolicy, 'inputDays' | 'modelOu
   const part = (what: string, days: number | null) => (days === null || days <= 0 ? `${what} kept (retention off)` : `${what} older than ${days} days`);
   return `retention: ${part('inputs and people\'s free text', policy.inputDays)}; ${part('model free text', policy.modelOutputDays)}`;
 }
+
+/** What an erasure does with the item's AI jobs. */
+export type ErasureJobPlan = { kind: 'in-flight'; running: number } | { kind: 'go'; skip: string[] };
+
+/**
+ * A call in flight would store the model's answer after the erasure: the request is refused until
+ * it lands (an erasure then removes it with the rest). Jobs not started yet are skipped: the input
+ * they need is being removed. Finished jobs are left as they are.
+ */
+export function planErasureJobs(jobs: Array<{ id: string; state: string }>): ErasureJobPlan {
+  const running = jobs.filter((j) => j.state === 'processing').length;
+  if (running > 0) return { kind: 'in-flight', running };
+  return { kind: 'go', skip: jobs.filter((j) => j.state === 'pending' || j.state === 'retrying').map((j) => j.id) };
+}
