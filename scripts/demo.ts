@@ -327,6 +327,8 @@ class Demo {
       UNLEASH_KILL_SWITCH_FLAG: plan.killSwitchFlag,
       UNLEASH_BACKUP_PATH: path.join(this.dir, 'unleash-backup'),
       ...model,
+      // A model of your own with a cost budget needs its price (the service refuses to start without it).
+      ...(process.env.MODEL_PRICES_JSON ? { MODEL_PRICES_JSON: process.env.MODEL_PRICES_JSON } : {}),
       WORKFLOWS_FILE: workflowsFile,
       CONTROLLER_INTERVAL_MS: String(plan.controllerIntervalMs),
     };

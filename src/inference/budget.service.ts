@@ -1,7 +1,16 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { Logger } from 'pino';
 import { Clock, CLOCK } from '../common/clock';
+import { LOGGER } from '../common/logger';
+import { AppConfig } from '../config/app-config';
+import { APP_CONFIG } from '../config/config.module';
+import type { Tx } from '../database/sql';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
+import { Amount, BudgetLedger, claimToTake, Limits, minus, plus, times } from './domain/budget-ledger';
+
+/** PostgreSQL holds at least what this instance counts on: costs rounded up to the column's 8 decimals. */
+const dbCost = (usd: number) => (Math.ceil(usd * 1e8) / 1e8).toFixed(8);
 
 interface Usage {
   day: string;
@@ -11,58 +20,100 @@ interface Usage {
 }
 
 const REFRESH_MS = 1000;
+/** A claim grows by this many calls' worst case beyond what it needs, so most calls reserve locally. */
+const CHUNK_CALLS = 8;
+/** Spare room goes back to the other instances once the claim has not grown for this long. */
+const QUIET_MS = 1000;
 
 /**
- * Keeps model spending inside each workflow's daily budget. Before a call, the runner reserves
- * the call's worst case (estimated prompt tokens + max completion tokens); the reservation is
- * released when the call ends and the actual usage is written with the decision. The committed
- * usage of all instances is re-read from the database every second.
+ * Keeps model spending inside each workflow's daily budget, across every instance. Before a call
+ * the runner reserves the call's worst case (estimated prompt tokens + max completion tokens)
+ * inside this instance's claim, which grows in PostgreSQL under the budget's row lock only while
+ * committed usage and every live claim fit the budget (domain/budget-ledger.ts); the decision
+ * writer moves actual usage from the claim to committed usage in the transaction that writes it.
  */
 @Injectable()
-export class BudgetService {
+export class BudgetService implements OnModuleInit, OnModuleDestroy {
   private usage = new Map<string, Usage>();
-  private reserved = new Map<string, { tokens: number; cost: number }>();
+  private ledgers = new Map<string, BudgetLedger>();
+  /** One claim write at a time per workflow, so that PostgreSQL's claim follows this instance's. */
+  private queues = new Map<string, Promise<unknown>>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly log: Logger;
 
   constructor(
     private readonly dataSource: DataSource,
     @Inject(CLOCK) private readonly clock: Clock,
-  ) {}
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.log = logger.child({ component: 'budget' });
+  }
 
-  /**
-   * Reserves room for one call, or says why there is none: the budget is exhausted (what is spent
-   * leaves no room for this call), or — `wait` — the room left is held by calls in flight, whose
-   * reservations are worst cases and mostly come back when they end.
-   */
-  async reserve(def: WorkflowDefinition, tokens: number, cost: number): Promise<{ ok: true } | { ok: false; reason: string; wait: boolean }> {
-    const { dailyTokens, dailyCostUsd } = def.budget;
-    if (dailyTokens === undefined && dailyCostUsd === undefined) return { ok: true };
-    const used = await this.current(def.name);
-    const r = this.reserved.get(def.name) ?? { tokens: 0, cost: 0 };
-    if (dailyTokens !== undefined && used.tokens + tokens > dailyTokens) {
-      return { ok: false, wait: false, reason: `budget exhausted: ${used.tokens} of ${dailyTokens} daily tokens used (${def.name}, ${used.day})` };
-    }
-    if (dailyCostUsd !== undefined && used.cost + cost > dailyCostUsd) {
-      return { ok: false, wait: false, reason: `budget exhausted: ${used.cost.toFixed(4)} of ${dailyCostUsd} USD daily cost used (${def.name}, ${used.day})` };
-    }
-    if ((dailyTokens !== undefined && used.tokens + r.tokens + tokens > dailyTokens) || (dailyCostUsd !== undefined && used.cost + r.cost + cost > dailyCostUsd)) {
-      return { ok: false, wait: true, reason: `budget held by calls in flight (${def.name}): waiting for them to end` };
-    }
-    this.reserved.set(def.name, { tokens: r.tokens + tokens, cost: r.cost + cost });
-    return { ok: true };
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.tidy().catch((e) => this.log.warn({ err: e }, 'budget claims not tidied')), REFRESH_MS);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    // Give the room back at once rather than leave it to expire.
+    await this.dataSource.query(`DELETE FROM budget_claims WHERE instance = $1`, [this.config.instanceId]).catch(() => undefined);
   }
 
   /**
-   * Ends a reservation. The actual usage counts locally at once, so that it is not forgotten
-   * in the gap before the decision writer commits it and the next refresh reads it back.
+   * Reserves room for one call, or says why there is none: the budget is exhausted (what is spent
+   * leaves no room for this call), or — `wait` — the room left is held by calls in flight (here or
+   * on other instances), whose reservations are worst cases and mostly come back when they end.
+   */
+  async reserve(def: WorkflowDefinition, tokens: number, cost: number): Promise<{ ok: true } | { ok: false; reason: string; wait: boolean }> {
+    const limits: Limits = def.budget;
+    if (limits.dailyTokens === undefined && limits.dailyCostUsd === undefined) return { ok: true };
+    const call: Amount = { tokens, cost };
+    const used = await this.current(def.name);
+    if (limits.dailyTokens !== undefined && used.tokens + tokens > limits.dailyTokens) {
+      return { ok: false, wait: false, reason: `budget exhausted: ${used.tokens} of ${limits.dailyTokens} daily tokens used (${def.name}, ${used.day})` };
+    }
+    if (limits.dailyCostUsd !== undefined && used.cost + cost > limits.dailyCostUsd) {
+      return { ok: false, wait: false, reason: `budget exhausted: ${used.cost.toFixed(4)} of ${limits.dailyCostUsd} USD daily cost used (${def.name}, ${used.day})` };
+    }
+    const ledger = this.ledger(def.name, used.day);
+    if (ledger.tryHold(call)) return { ok: true };
+    const grown = await this.serially(def.name, () => this.grow(def.name, ledger, limits, call));
+    return grown ? { ok: true } : { ok: false, wait: true, reason: `budget held by calls in flight (${def.name}): waiting for them to end` };
+  }
+
+  /**
+   * Ends a reservation. The actual usage counts locally at once (and stays in the claim), so that it
+   * is not forgotten in the gap before the decision writer commits it.
    */
   release(workflow: string, tokens: number, cost: number, actual?: { tokens: number; cost: number }): void {
-    const r = this.reserved.get(workflow);
-    if (r) this.reserved.set(workflow, { tokens: Math.max(0, r.tokens - tokens), cost: Math.max(0, r.cost - cost) });
+    const day = this.today();
+    this.ledgers.get(`${workflow}\u0001${day}`)?.ended({ tokens, cost }, actual);
     const u = this.usage.get(workflow);
     if (u && actual) {
       u.tokens += actual.tokens;
       u.cost += actual.cost;
     }
+  }
+
+  /**
+   * In the decision writer's transaction, beside the usage it adds: the claim no longer holds what
+   * is now committed. Call `written` once that transaction has committed.
+   */
+  async moveToCommitted(tx: Tx, day: string, byWorkflow: Map<string, Amount>): Promise<void> {
+    const entries = [...byWorkflow.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    await tx.query(
+      `UPDATE budget_claims c SET tokens = greatest(0, c.tokens - x.t), cost_usd = greatest(0, c.cost_usd - x.c), renewed_at = now()
+       FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS x(w, t, c)
+       WHERE c.workflow = x.w AND c.day = $4::date AND c.instance = $5`,
+      [entries.map(([w]) => w), entries.map(([, u]) => u.tokens), entries.map(([, u]) => u.cost), day, this.config.instanceId],
+    );
+  }
+
+  /** The writer's transaction committed: the ledgers follow the claims. */
+  written(day: string, byWorkflow: Map<string, Amount>): void {
+    for (const [workflow, actual] of byWorkflow) this.ledgers.get(`${workflow}\u0001${day}`)?.written(actual);
   }
 
   /** Today's committed usage of a workflow (refreshed from the database at most every second). */
@@ -94,4 +145,82 @@ export class BudgetService {
       (def.budget.dailyCostUsd === undefined || u.cost < def.budget.dailyCostUsd);
     return { ok, tokens: u.tokens, cost: u.cost, dailyTokens: def.budget.dailyTokens, dailyCostUsd: def.budget.dailyCostUsd };
   }
+
+  private today(): string {
+    return this.clock.now().toISOString().slice(0, 10);
+  }
+
+  private ledger(workflow: string, day: string): BudgetLedger {
+    const key = `${workflow}\u0001${day}`;
+    let l = this.ledgers.get(key);
+    if (!l) {
+      l = new BudgetLedger(day);
+      this.ledgers.set(key, l);
+      // Yesterday's ledger of this workflow is done with.
+      for (const [k, other] of this.ledgers) if (k.startsWith(`${workflow}\u0001`) && other.day < day) this.ledgers.delete(k);
+    }
+    return l;
+  }
+
+  /** Claims are live while renewed: a gone instance's room comes back after this long. */
+  private claimTtlMs(): number {
+    return Math.max(60_000, 3 * this.config.model.timeoutMs);
+  }
+
+  /** Grows this instance's claim under the budget's row lock; false when the room is held elsewhere. */
+  private async grow(workflow: string, ledger: BudgetLedger, limits: Limits, call: Amount): Promise<boolean> {
+    if (ledger.tryHold(call)) return true; // room came back while this waited its turn
+    const instance = this.config.instanceId;
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query(`INSERT INTO budget_usage (workflow, day) VALUES ($1, $2::date) ON CONFLICT DO NOTHING`, [workflow, ledger.day]);
+      const [committed] = await tx.query(`SELECT tokens::text, cost_usd::text AS cost FROM budget_usage WHERE workflow = $1 AND day = $2::date FOR UPDATE`, [workflow, ledger.day]);
+      const [others] = await tx.query(
+        `SELECT coalesce(sum(tokens), 0)::text AS tokens, coalesce(sum(cost_usd), 0)::text AS cost FROM budget_claims
+         WHERE workflow = $1 AND day = $2::date AND instance <> $3 AND renewed_at > now() - $4 * interval '1 millisecond'`,
+        [workflow, ledger.day, instance, this.claimTtlMs()],
+      );
+      const claim = claimToTake({
+        limits,
+        committed: { tokens: Number(committed.tokens), cost: Number(committed.cost) },
+        others: { tokens: Number(others.tokens), cost: Number(others.cost) },
+        needed: plus(ledger.needed(), call),
+        chunk: times(call, CHUNK_CALLS),
+      });
+      if (!claim) return false;
+      await tx.query(
+        `INSERT INTO budget_claims (workflow, day, instance, tokens, cost_usd) VALUES ($1, $2::date, $3, $4, $5)
+         ON CONFLICT (workflow, day, instance) DO UPDATE SET tokens = EXCLUDED.tokens, cost_usd = EXCLUDED.cost_usd, renewed_at = now()`,
+        [workflow, ledger.day, instance, Math.ceil(claim.tokens), dbCost(claim.cost)],
+      );
+      ledger.grew(claim, call, this.clock.now().getTime());
+      return true;
+    });
+  }
+
+  /** Every second: give spare room back, and renew the claims still held (a live instance's room does not expire). */
+  private async tidy(): Promise<void> {
+    const now = this.clock.now().getTime();
+    for (const [key, ledger] of this.ledgers) {
+      const workflow = key.split('\u0001')[0];
+      const spare = ledger.spare(now, QUIET_MS);
+      if (!spare) continue;
+      await this.serially(workflow, async () => {
+        // Shrunk here first, so that no call reserves the room being given back.
+        ledger.claim = minus(ledger.claim, spare);
+        await this.dataSource.query(
+          `UPDATE budget_claims SET tokens = $4, cost_usd = $5, renewed_at = now() WHERE workflow = $1 AND day = $2::date AND instance = $3`,
+          [workflow, ledger.day, this.config.instanceId, Math.ceil(ledger.claim.tokens), dbCost(ledger.claim.cost)],
+        );
+      });
+    }
+    await this.dataSource.query(`UPDATE budget_claims SET renewed_at = now() WHERE instance = $1 AND (tokens > 0 OR cost_usd > 0)`, [this.config.instanceId]);
+  }
+
+  private serially<T>(workflow: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(workflow) ?? Promise.resolve();
+    const run = before.then(fn, fn);
+    this.queues.set(workflow, run.catch(() => undefined));
+    return run;
+  }
 }
+

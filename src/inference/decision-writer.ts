@@ -13,6 +13,7 @@ import type { AiDecisionForComparison } from '../comparison/comparison.types';
 import { lockItems, Tx } from '../database/sql';
 import { MetricsService } from '../metrics/metrics.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import { BudgetService } from './budget.service';
 import { ClaimedJob, JobOutcome, JobRepository } from './job.repository';
 import { ROUTING_PLANNER, RoutableDecision, RoutingPlanner } from './routing-planner';
 
@@ -71,6 +72,7 @@ export class DecisionWriter implements OnModuleDestroy {
     private readonly rollups: RollupRepository,
     private readonly workflows: WorkflowRegistry,
     private readonly metrics: MetricsService,
+    private readonly budget: BudgetService,
     @Inject(ROUTING_PLANNER) private readonly routing: RoutingPlanner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -185,13 +187,16 @@ export class DecisionWriter implements OnModuleDestroy {
         }
       }
       await this.jobs.record(tx, outcomes, this.config.instanceId);
-      await this.recordBudget(tx, batch, now);
+      const spent = await this.recordBudget(tx, batch, now);
       await this.rollups.write(tx, acc);
-      return routing;
+      return { routing, spent };
     });
     const workflowOf = new Map(batch.map((b) => [b.job.id, b.job.workflow]));
     for (const o of outcomes) this.metrics.jobs.inc({ workflow: workflowOf.get(o.id) ?? 'unknown', state: o.state });
-    return () => plan.committed();
+    return () => {
+      if (plan.spent) this.budget.written(plan.spent.day, plan.spent.byWorkflow);
+      plan.routing.committed();
+    };
   }
 
   private async insertDecisions(tx: Tx, decided: Array<Extract<FinishedJob, { kind: 'decided' }>>): Promise<Array<{ id: string; workflow: string; itemId: string; version: number }>> {
@@ -226,7 +231,8 @@ export class DecisionWriter implements OnModuleDestroy {
     );
   }
 
-  private async recordBudget(tx: Tx, batch: FinishedJob[], now: Date): Promise<void> {
+  /** Adds the batch's usage to the day's committed usage, and takes it out of this instance's budget claims. */
+  private async recordBudget(tx: Tx, batch: FinishedJob[], now: Date): Promise<{ day: string; byWorkflow: Map<string, { tokens: number; cost: number }> } | null> {
     const byWorkflow = new Map<string, { tokens: number; cost: number }>();
     for (const f of batch) {
       const usage = f.kind === 'decided' ? f.record : f.kind === 'retry' || f.kind === 'failed' ? f.usage : undefined;
@@ -236,14 +242,17 @@ export class DecisionWriter implements OnModuleDestroy {
       u.cost += usage.costUsd;
       byWorkflow.set(f.job.workflow, u);
     }
-    if (byWorkflow.size === 0) return;
+    if (byWorkflow.size === 0) return null;
+    const day = now.toISOString().slice(0, 10);
     const entries = [...byWorkflow.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
     await tx.query(
       `INSERT INTO budget_usage AS b (workflow, day, tokens, cost_usd)
        SELECT w, $4::date, t, c FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS x(w, t, c)
        ON CONFLICT (workflow, day) DO UPDATE SET tokens = b.tokens + EXCLUDED.tokens, cost_usd = b.cost_usd + EXCLUDED.cost_usd`,
-      [entries.map(([w]) => w), entries.map(([, u]) => u.tokens), entries.map(([, u]) => u.cost), now.toISOString().slice(0, 10)],
+      [entries.map(([w]) => w), entries.map(([, u]) => u.tokens), entries.map(([, u]) => u.cost), day],
     );
+    await this.budget.moveToCommitted(tx, day, byWorkflow);
+    return { day, byWorkflow };
   }
 
   async onModuleDestroy(): Promise<void> {

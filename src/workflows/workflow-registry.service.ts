@@ -10,6 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { WorkflowDefinition, WorkflowRole, WorkflowVersion, parseWorkflowDefinition } from './domain/workflow-definition';
 import { definitionHash, parseWorkflowFile } from './domain/workflow-file';
+import { unpricedCostBudget } from './domain/price-check';
 import { WorkflowRepository } from './workflow.repository';
 import { WorkflowVersionEntity } from './workflow-version.entity';
 
@@ -45,6 +46,12 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     await this.syncFromFile(resolve(this.config.workflowsFile));
     await this.refresh();
+    // A cost budget the price table cannot count would silently stop working: refuse to start.
+    const unpriced = this.activeWorkflows()
+      .flatMap((a) => [a.champion, ...a.challengers])
+      .map((v) => unpricedCostBudget(v.definition, this.config.model.prices))
+      .filter((p): p is string => p !== null);
+    if (unpriced.length > 0) throw new DomainError(ErrorCode.InvalidWorkflow, unpriced.join('; '));
     this.timer = setInterval(() => {
       this.refresh().catch((e) => this.log.error({ err: e }, 'workflow refresh failed'));
     }, REFRESH_MS);
@@ -141,6 +148,8 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
         throw new DomainError(ErrorCode.Validation, (e as Error).message);
       }
     })();
+    const unpriced = unpricedCostBudget(def, this.config.model.prices);
+    if (unpriced) throw new DomainError(ErrorCode.Validation, unpriced);
     const hash = definitionHash(def);
     await this.dataSource.transaction(async (tx) => {
       await this.repo.lock(tx);

@@ -5,6 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer, AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import { parse as parseYaml } from 'yaml';
 import type { ScenarioInput } from '../../src/simulator/scenario';
 import { findRepoRoot, KafkaControl } from './kafka-cluster';
 import { createTestDatabase } from './postgres';
@@ -138,7 +139,25 @@ export function serviceEnv(o: ServiceOptions & { databaseUrl: string; port: numb
     WORKFLOWS_FILE: o.workflowsFile,
     CONTROLLER_INTERVAL_MS: '1000',
     ...o.env,
+    MODEL_PRICES_JSON: testPrices(o.workflowsFile, o.env?.MODEL_PRICES_JSON),
   };
+}
+
+/**
+ * Prices for the simulated models of a test's workflows file (each test names its model `sim-…`
+ * after itself, and a cost budget needs a price): gpt-4o-mini's, unless the test gives its own.
+ * Other names stay unpriced, as in production.
+ */
+function testPrices(workflowsFile: string, own?: string): string {
+  let models: string[] = [];
+  try {
+    const file = parseYaml(readFileSync(workflowsFile, 'utf8')) as { workflows?: Array<{ model?: { name?: string } }> } | null;
+    models = (file?.workflows ?? []).map((w) => w?.model?.name).filter((m): m is string => typeof m === 'string' && /^(bench-)?sim-/.test(m));
+  } catch {
+    // A test of a missing or broken workflows file: the service says what is wrong with it.
+  }
+  const prices: Record<string, unknown> = Object.fromEntries(models.map((m) => [m, { inputPerMillion: 0.15, outputPerMillion: 0.6 }]));
+  return JSON.stringify({ ...prices, ...(own ? (JSON.parse(own) as Record<string, unknown>) : {}) });
 }
 
 /**
