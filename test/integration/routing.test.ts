@@ -141,18 +141,24 @@ describe('routing and the human review loop', () => {
       expect(e.decision === null).toBe(e.action === 'audit' || e.action === 'double-label'); // blind review
     }
 
-    // Review outcomes move the override rate: every overridden verdict is counted once.
-    const [ov] = await q<{ rolled: string; raw: string; reviews: string }>(
-      `SELECT (SELECT coalesce(sum(n_overridden),0) FROM rollup_minute WHERE workflow_version = 1) rolled,
-              (SELECT count(*) FROM comparisons WHERE verdict = 'overridden' AND is_champion) raw,
-              (SELECT coalesce(sum(n_review),0) FROM rollup_minute WHERE workflow_version = 1) reviews`,
-    );
+    // Review outcomes move the override rate: every overridden verdict is counted once. People
+    // decide after their think time, and their decisions are stored after that: wait for both.
+    await waitFor('people to finish', async () => floor.backlog === 0, 60_000);
+    const overrides = async () =>
+      (
+        await q<{ rolled: string; raw: string; reviews: string }>(
+          `SELECT (SELECT coalesce(sum(n_overridden),0) FROM rollup_minute WHERE workflow_version = 1) rolled,
+                  (SELECT count(*) FROM comparisons WHERE verdict = 'overridden' AND is_champion) raw,
+                  (SELECT coalesce(sum(n_review),0) FROM rollup_minute WHERE workflow_version = 1) reviews`,
+        )
+      )[0];
+    await waitFor('overridden reviews counted', async () => Number((await overrides()).raw) > 0, 60_000, 500);
+    const ov = await overrides();
     expect(Number(ov.rolled)).toBe(Number(ov.raw));
     expect(Number(ov.raw)).toBeGreaterThan(0);
     expect(Number(ov.reviews)).toBeGreaterThan(Number(ov.raw));
 
     // Double-labelled shadow items give the human-vs-human baseline.
-    await waitFor('people to finish', async () => floor.backlog === 0, 30_000);
     const humanPairs = async () =>
       (
         await q<{ rolled: string; twice: string }>(
