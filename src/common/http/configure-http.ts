@@ -1,9 +1,10 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from 'pino';
 import { ErrorFilter } from './error.filter';
+import { createOpenApiDocument } from './openapi';
 import { validationPipe } from './validation';
 
 /** Repo (or install) root: the folder holding package.json above this file. */
@@ -25,16 +26,7 @@ export function configureHttp(app: NestExpressApplication, logger: Logger): void
   app.set('query parser', 'simple');
   app.useBodyParser('json', { limit: '1mb' });
 
-  const doc = new DocumentBuilder()
-    .setTitle('Understudy API')
-    .setDescription(
-      'Agreement reports, segments and their rollout, the audit log. Every route needs a bearer token of a role ' +
-        '(program_manager, analyst, ops, admin); admin may call everything.',
-    )
-    .setVersion('1')
-    .addBearerAuth()
-    .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => createOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
 
   const root = packageRoot();
   app.useStaticAssets(path.join(root, 'src', 'dashboard', 'public'), { index: 'index.html', fallthrough: true });
