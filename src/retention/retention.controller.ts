@@ -3,12 +3,14 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
 import { Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
+import { ApiErrors } from '../common/http/error.response';
 import { ErasureDto } from './dto/erasure.dto';
 import { ErasureResponse } from './dto/erasure.response';
 import { RetentionService } from './retention.service';
 
 @ApiTags('personal data')
 @ApiBearerAuth()
+@ApiErrors(401, 403)
 @Controller('api')
 export class RetentionController {
   constructor(private readonly retention: RetentionService) {}
@@ -24,6 +26,7 @@ export class RetentionController {
       '404 when no workflow holds the item; 409 while an AI call for it is in flight.',
   })
   @ApiOkResponse({ type: ErasureResponse })
+  @ApiErrors(400, 404, 409)
   erase(@Param('itemId') itemId: string, @Body() dto: ErasureDto, @CurrentPrincipal() p: Principal): Promise<ErasureResponse> {
     return this.retention.eraseItem(itemId, actorOf(p), dto.reason);
   }

@@ -1,18 +1,21 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
 import { Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
+import { ApiErrors } from '../common/http/error.response';
 import { intParam } from '../common/http/params';
 import { CreateVersionDto } from './dto/create-version.dto';
+import { WorkflowVersionSummary, WorkflowVersionView, WorkflowView } from './dto/workflow.response';
 import { WorkflowRegistry } from './workflow-registry.service';
 
 const READERS = ['program_manager', 'analyst', 'ops'] as const;
 
 @ApiTags('workflows')
 @ApiBearerAuth()
+@ApiErrors(401, 403)
 @Controller('api/workflows')
 export class WorkflowsController {
   constructor(private readonly registry: WorkflowRegistry) {}
@@ -20,6 +23,7 @@ export class WorkflowsController {
   @Get()
   @Roles(...READERS)
   @ApiOperation({ summary: 'Workflows with their champion and challengers' })
+  @ApiOkResponse({ type: [WorkflowView] })
   list() {
     return this.registry.activeWorkflows().map((a) => ({
       workflow: a.champion.workflow,
@@ -34,6 +38,8 @@ export class WorkflowsController {
   @Get(':workflow/versions')
   @Roles(...READERS)
   @ApiOperation({ summary: 'Every stored version of a workflow, with its definition' })
+  @ApiOkResponse({ type: [WorkflowVersionView], description: 'Oldest first' })
+  @ApiErrors(404)
   versions(@Param('workflow') workflow: string) {
     const versions = this.registry.allVersions().filter((v) => v.workflow === workflow);
     if (versions.length === 0) throw new DomainError(ErrorCode.NotFound, `workflow ${workflow} was not found`);
@@ -43,6 +49,8 @@ export class WorkflowsController {
   @Post(':workflow/versions')
   @Roles()
   @ApiOperation({ summary: 'Store a new version (admin); as a challenger it starts in shadow at once' })
+  @ApiCreatedResponse({ type: WorkflowVersionView })
+  @ApiErrors(400, 409)
   async create(@Param('workflow') workflow: string, @Body() dto: CreateVersionDto, @CurrentPrincipal() p: Principal) {
     if (dto.definition.name !== workflow) {
       throw new DomainError(ErrorCode.Validation, `definition.name must be "${workflow}" (the workflow in the path)`);
@@ -55,6 +63,8 @@ export class WorkflowsController {
   @HttpCode(200)
   @Roles()
   @ApiOperation({ summary: 'Run a stored version as a challenger in shadow (admin)' })
+  @ApiOkResponse({ type: WorkflowVersionSummary })
+  @ApiErrors(400, 404, 409)
   async challenger(@Param('workflow') workflow: string, @Param('version', intParam('version')) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return summary(await this.registry.setRole(workflow, version, 'challenger', actorOf(p).name, dto.reason));
   }
@@ -63,6 +73,8 @@ export class WorkflowsController {
   @HttpCode(200)
   @Roles()
   @ApiOperation({ summary: 'Stop running a challenger (admin)' })
+  @ApiOkResponse({ type: WorkflowVersionSummary })
+  @ApiErrors(400, 404, 409)
   async retire(@Param('workflow') workflow: string, @Param('version', intParam('version')) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return summary(await this.registry.setRole(workflow, version, 'retired', actorOf(p).name, dto.reason));
   }
