@@ -1,16 +1,19 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
 import { Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
+import { ApiErrors } from '../common/http/error.response';
 import { intParam } from '../common/http/params';
 import { EvidenceRepository } from '../comparison/evidence.repository';
 import { wilsonInterval } from '../stats/domain';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { KillSwitchDto, RollbackDto, ThresholdDto } from './dto/actions.dto';
+import { KillSwitchChangeResponse, KillSwitchResponse, RolloutRiskResponse } from './dto/rollout.response';
+import { RereviewItemView, ResolvedRereviewView, SegmentDetailView, SegmentView } from './dto/segment.response';
 import { RolloutService } from './rollout.service';
 import { SegmentRepository, SegmentState } from './segment.repository';
 
@@ -19,6 +22,7 @@ const EVERYONE = ['program_manager', 'analyst', 'ops'] as const;
 /** Segments: their state, live numbers and gate status; the actions people take on them. */
 @ApiTags('segments')
 @ApiBearerAuth()
+@ApiErrors(401, 403)
 @Controller('api')
 export class SegmentsController {
   constructor(
@@ -38,6 +42,8 @@ export class SegmentsController {
   @Get('workflows/:workflow/segments')
   @Roles(...EVERYONE)
   @ApiOperation({ summary: 'Every segment of a workflow: stage, traffic split, pause, threshold and gate status' })
+  @ApiOkResponse({ type: [SegmentView], description: 'By segment name' })
+  @ApiErrors(404)
   async list(@Param('workflow') workflow: string) {
     this.known(workflow);
     return (await this.segments.list(workflow)).map(view);
@@ -46,6 +52,8 @@ export class SegmentsController {
   @Get('workflows/:workflow/segments/:segment')
   @Roles(...EVERYONE)
   @ApiOperation({ summary: 'One segment with live metrics (last hour) and the gate status criterion by criterion' })
+  @ApiOkResponse({ type: SegmentDetailView })
+  @ApiErrors(404)
   async get(@Param('workflow') workflow: string, @Param('segment') segment: string) {
     const champion = this.known(workflow).champion;
     const s = await this.segments.get(workflow, segment);
@@ -84,6 +92,8 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('program_manager')
   @ApiOperation({ summary: 'One step up now (program manager), when the gate holds or awaits approval' })
+  @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
+  @ApiErrors(400, 404, 409)
   async promote(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return view(await this.rollout.promote(w, s, actorOf(p), dto.reason));
   }
@@ -92,6 +102,8 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('program_manager')
   @ApiOperation({ summary: 'Approve the step the controller is waiting on (program manager)' })
+  @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
+  @ApiErrors(400, 404, 409)
   async approve(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return view(await this.rollout.approve(w, s, actorOf(p), dto.reason));
   }
@@ -100,6 +112,8 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('program_manager')
   @ApiOperation({ summary: 'Hold the segment where it is: no promotion until resumed (program manager)' })
+  @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
+  @ApiErrors(400, 404, 409)
   async hold(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return view(await this.rollout.hold(w, s, actorOf(p), dto.reason));
   }
@@ -108,6 +122,8 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('program_manager')
   @ApiOperation({ summary: 'Lift a hold, a guard lock or an operator lock (program manager)' })
+  @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
+  @ApiErrors(400, 404, 409)
   async resume(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     return view(await this.rollout.resume(w, s, actorOf(p), dto.reason));
   }
@@ -116,6 +132,8 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('ops', 'program_manager')
   @ApiOperation({ summary: 'Back one stage (or to shadow) now, and hold (ops, program manager)' })
+  @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
+  @ApiErrors(400, 404, 409)
   async rollback(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: RollbackDto, @CurrentPrincipal() p: Principal) {
     return view(await this.rollout.rollback(w, s, actorOf(p), dto.reason, dto.toShadow ?? false));
   }
@@ -123,6 +141,8 @@ export class SegmentsController {
   @Put('workflows/:workflow/segments/:segment/threshold')
   @Roles('program_manager')
   @ApiOperation({ summary: 'Fix the confidence threshold, or null to return to the computed one (program manager)' })
+  @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
+  @ApiErrors(400, 404, 409)
   async threshold(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ThresholdDto, @CurrentPrincipal() p: Principal) {
     return view(await this.rollout.setThreshold(w, s, dto.threshold, actorOf(p), dto.reason));
   }
@@ -131,6 +151,8 @@ export class SegmentsController {
   @Roles(...EVERYONE)
   @ApiQuery({ name: 'resolved', required: false, enum: ['true', 'false'] })
   @ApiOperation({ summary: 'Items the AI decided `auto` inside a regressed window, for people to look at again' })
+  @ApiOkResponse({ type: [RereviewItemView], description: 'Oldest first, at most 1000' })
+  @ApiErrors(400, 404)
   async rereview(@Param('workflow') w: string, @Param('segment') s: string, @Query('resolved') resolved?: string) {
     this.known(w);
     if (resolved !== undefined && resolved !== 'true' && resolved !== 'false') throw new DomainError(ErrorCode.Validation, 'resolved: must be true or false (isIn)');
@@ -148,6 +170,8 @@ export class SegmentsController {
   @HttpCode(200)
   @Roles('ops', 'program_manager')
   @ApiOperation({ summary: 'Mark a re-review item as looked at again (ops, program manager)' })
+  @ApiOkResponse({ type: ResolvedRereviewView })
+  @ApiErrors(400, 404)
   async resolve(@Param('id', intParam('id')) id: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     const rows = await this.dataSource.transaction(async (tx) => {
       const [updated] = await tx.query(
@@ -171,6 +195,7 @@ export class SegmentsController {
   @Get('rollout/risk')
   @Roles(...EVERYONE)
   @ApiOperation({ summary: 'The risk of the rollout as a whole: expected false reverts a day and bounds on false promotions, over every segment' })
+  @ApiOkResponse({ type: RolloutRiskResponse })
   risk() {
     return this.rollout.risk();
   }
@@ -178,6 +203,7 @@ export class SegmentsController {
   @Get('kill-switch')
   @Roles(...EVERYONE)
   @ApiOperation({ summary: 'Whether the global kill switch is on: stored in PostgreSQL or set in Unleash (unleash null when Unleash does not answer; pending while a write to it is owed)' })
+  @ApiOkResponse({ type: KillSwitchResponse })
   killSwitch() {
     return this.rollout.killSwitch();
   }
@@ -185,6 +211,8 @@ export class SegmentsController {
   @Put('kill-switch')
   @Roles('ops', 'program_manager')
   @ApiOperation({ summary: 'Pull or release the global kill switch: when on, nothing leaves Understudy (ops, program manager)' })
+  @ApiOkResponse({ type: KillSwitchChangeResponse })
+  @ApiErrors(400)
   setKillSwitch(@Body() dto: KillSwitchDto, @CurrentPrincipal() p: Principal) {
     return this.rollout.setKillSwitch(dto.enabled, actorOf(p), dto.reason);
   }
