@@ -38,7 +38,8 @@ export interface ItemJobRow {
  * remove personal content from them — the columns their features never read back once an item
  * is decided — so the rules of that removal live in one place (domain/retention.ts) and its SQL
  * in this one repository. Batches lock what they take with SKIP LOCKED: a row the pipeline holds
- * is left for the next batch, and two instances never take the same rows.
+ * is left for the next batch, and two instances never take the same rows. Locks are FOR NO KEY
+ * UPDATE: rows that reference these by foreign key (comparisons, jobs) are never held up by them.
  */
 @Injectable()
 export class RetentionRepository {
@@ -77,7 +78,7 @@ export class RetentionRepository {
        WHERE w.input_removed_at IS NULL AND w.received_at < $1
          AND NOT EXISTS (SELECT 1 FROM ai_jobs j WHERE j.work_item_id = w.id AND j.state IN ${UNFINISHED})
        ORDER BY w.received_at, w.id LIMIT $2
-       FOR UPDATE OF w SKIP LOCKED`,
+       FOR NO KEY UPDATE OF w SKIP LOCKED`,
       [cutoff, limit],
     );
   }
@@ -87,7 +88,7 @@ export class RetentionRepository {
       `SELECT id::text, workflow, decision FROM human_decisions
        WHERE free_text_removed_at IS NULL AND received_at < $1
        ORDER BY received_at, id LIMIT $2
-       FOR UPDATE SKIP LOCKED`,
+       FOR NO KEY UPDATE SKIP LOCKED`,
       [cutoff, limit],
     );
   }
@@ -97,7 +98,7 @@ export class RetentionRepository {
       `SELECT id::text, workflow, workflow_version AS version, decision, raw_output AS "rawOutput", error FROM ai_decisions
        WHERE output_removed_at IS NULL AND created_at < $1
        ORDER BY created_at, id LIMIT $2
-       FOR UPDATE SKIP LOCKED`,
+       FOR NO KEY UPDATE SKIP LOCKED`,
       [cutoff, limit],
     );
   }
@@ -115,7 +116,7 @@ export class RetentionRepository {
 
   itemJobs(tx: Tx, itemId: string, workflows: string[]): Promise<ItemJobRow[]> {
     return tx.query(
-      `SELECT id::text, workflow, state FROM ai_jobs WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+      `SELECT id::text, workflow, state FROM ai_jobs WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
       [itemId, workflows],
     );
   }
@@ -132,7 +133,7 @@ export class RetentionRepository {
   itemInputs(tx: Tx, itemId: string, workflows: string[]): Promise<Array<InputRow & { removed: boolean }>> {
     return tx.query(
       `SELECT id::text, workflow, input, input_removed_at IS NOT NULL AS removed FROM work_items
-       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
       [itemId, workflows],
     );
   }
@@ -140,7 +141,7 @@ export class RetentionRepository {
   itemHumanDecisions(tx: Tx, itemId: string, workflows: string[]): Promise<Array<HumanDecisionRow & { removed: boolean }>> {
     return tx.query(
       `SELECT id::text, workflow, decision, free_text_removed_at IS NOT NULL AS removed FROM human_decisions
-       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
       [itemId, workflows],
     );
   }
@@ -149,7 +150,7 @@ export class RetentionRepository {
     return tx.query(
       `SELECT id::text, workflow, workflow_version AS version, decision, raw_output AS "rawOutput", error,
          output_removed_at IS NOT NULL AS removed FROM ai_decisions
-       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
       [itemId, workflows],
     );
   }
@@ -162,7 +163,7 @@ export class RetentionRepository {
     return tx.query(
       `SELECT id::text, payload FROM outbox
        WHERE payload ? 'aiDecisionId' AND payload->>'aiDecisionId' = ANY($1::text[]) AND free_text_removed_at IS NULL
-       ORDER BY id FOR UPDATE`,
+       ORDER BY id FOR NO KEY UPDATE`,
       [aiDecisionIds],
     );
   }
