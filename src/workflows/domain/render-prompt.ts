@@ -12,14 +12,20 @@ export interface PromptContext {
   itemId: string;
 }
 
+export type PlaceholderRoot = 'input' | 'attributes' | 'segment' | 'itemId';
+
+/** What each placeholder stands for; docs/workflows.md is generated from these descriptions. */
+export const PROMPT_PLACEHOLDERS: Readonly<Record<PlaceholderRoot, { value: (ctx: PromptContext) => unknown; description: string }>> = {
+  input: { value: (ctx) => ctx.input, description: "The work item's `input` after redaction: the fields listed in `redact` read \"[redacted]\"." },
+  attributes: { value: (ctx) => ctx.attributes, description: "The work item's `attributes` as sent, not lower-cased." },
+  segment: { value: (ctx) => ctx.segment, description: "The item's segment, e.g. `email|eu` (see Segment keys), or the overflow segment for an item pooled there." },
+  itemId: { value: (ctx) => ctx.itemId, description: "The work item's `itemId`." },
+};
+
 export function renderTemplate(template: string, ctx: PromptContext): string {
   return template.replace(/\{\{\s*([a-zA-Z]+)((?:\.[A-Za-z0-9_-]+)*)\s*\}\}/g, (whole, root: string, path: string) => {
-    let value: unknown;
-    if (root === 'input') value = ctx.input;
-    else if (root === 'attributes') value = ctx.attributes;
-    else if (root === 'segment') value = ctx.segment;
-    else if (root === 'itemId') value = ctx.itemId;
-    else return whole;
+    if (!Object.hasOwn(PROMPT_PLACEHOLDERS, root)) return whole;
+    let value: unknown = PROMPT_PLACEHOLDERS[root as PlaceholderRoot].value(ctx);
     for (const key of path.split('.').filter(Boolean)) {
       value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
     }

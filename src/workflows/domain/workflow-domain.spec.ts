@@ -39,6 +39,12 @@ describe('renderTemplate', () => {
   it('leaves unknown placeholders visible', () => {
     expect(renderTemplate('{{input.nope}} {{other}}', ctx)).toBe('{{input.nope}} {{other}}');
   });
+  it("leaves names of an object's own machinery visible too", () => {
+    expect(renderTemplate('{{constructor}} {{toString}} {{__proto__}}', ctx)).toBe('{{constructor}} {{toString}} {{__proto__}}');
+  });
+  it('fills a single pass: a placeholder inside an item stays as it is', () => {
+    expect(renderTemplate('{{input.subject}}', { ...ctx, input: { subject: '{{itemId}}' } })).toBe('{{itemId}}');
+  });
 });
 
 describe('canonicalJson', () => {
