@@ -353,7 +353,7 @@ export const workflowDefinitionSchema = z.object({
         .number()
         .gt(0)
         .optional()
-        .describe('Most US dollars a day, priced with MODEL_PRICES_JSON (a model without a price there counts as free). No limit when absent.'),
+        .describe('Most US dollars a day, priced with MODEL_PRICES_JSON (a model without a price there is refused: it would count as free). Shared by every instance. No limit when absent.'),
     })
     .default({})
     .describe(
