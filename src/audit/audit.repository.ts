@@ -14,6 +14,8 @@ export interface AuditEntry {
 
 export interface AuditQuery {
   workflow?: string;
+  /** Only entries of these workflows (a scoped token's); entries of no workflow are left out. */
+  workflows?: readonly string[];
   segment?: string;
   action?: string;
   actor?: string;
@@ -49,6 +51,7 @@ export class AuditRepository {
   async find(q: AuditQuery): Promise<AuditEventEntity[]> {
     const qb = this.dataSource.getRepository(AuditEventEntity).createQueryBuilder('a').orderBy('a.id', 'DESC').limit(q.limit);
     if (q.workflow) qb.andWhere('a.workflow = :workflow', { workflow: q.workflow });
+    if (q.workflows) qb.andWhere('a.workflow = ANY(:scope)', { scope: [...q.workflows] });
     if (q.segment) qb.andWhere('a.segment = :segment', { segment: q.segment });
     if (q.action) qb.andWhere('a.action LIKE :action', { action: q.action.endsWith('*') ? `${q.action.slice(0, -1)}%` : q.action });
     if (q.actor) qb.andWhere('a.actor = :actor', { actor: q.actor });

@@ -2,12 +2,16 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { bearerToken, Role, roleAllowed } from './domain/token';
-import { PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
+import { requestRefusal } from './domain/workflow-scope';
+import { CROSS_WORKFLOW_KEY, PUBLIC_KEY, ROLES_KEY } from './roles.decorator';
 import { Principal, TokenService } from './token.service';
 
 export interface AuthedRequest {
   headers: Record<string, string | string[] | undefined>;
   principal?: Principal;
+  params?: unknown;
+  query?: unknown;
+  body?: unknown;
 }
 
 /**
@@ -35,6 +39,9 @@ export class AuthGuard implements CanActivate {
     if (!roleAllowed(principal.role, allowed)) {
       throw new DomainError(ErrorCode.Forbidden, `role ${principal.role} may not call this route (allowed: ${['admin', ...allowed].join(', ')})`);
     }
+    // A workflow-scoped token: the workflow the request names (path, query or body) must be in its scope.
+    const outOfScope = requestRefusal(principal, req, this.reflector.getAllAndOverride<boolean>(CROSS_WORKFLOW_KEY, targets) ?? false);
+    if (outOfScope) throw new DomainError(ErrorCode.Forbidden, outOfScope);
     return true;
   }
 }

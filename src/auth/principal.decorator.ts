@@ -1,6 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { Actor } from '../audit/domain/actor';
 import type { AuthedRequest } from './auth.guard';
+import { actorName } from './domain/workflow-scope';
 import type { Principal } from './token.service';
 
 /** The authenticated caller. */
@@ -8,7 +9,7 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   return ctx.switchToHttp().getRequest<AuthedRequest>().principal!;
 });
 
-/** The caller as an actor of the audit log: "<token name> (<role>)". */
+/** The caller as an actor of the audit log: "<token name> (<role>)", with the token's workflow scope if it has one. */
 export function actorOf(p: Principal): Actor {
-  return { name: `${p.name} (${p.role})`, kind: 'person' };
+  return { name: actorName(p), kind: 'person' };
 }

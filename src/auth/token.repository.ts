@@ -12,19 +12,21 @@ export interface TokenRow {
   createdAt: Date;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** The workflows the token may act on and read; null: every workflow. */
+  workflows: string[] | null;
 }
 
-const COLUMNS = `id, name, role, token_prefix AS "tokenPrefix", created_by AS "createdBy", created_at AS "createdAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt"`;
+const COLUMNS = `id, name, role, token_prefix AS "tokenPrefix", created_by AS "createdBy", created_at AS "createdAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt", workflows`;
 
 /** API tokens, stored as hashes only. */
 @Injectable()
 export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string): Promise<TokenRow> {
+  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string, workflows: string[] | null = null): Promise<TokenRow> {
     const [row] = await this.dataSource.query(
-      `INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-      [randomUUID(), name, role, hash, prefix, createdBy],
+      `INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, workflows) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [randomUUID(), name, role, hash, prefix, createdBy, workflows],
     );
     return row;
   }

@@ -2,12 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { generateToken, hashToken, Role } from './domain/token';
+import { parseWorkflowScope } from './domain/workflow-scope';
 import { TokenRepository, TokenRow } from './token.repository';
 
 export interface Principal {
   tokenId: string;
   name: string;
   role: Role;
+  /** The workflows it may act on and read; null: every workflow. */
+  workflows: string[] | null;
 }
 
 const CACHE_MS = 5000;
@@ -27,7 +30,7 @@ export class TokenService {
     const hit = this.cache.get(hash);
     if (hit && Date.now() - hit.at < CACHE_MS) return hit.principal;
     const row = await this.tokens.findActiveByHash(hash);
-    const principal = row ? { tokenId: row.id, name: row.name, role: row.role } : null;
+    const principal = row ? { tokenId: row.id, name: row.name, role: row.role, workflows: row.workflows ?? null } : null;
     this.cache.set(hash, { principal, at: Date.now() });
     if (this.cache.size > 10_000) this.cache.clear();
     if (row) void this.tokens.touch(row.id).catch(() => undefined);
@@ -35,10 +38,22 @@ export class TokenService {
   }
 
   /** Creates a token; the secret is returned once and never stored. */
-  async create(name: string, role: Role, createdBy: string): Promise<{ token: string; row: TokenRow }> {
+  async create(name: string, role: Role, createdBy: string, workflows?: string[]): Promise<{ token: string; row: TokenRow }> {
+    let scope: string[] | null = null;
+    try {
+      if (workflows !== undefined) scope = parseWorkflowScope(workflows, role);
+    } catch (e) {
+      throw new DomainError(ErrorCode.Validation, (e as Error).message);
+    }
     const { token, hash, prefix } = generateToken();
-    const row = await this.tokens.create(name, role, hash, prefix, createdBy);
-    await this.audit.append({ actor: createdBy, actorKind: 'person', action: 'token.created', reason: `token "${name}" for role ${role}`, details: { tokenId: row.id, name, role, prefix } });
+    const row = await this.tokens.create(name, role, hash, prefix, createdBy, scope);
+    await this.audit.append({
+      actor: createdBy,
+      actorKind: 'person',
+      action: 'token.created',
+      reason: `token "${name}" for role ${role}${scope ? ` of workflows ${scope.join(', ')}` : ''}`,
+      details: { tokenId: row.id, name, role, prefix, workflows: scope },
+    });
     return { token, row };
   }
 
@@ -50,7 +65,7 @@ export class TokenService {
     const row = await this.tokens.revoke(id);
     if (!row) throw new DomainError(ErrorCode.NotFound, `token ${id} was not found`);
     this.cache.clear();
-    await this.audit.append({ actor, actorKind: 'person', action: 'token.revoked', reason, details: { tokenId: id, name: row.name, role: row.role } });
+    await this.audit.append({ actor, actorKind: 'person', action: 'token.revoked', reason, details: { tokenId: id, name: row.name, role: row.role, workflows: row.workflows } });
     return row;
   }
 }

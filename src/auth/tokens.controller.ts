@@ -6,7 +6,7 @@ import { uuidParam } from '../common/http/params';
 import { CreateTokenDto } from './dto/create-token.dto';
 import { CreatedTokenView, MeResponse, TokenView } from './dto/token.response';
 import { actorOf, CurrentPrincipal } from './principal.decorator';
-import { Roles } from './roles.decorator';
+import { CrossWorkflow, Roles } from './roles.decorator';
 import { Principal, TokenService } from './token.service';
 
 @ApiTags('tokens')
@@ -18,10 +18,11 @@ export class TokensController {
 
   @Get('me')
   @Roles('program_manager', 'analyst', 'ops')
-  @ApiOperation({ summary: 'Who the token belongs to and its role' })
+  @CrossWorkflow()
+  @ApiOperation({ summary: 'Who the token belongs to, its role and its workflow scope (null: every workflow)' })
   @ApiOkResponse({ type: MeResponse })
   me(@CurrentPrincipal() p: Principal) {
-    return { name: p.name, role: p.role };
+    return { name: p.name, role: p.role, workflows: p.workflows };
   }
 
   @Get('tokens')
@@ -38,7 +39,7 @@ export class TokensController {
   @ApiCreatedResponse({ type: CreatedTokenView })
   @ApiErrors(400)
   async create(@Body() dto: CreateTokenDto, @CurrentPrincipal() p: Principal) {
-    const { token, row } = await this.tokens.create(dto.name, dto.role, actorOf(p).name);
+    const { token, row } = await this.tokens.create(dto.name, dto.role, actorOf(p).name, dto.workflows);
     return { ...row, token };
   }
 

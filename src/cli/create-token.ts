@@ -1,11 +1,13 @@
 import { loadDatabaseConfig } from '../config/app-config';
 import { createDataSource, pendingMigrations } from '../database/data-source';
 import { generateToken, isRole, ROLES } from '../auth/domain/token';
+import { parseWorkflowScope } from '../auth/domain/workflow-scope';
 
 /**
  * `npm run token -- --name <name> --role <role>` — creates an API token directly in the database,
  * e.g. the first admin token of a fresh install (admins create the others through the API).
- * Prints the secret once on stdout; only its hash is stored.
+ * Prints the secret once on stdout; only its hash is stored. `--workflows a,b` scopes the token to those
+ * workflows (without it: every workflow).
  */
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,6 +19,9 @@ async function main(): Promise<void> {
   const role = arg('role') ?? 'admin';
   if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}; got "${role}"`);
   if (name.length < 1 || name.length > 100) throw new Error('--name must be 1 to 100 characters');
+  const workflowsArg = arg('workflows');
+  if (process.argv.includes('--workflows') && (!workflowsArg || workflowsArg.startsWith('--'))) throw new Error('--workflows needs a comma-separated list of workflows, e.g. support-triage,invoice-intake');
+  const workflows = workflowsArg === undefined ? null : parseWorkflowScope(workflowsArg, role);
   const ds = createDataSource(loadDatabaseConfig(process.env), 'understudy-token');
   await ds.initialize();
   try {
@@ -26,10 +31,10 @@ async function main(): Promise<void> {
     const { randomUUID } = await import('node:crypto');
     await ds.transaction(async (tx) => {
       const id = randomUUID();
-      await tx.query(`INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by) VALUES ($1, $2, $3, $4, $5, 'cli')`, [id, name, role, hash, prefix]);
+      await tx.query(`INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, workflows) VALUES ($1, $2, $3, $4, $5, 'cli', $6)`, [id, name, role, hash, prefix, workflows]);
       await tx.query(`INSERT INTO audit_events (actor, actor_kind, action, reason, details) VALUES ('cli', 'system', 'token.created', $1, $2)`, [
-        `token "${name}" for role ${role} created from the command line`,
-        { tokenId: id, name, role, prefix },
+        `token "${name}" for role ${role}${workflows ? ` of workflows ${workflows.join(', ')}` : ''} created from the command line`,
+        { tokenId: id, name, role, prefix, workflows },
       ]);
     });
     process.stdout.write(`${token}\n`);

@@ -2,7 +2,9 @@ import { Controller, Get, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AuditRepository } from '../audit/audit.repository';
-import { Roles } from '../auth/roles.decorator';
+import { CurrentPrincipal } from '../auth/principal.decorator';
+import { CrossWorkflow, Roles } from '../auth/roles.decorator';
+import type { Principal } from '../auth/token.service';
 import { ApiErrors } from '../common/http/error.response';
 import { toCsv } from './domain/csv';
 import { AgreementQuery, AuditQuery, CalibrationQuery, CompareQuery } from './dto/report-query.dto';
@@ -61,12 +63,15 @@ export class ReportsController {
 
   @Get('audit')
   @Roles('analyst', 'program_manager', 'ops')
+  @CrossWorkflow()
   @ApiOperation({ summary: 'The audit log, newest first, with filters (JSON or CSV)' })
   @jsonOrCsv(AuditLogResponse, 'a file with one line per event, details as JSON')
   @ApiErrors(400)
-  async auditLog(@Query() q: AuditQuery, @Res({ passthrough: true }) res: Response) {
+  async auditLog(@Query() q: AuditQuery, @CurrentPrincipal() p: Principal, @Res({ passthrough: true }) res: Response) {
     const events = await this.audit.find({
       workflow: q.workflow,
+      // A scoped token reads its workflows' entries only (not the global ones: kill switch, tokens).
+      workflows: p.workflows ?? undefined,
       segment: q.segment,
       action: q.action,
       actor: q.actor,

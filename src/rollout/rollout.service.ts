@@ -113,13 +113,14 @@ export class RolloutService {
     return this.decide(workflow, segment, (s, _f, now) => machine.setThreshold(s, threshold, actor, reason, now));
   }
 
-  /** The rollout's risk over every segment of every active workflow (domain/rollout-risk.ts). */
-  async risk(): Promise<RolloutRisk> {
+  /** The rollout's risk over every segment of every active workflow, or of those workflows only (domain/rollout-risk.ts). */
+  async risk(workflows: readonly string[] | null = null): Promise<RolloutRisk> {
     const now = this.clock.now();
     const dayAgo = new Date(now.getTime() - 86_400_000);
     const promotions = await this.audit.promotionsSince(dayAgo);
     const inputs: SegmentRiskInput[] = [];
     for (const s of await this.segments.list()) {
+      if (workflows && !workflows.includes(s.workflow)) continue;
       const champion = this.workflows.activeOf(s.workflow)?.champion;
       if (!champion) continue;
       const gates = champion.definition.rollout.gates;

@@ -2,7 +2,8 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
-import { Roles } from '../auth/roles.decorator';
+import { killSwitchRefusal } from '../auth/domain/workflow-scope';
+import { CrossWorkflow, Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
@@ -169,14 +170,17 @@ export class SegmentsController {
   @Post('rereview/:id/resolve')
   @HttpCode(200)
   @Roles('ops', 'program_manager')
+  @CrossWorkflow()
   @ApiOperation({ summary: 'Mark a re-review item as looked at again (ops, program manager)' })
   @ApiOkResponse({ type: ResolvedRereviewView })
   @ApiErrors(400, 404)
   async resolve(@Param('id', intParam('id')) id: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
     const rows = await this.dataSource.transaction(async (tx) => {
       const [updated] = await tx.query(
-        `UPDATE rereview_items SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL RETURNING id::text, workflow, segment, item_id AS "itemId"`,
-        [id, actorOf(p).name],
+        // An item of a workflow outside the caller's scope is not found: the caller named no workflow, so a 403 would reveal one.
+        `UPDATE rereview_items SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL AND ($3::text[] IS NULL OR workflow = ANY($3::text[]))
+         RETURNING id::text, workflow, segment, item_id AS "itemId"`,
+        [id, actorOf(p).name, p.workflows],
       );
       const row = updated?.[0];
       if (!row) throw new DomainError(ErrorCode.NotFound, `open re-review item ${id} was not found`);
@@ -194,14 +198,16 @@ export class SegmentsController {
 
   @Get('rollout/risk')
   @Roles(...EVERYONE)
+  @CrossWorkflow()
   @ApiOperation({ summary: 'The risk of the rollout as a whole: expected false reverts a day and bounds on false promotions, over every segment' })
   @ApiOkResponse({ type: RolloutRiskResponse })
-  risk() {
-    return this.rollout.risk();
+  risk(@CurrentPrincipal() p: Principal) {
+    return this.rollout.risk(p.workflows);
   }
 
   @Get('kill-switch')
   @Roles(...EVERYONE)
+  @CrossWorkflow()
   @ApiOperation({ summary: 'Whether the global kill switch is on: stored in PostgreSQL or set in Unleash (unleash null when Unleash does not answer; pending while a write to it is owed)' })
   @ApiOkResponse({ type: KillSwitchResponse })
   killSwitch() {
@@ -210,10 +216,13 @@ export class SegmentsController {
 
   @Put('kill-switch')
   @Roles('ops', 'program_manager')
-  @ApiOperation({ summary: 'Pull or release the global kill switch: when on, nothing leaves Understudy (ops, program manager)' })
+  @CrossWorkflow()
+  @ApiOperation({ summary: 'Pull or release the global kill switch: when on, nothing leaves Understudy (ops, program manager; a workflow-scoped token may pull it, not release it)' })
   @ApiOkResponse({ type: KillSwitchChangeResponse })
   @ApiErrors(400)
   setKillSwitch(@Body() dto: KillSwitchDto, @CurrentPrincipal() p: Principal) {
+    const refusal = killSwitchRefusal(p, dto.enabled);
+    if (refusal) throw new DomainError(ErrorCode.Forbidden, refusal);
     return this.rollout.setKillSwitch(dto.enabled, actorOf(p), dto.reason);
   }
 }

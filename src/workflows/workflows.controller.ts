@@ -1,7 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
-import { Roles } from '../auth/roles.decorator';
+import { filterToScope } from '../auth/domain/workflow-scope';
+import { CrossWorkflow, Roles } from '../auth/roles.decorator';
 import type { Principal } from '../auth/token.service';
 import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
@@ -22,10 +23,11 @@ export class WorkflowsController {
 
   @Get()
   @Roles(...READERS)
+  @CrossWorkflow()
   @ApiOperation({ summary: 'Workflows with their champion and challengers' })
   @ApiOkResponse({ type: [WorkflowView] })
-  list() {
-    return this.registry.activeWorkflows().map((a) => ({
+  list(@CurrentPrincipal() p: Principal) {
+    return filterToScope(p.workflows, this.registry.activeWorkflows(), (a) => a.champion.workflow).map((a) => ({
       workflow: a.champion.workflow,
       title: a.champion.definition.title,
       description: a.champion.definition.description,

@@ -38,6 +38,12 @@ describe('a token scoped to workflows', () => {
     expect(requestRefusal(maria, { query: { workflow: 'invoice-intake' } }, true)).toMatch(/workflow invoice-intake/);
   });
 
+  it('finds the workflow wherever the request names it, once', () => {
+    expect(requestedWorkflows({ params: { workflow: 'a-b' }, query: { workflow: 'a-b' }, body: { workflow: 'c-d' } })).toEqual({ workflows: ['a-b', 'c-d'], malformed: false });
+    expect(requestedWorkflows({ params: {}, query: {}, body: [{ workflow: 'x' }] })).toEqual({ workflows: [], malformed: false });
+    expect(requestedWorkflows({ body: 'workflow=x' })).toEqual({ workflows: [], malformed: false });
+  });
+
   it('is refused a workflow that is not one name (a repeated query parameter, an object, a number)', () => {
     expect(requestRefusal(maria, { query: { workflow: ['support-triage', 'invoice-intake'] } }, true)).toMatch(/single workflow name/);
     expect(requestRefusal(maria, { query: { workflow: { $ne: 'x' } } }, true)).toMatch(/single workflow name/);

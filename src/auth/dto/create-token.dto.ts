@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Role, ROLES } from '../domain/token';
+import { MAX_SCOPED_WORKFLOWS, WORKFLOW_NAME_PATTERN } from '../domain/workflow-scope';
 
 export class CreateTokenDto {
   @ApiProperty({ description: 'Who or what the token is for', example: 'maria (program manager)' })
@@ -12,4 +13,17 @@ export class CreateTokenDto {
   @ApiProperty({ enum: ROLES })
   @IsIn(ROLES as unknown as string[])
   role!: Role;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'The workflows the token may act on and read; without it, every workflow. Not for admin tokens.',
+    example: ['support-triage'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_SCOPED_WORKFLOWS)
+  @IsString({ each: true })
+  @Matches(WORKFLOW_NAME_PATTERN, { each: true, message: 'workflows must be workflow names: lower-case letters, digits and dashes, starting with a letter' })
+  workflows?: string[];
 }
