@@ -166,7 +166,7 @@ describe('the API', () => {
 
   it('succeeds for the roles each route allows', async () => {
     // Who am I, for every role.
-    for (const role of ROLES) expect((await call('GET', '/api/me', role)).body).toEqual({ name: `test ${role}`, role });
+    for (const role of ROLES) expect((await call('GET', '/api/me', role)).body).toEqual({ name: `test ${role}`, role, workflows: null });
 
     // Tokens: an admin creates one, it works, it is revoked, it stops working; only its hash is stored.
     const created = await call('POST', '/api/tokens', 'admin', { name: 'temp analyst', role: 'analyst' });

@@ -7,6 +7,9 @@ export class MeResponse {
 
   @ApiProperty({ enum: ROLES })
   role!: string;
+
+  @ApiProperty({ type: [String], nullable: true, description: 'The workflows the token may act on and read; null: every workflow' })
+  workflows!: string[] | null;
 }
 
 /** A stored token: never its secret, only the first characters to tell it apart. */
@@ -34,6 +37,9 @@ export class TokenView {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Updated at most once a minute' })
   lastUsedAt!: string | null;
+
+  @ApiProperty({ type: [String], nullable: true, description: 'The workflows the token may act on and read; null: every workflow' })
+  workflows!: string[] | null;
 }
 
 export class CreatedTokenView extends TokenView {
