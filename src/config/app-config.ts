@@ -86,6 +86,8 @@ const envSchema = z.object({
   RUN_RUNNER: bool.default(true),
   RUN_RELAY: bool.default(true),
   ROUTING_MAX_DELAY_MS: int(0).default(300000),
+  /** A graceful stop (SIGTERM, SIGINT) exits within this long, whatever Kafka does; set it below the orchestrator's grace period. */
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(20_000),
 
   /** Days work-item inputs and people's free text are kept (fractions allowed); 0 keeps them for ever. */
   RETENTION_INPUT_DAYS: z.coerce.number().min(0).max(36500).default(90),
@@ -158,6 +160,8 @@ export interface AppConfig {
   controller: { enabled: boolean; intervalMs: number; alertWebhookUrl?: string };
   roles: { ingest: boolean; runner: boolean; relay: boolean };
   routing: { maxDelayMs: number };
+  /** The whole of a graceful stop, in ms (split among its steps by shutdown/domain/shutdown-plan.ts). */
+  shutdown: { timeoutMs: number };
   /** Retention of personal content; null days: kept for ever. */
   retention: { inputDays: number | null; modelOutputDays: number | null; intervalMs: number; batchSize: number; maxBatchesPerRun: number };
 }
@@ -272,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
     },
     roles: { ingest: e.RUN_INGEST, runner: e.RUN_RUNNER, relay: e.RUN_RELAY },
     routing: { maxDelayMs: e.ROUTING_MAX_DELAY_MS },
+    shutdown: { timeoutMs: e.SHUTDOWN_TIMEOUT_MS },
     retention: {
       inputDays: e.RETENTION_INPUT_DAYS > 0 ? e.RETENTION_INPUT_DAYS : null,
       modelOutputDays: e.RETENTION_MODEL_OUTPUT_DAYS > 0 ? e.RETENTION_MODEL_OUTPUT_DAYS : null,
