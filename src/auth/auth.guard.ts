@@ -16,8 +16,9 @@ export interface AuthedRequest {
 
 /**
  * Every request is refused unless its route is public or it carries a valid bearer token of an
- * allowed role: 401 without a valid token, 403 with one of another role. A route that states no
- * roles is refused to everyone but admins, so a forgotten @Roles() fails closed.
+ * allowed role: 401 without a valid token (saying whether it is unknown, revoked or expired), 403
+ * with one of another role. A route that states no roles is refused to everyone but admins, so a
+ * forgotten @Roles() fails closed.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -32,8 +33,9 @@ export class AuthGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const token = bearerToken(req.headers.authorization);
     if (!token) throw new DomainError(ErrorCode.Unauthenticated, 'a bearer token is required (Authorization: Bearer <token>)');
-    const principal = await this.tokens.authenticate(token);
-    if (!principal) throw new DomainError(ErrorCode.Unauthenticated, 'the token is unknown or revoked');
+    const checked = await this.tokens.check(token);
+    if ('refused' in checked) throw new DomainError(ErrorCode.Unauthenticated, checked.refused);
+    const principal = checked.principal;
     req.principal = principal;
     const allowed = this.reflector.getAllAndOverride<Role[]>(ROLES_KEY, targets) ?? [];
     if (!roleAllowed(principal.role, allowed)) {

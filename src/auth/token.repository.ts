@@ -12,25 +12,28 @@ export interface TokenRow {
   createdAt: Date;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** Refused from this instant on; null: never expires. */
+  expiresAt: Date | null;
   /** The workflows the token may act on and read; null: every workflow. */
   workflows: string[] | null;
 }
 
-const COLUMNS = `id, name, role, token_prefix AS "tokenPrefix", created_by AS "createdBy", created_at AS "createdAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt", workflows`;
+const COLUMNS = `id, name, role, token_prefix AS "tokenPrefix", created_by AS "createdBy", created_at AS "createdAt", revoked_at AS "revokedAt", last_used_at AS "lastUsedAt", expires_at AS "expiresAt", workflows`;
 
 /** API tokens, stored as hashes only. */
 @Injectable()
 export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string, workflows: string[] | null = null): Promise<TokenRow> {
+  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string, expiresAt: Date | null, workflows: string[] | null = null): Promise<TokenRow> {
     const [row] = await this.dataSource.query(
-      `INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, workflows) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-      [randomUUID(), name, role, hash, prefix, createdBy, workflows],
+      `INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, expires_at, workflows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [randomUUID(), name, role, hash, prefix, createdBy, expiresAt, workflows],
     );
     return row;
   }
 
+  /** The token of that hash unless revoked (an expired one is returned, so it can be refused as expired). */
   async findActiveByHash(hash: string): Promise<TokenRow | null> {
     const rows = await this.dataSource.query(`SELECT ${COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, [hash]);
     return rows[0] ?? null;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository';
 import { DomainError, ErrorCode } from '../common/domain-error';
-import { generateToken, hashToken, Role } from './domain/token';
+import { expiryOf, generateToken, hashToken, Role, tokenRefusal } from './domain/token';
 import { parseWorkflowScope } from './domain/workflow-scope';
 import { TokenRepository, TokenRow } from './token.repository';
 
@@ -17,42 +17,63 @@ const CACHE_MS = 5000;
 
 @Injectable()
 export class TokenService {
-  private readonly cache = new Map<string, { principal: Principal | null; at: number }>();
+  private readonly cache = new Map<string, { row: TokenRow | null; at: number }>();
 
   constructor(
     private readonly tokens: TokenRepository,
     private readonly audit: AuditRepository,
   ) {}
 
-  /** The principal of a presented token, or null. Revocations take effect within CACHE_MS. */
+  /** The principal of a presented token, or null (unknown, revoked or expired). */
   async authenticate(token: string): Promise<Principal | null> {
+    const r = await this.check(token);
+    return 'principal' in r ? r.principal : null;
+  }
+
+  /**
+   * The principal of a presented token, or why it is refused. Revocations take effect within
+   * CACHE_MS; an expiry at its instant, cache or not.
+   */
+  async check(token: string): Promise<{ principal: Principal } | { refused: string }> {
     const hash = hashToken(token);
     const hit = this.cache.get(hash);
-    if (hit && Date.now() - hit.at < CACHE_MS) return hit.principal;
-    const row = await this.tokens.findActiveByHash(hash);
-    const principal = row ? { tokenId: row.id, name: row.name, role: row.role, workflows: row.workflows ?? null } : null;
-    this.cache.set(hash, { principal, at: Date.now() });
-    if (this.cache.size > 10_000) this.cache.clear();
-    if (row) void this.tokens.touch(row.id).catch(() => undefined);
-    return principal;
+    let row: TokenRow | null;
+    if (hit && Date.now() - hit.at < CACHE_MS) {
+      row = hit.row;
+    } else {
+      row = await this.tokens.findActiveByHash(hash);
+      this.cache.set(hash, { row, at: Date.now() });
+      if (this.cache.size > 10_000) this.cache.clear();
+    }
+    if (!row) return { refused: 'the token is unknown or revoked' };
+    const refusal = tokenRefusal(row, new Date());
+    if (refusal) return { refused: refusal };
+    if (!hit || hit.row !== row) void this.tokens.touch(row.id).catch(() => undefined);
+    return { principal: { tokenId: row.id, name: row.name, role: row.role, workflows: row.workflows ?? null } };
   }
 
   /** Creates a token; the secret is returned once and never stored. */
-  async create(name: string, role: Role, createdBy: string, workflows?: string[]): Promise<{ token: string; row: TokenRow }> {
+  async create(name: string, role: Role, createdBy: string, expiresIn?: string, workflows?: string[]): Promise<{ token: string; row: TokenRow }> {
     let scope: string[] | null = null;
     try {
       if (workflows !== undefined) scope = parseWorkflowScope(workflows, role);
     } catch (e) {
       throw new DomainError(ErrorCode.Validation, (e as Error).message);
     }
+    let expiresAt: Date | null;
+    try {
+      expiresAt = expiryOf(expiresIn, new Date());
+    } catch (e) {
+      throw new DomainError(ErrorCode.Validation, (e as Error).message.replace(/^expires-in/, 'expiresIn'));
+    }
     const { token, hash, prefix } = generateToken();
-    const row = await this.tokens.create(name, role, hash, prefix, createdBy, scope);
+    const row = await this.tokens.create(name, role, hash, prefix, createdBy, expiresAt, scope);
     await this.audit.append({
       actor: createdBy,
       actorKind: 'person',
       action: 'token.created',
-      reason: `token "${name}" for role ${role}${scope ? ` of workflows ${scope.join(', ')}` : ''}`,
-      details: { tokenId: row.id, name, role, prefix, workflows: scope },
+      reason: `token "${name}" for role ${role}${scope ? ` of workflows ${scope.join(', ')}` : ''}${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}`,
+      details: { tokenId: row.id, name, role, prefix, expiresAt: expiresAt?.toISOString() ?? null, workflows: scope },
     });
     return { token, row };
   }

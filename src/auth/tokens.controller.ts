@@ -39,7 +39,7 @@ export class TokensController {
   @ApiCreatedResponse({ type: CreatedTokenView })
   @ApiErrors(400)
   async create(@Body() dto: CreateTokenDto, @CurrentPrincipal() p: Principal) {
-    const { token, row } = await this.tokens.create(dto.name, dto.role, actorOf(p).name, dto.workflows);
+    const { token, row } = await this.tokens.create(dto.name, dto.role, actorOf(p).name, dto.expiresIn, dto.workflows);
     return { ...row, token };
   }
 

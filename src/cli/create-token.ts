@@ -1,10 +1,10 @@
 import { loadDatabaseConfig } from '../config/app-config';
 import { createDataSource, pendingMigrations } from '../database/data-source';
-import { generateToken, isRole, ROLES } from '../auth/domain/token';
+import { expiryOf, generateToken, isRole, ROLES } from '../auth/domain/token';
 import { parseWorkflowScope } from '../auth/domain/workflow-scope';
 
 /**
- * `npm run token -- --name <name> --role <role>` — creates an API token directly in the database,
+ * `npm run token -- --name <name> --role <role> [--expires-in 90d]` — creates an API token directly in the database,
  * e.g. the first admin token of a fresh install (admins create the others through the API).
  * Prints the secret once on stdout; only its hash is stored. `--workflows a,b` scopes the token to those
  * workflows (without it: every workflow).
@@ -19,6 +19,9 @@ async function main(): Promise<void> {
   const role = arg('role') ?? 'admin';
   if (!isRole(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}; got "${role}"`);
   if (name.length < 1 || name.length > 100) throw new Error('--name must be 1 to 100 characters');
+  const expiresIn = arg('expires-in');
+  if (process.argv.includes('--expires-in') && !expiresIn) throw new Error('--expires-in needs a lifetime, e.g. 90d');
+  const expiresAt = expiryOf(expiresIn, new Date());
   const workflowsArg = arg('workflows');
   if (process.argv.includes('--workflows') && (!workflowsArg || workflowsArg.startsWith('--'))) throw new Error('--workflows needs a comma-separated list of workflows, e.g. support-triage,invoice-intake');
   const workflows = workflowsArg === undefined ? null : parseWorkflowScope(workflowsArg, role);
@@ -31,10 +34,10 @@ async function main(): Promise<void> {
     const { randomUUID } = await import('node:crypto');
     await ds.transaction(async (tx) => {
       const id = randomUUID();
-      await tx.query(`INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, workflows) VALUES ($1, $2, $3, $4, $5, 'cli', $6)`, [id, name, role, hash, prefix, workflows]);
+      await tx.query(`INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, expires_at, workflows) VALUES ($1, $2, $3, $4, $5, 'cli', $6, $7)`, [id, name, role, hash, prefix, expiresAt, workflows]);
       await tx.query(`INSERT INTO audit_events (actor, actor_kind, action, reason, details) VALUES ('cli', 'system', 'token.created', $1, $2)`, [
-        `token "${name}" for role ${role}${workflows ? ` of workflows ${workflows.join(', ')}` : ''} created from the command line`,
-        { tokenId: id, name, role, prefix, workflows },
+        `token "${name}" for role ${role}${workflows ? ` of workflows ${workflows.join(', ')}` : ''} created from the command line${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}`,
+        { tokenId: id, name, role, prefix, expiresAt: expiresAt?.toISOString() ?? null, workflows },
       ]);
     });
     process.stdout.write(`${token}\n`);

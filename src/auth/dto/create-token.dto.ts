@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { Role, ROLES } from '../domain/token';
+import { EXPIRES_IN_PATTERN, Role, ROLES } from '../domain/token';
 import { MAX_SCOPED_WORKFLOWS, WORKFLOW_NAME_PATTERN } from '../domain/workflow-scope';
 
 export class CreateTokenDto {
@@ -13,6 +13,12 @@ export class CreateTokenDto {
   @ApiProperty({ enum: ROLES })
   @IsIn(ROLES as unknown as string[])
   role!: Role;
+
+  @ApiPropertyOptional({ description: 'Lifetime: a whole number of s, m, h or d, at most 3650d; without it the token never expires', example: '90d' })
+  @IsOptional()
+  @IsString()
+  @Matches(EXPIRES_IN_PATTERN, { message: 'expiresIn must be a whole number of s, m, h or d, e.g. 90d' })
+  expiresIn?: string;
 
   @ApiPropertyOptional({
     type: [String],

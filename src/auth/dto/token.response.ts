@@ -38,6 +38,9 @@ export class TokenView {
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Updated at most once a minute' })
   lastUsedAt!: string | null;
 
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Refused from this instant on (401, the token expired); null: never expires' })
+  expiresAt!: string | null;
+
   @ApiProperty({ type: [String], nullable: true, description: 'The workflows the token may act on and read; null: every workflow' })
   workflows!: string[] | null;
 }
