@@ -7,6 +7,7 @@ import type { FlagReader } from '../flags/flag-reader';
 import { FLAG_READER } from '../flags/flags.module';
 import { RunnerService } from '../inference/runner.service';
 import { KafkaService } from '../kafka/kafka.service';
+import { Readiness, readiness } from './domain/readiness';
 
 export interface CheckResult {
   status: 'up' | 'down' | 'degraded';
@@ -43,6 +44,22 @@ export class HealthService {
     @Inject(FLAG_READER) private readonly flags: FlagReader,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  get instanceId(): string {
+    return this.config.instanceId;
+  }
+
+  /** Whether this instance should get traffic (/health/ready); no Kafka, Unleash or model call. */
+  async readiness(): Promise<Readiness & { instance: string }> {
+    const postgres = await timed(async () => {
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3000 ms')), 3000).unref()),
+      ]);
+    });
+    const r = readiness({ postgresError: postgres.status === 'up' ? null : (postgres.detail ?? 'down'), flagsLoaded: this.flags.ready() });
+    return { ...r, instance: this.config.instanceId };
+  }
 
   async report(): Promise<HealthReport> {
     const [postgres, kafka, unleash] = await Promise.all([

@@ -4,6 +4,7 @@ import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger';
+import { createSharedProbe, SharedProbe } from '../health/domain/shared-probe';
 
 export interface OutgoingMessage {
   key: Buffer | string | null;
@@ -19,6 +20,7 @@ export class KafkaService implements OnModuleDestroy {
   private producerConnecting: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
   private readonly log: Logger;
+  private readonly probe: SharedProbe;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Inject(LOGGER) logger: Logger) {
     this.log = logger.child({ component: 'kafka' });
@@ -42,6 +44,11 @@ export class KafkaService implements OnModuleDestroy {
           else log.debug(rest, message);
         },
     });
+    this.probe = createSharedProbe(async () => {
+      const admin = this.kafka.admin({ retry: { retries: 0 } });
+      await admin.connect();
+      return { check: async () => void (await admin.describeCluster()), close: () => admin.disconnect() };
+    }, 3000);
   }
 
   /** Publishes and resolves only once every broker acknowledged (acks = all). */
@@ -68,21 +75,12 @@ export class KafkaService implements OnModuleDestroy {
     return consumer;
   }
 
-  /** True when a metadata request succeeds against the brokers (used by /health). */
-  async ping(timeoutMs = 3000): Promise<void> {
-    const admin = this.kafka.admin();
-    const timer = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref());
-    try {
-      await Promise.race([
-        (async () => {
-          await admin.connect();
-          await admin.describeCluster();
-        })(),
-        timer,
-      ]);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+  /**
+   * Resolves when a metadata request succeeds against the brokers within 3 s (used by /health).
+   * One admin connection is kept for it, not one per call: load balancers poll /health often.
+   */
+  ping(): Promise<void> {
+    return this.probe();
   }
 
   private async getProducer(): Promise<Producer> {
@@ -103,6 +101,7 @@ export class KafkaService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
+    await this.probe.close();
     for (const c of this.consumers) await c.disconnect().catch(() => undefined);
     this.consumers.clear();
     if (this.producer) await this.producer.disconnect().catch(() => undefined);
