@@ -81,6 +81,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...minimal, JOB_LEASE_MS: '3000', MODEL_TIMEOUT_MS: '2000' }).model).toMatchObject({ jobLeaseMs: 3000, jobMaxClaims: 5 });
   });
 
+  it('limits the API per token and per anonymous address by default, and lets either be turned off', () => {
+    expect(loadConfig(minimal).http.rateLimit).toEqual({ perTokenPerMinute: 600, anonymousPerMinute: 120 });
+    expect(loadConfig({ ...minimal, API_RATE_LIMIT_PER_MINUTE: '0' }).http.rateLimit.perTokenPerMinute).toBe(0);
+  });
+
+  it('refuses an alert webhook without a signing secret', () => {
+    expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x' })[0]).toMatch(/^ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL/);
+    expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x', ALERT_WEBHOOK_SECRET: 'short' })[0]).toMatch(/^ALERT_WEBHOOK_SECRET: at least 16/);
+    const c = loadConfig({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x', ALERT_WEBHOOK_SECRET: 'a-secret-of-some-length' });
+    expect(c.controller).toMatchObject({ alertWebhookSecret: 'a-secret-of-some-length', alertWebhookBackoff: { baseMs: 1000, maxMs: 300000 } });
+  });
+
   describe('Kafka security', () => {
     const files: Record<string, string> = { '/etc/kafka/ca.pem': 'CA', '/etc/kafka/client.pem': 'CERT', '/etc/kafka/client.key': 'KEY' };
     const read = (p: string) => {

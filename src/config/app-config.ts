@@ -25,6 +25,12 @@ const envSchema = z.object({
 
   HTTP_HOST: z.string().default('127.0.0.1'),
   HTTP_PORT: int(0, 65535).default(3000),
+  /** Proxies in front of the service whose X-Forwarded-For is believed (the rate limit's address of a caller). */
+  HTTP_TRUST_PROXY_HOPS: int(0, 10).default(0),
+  /** Requests a minute to /api per token, per instance; 0 turns it off. */
+  API_RATE_LIMIT_PER_MINUTE: int(0).default(600),
+  /** Requests a minute to /api per address without a valid token, per instance; 0 turns it off. */
+  API_RATE_LIMIT_ANONYMOUS_PER_MINUTE: int(0).default(120),
 
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
   DATABASE_POOL_SIZE: int(2, 200).default(20),
@@ -81,6 +87,10 @@ const envSchema = z.object({
   CONTROLLER_ENABLED: bool.default(true),
   CONTROLLER_INTERVAL_MS: int(100).default(10000),
   ALERT_WEBHOOK_URL: url.optional(),
+  /** The HMAC-SHA256 key alert webhooks are signed with; required with ALERT_WEBHOOK_URL. */
+  ALERT_WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  ALERT_WEBHOOK_BACKOFF_BASE_MS: int(1).default(1000),
+  ALERT_WEBHOOK_BACKOFF_MAX_MS: int(1).default(300000),
 
   RUN_INGEST: bool.default(true),
   RUN_RUNNER: bool.default(true),
@@ -118,7 +128,7 @@ export interface AppConfig {
   env: Env['NODE_ENV'];
   instanceId: string;
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number };
+  http: { host: string; port: number; trustProxyHops: number; rateLimit: { perTokenPerMinute: number; anonymousPerMinute: number } };
   database: { url: string; poolSize: number; migrationsCheck: Env['DATABASE_MIGRATIONS_CHECK'] };
   kafka: {
     brokers: string[];
@@ -157,7 +167,14 @@ export interface AppConfig {
     jobMaxClaims: number;
   };
   workflowsFile: string;
-  controller: { enabled: boolean; intervalMs: number; alertWebhookUrl?: string };
+  controller: {
+    enabled: boolean;
+    intervalMs: number;
+    alertWebhookUrl?: string;
+    /** Signs every webhook body (HMAC-SHA256); set whenever alertWebhookUrl is. */
+    alertWebhookSecret?: string;
+    alertWebhookBackoff: { baseMs: number; maxMs: number };
+  };
   roles: { ingest: boolean; runner: boolean; relay: boolean };
   routing: { maxDelayMs: number };
   /** The whole of a graceful stop, in ms (split among its steps by shutdown/domain/shutdown-plan.ts). */
@@ -216,12 +233,20 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
   if (e.JOB_LEASE_MS <= e.MODEL_TIMEOUT_MS) {
     throw new ConfigError([`JOB_LEASE_MS: must exceed MODEL_TIMEOUT_MS (${e.MODEL_TIMEOUT_MS}), or a call still running loses its job to another instance (got ${e.JOB_LEASE_MS})`]);
   }
+  if (e.ALERT_WEBHOOK_URL && !e.ALERT_WEBHOOK_SECRET) {
+    throw new ConfigError(['ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL (webhooks are signed so the receiver can tell them from forgeries)']);
+  }
   const { ssl, sasl } = kafkaSecurity(e, readFile);
   return {
     env: e.NODE_ENV,
     instanceId: e.INSTANCE_ID ?? `understudy-${process.pid}`,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      trustProxyHops: e.HTTP_TRUST_PROXY_HOPS,
+      rateLimit: { perTokenPerMinute: e.API_RATE_LIMIT_PER_MINUTE, anonymousPerMinute: e.API_RATE_LIMIT_ANONYMOUS_PER_MINUTE },
+    },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationsCheck: e.DATABASE_MIGRATIONS_CHECK },
     kafka: {
       brokers: e.KAFKA_BROKERS,
@@ -273,6 +298,8 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
       enabled: e.CONTROLLER_ENABLED,
       intervalMs: e.CONTROLLER_INTERVAL_MS,
       alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+      alertWebhookSecret: e.ALERT_WEBHOOK_SECRET,
+      alertWebhookBackoff: { baseMs: e.ALERT_WEBHOOK_BACKOFF_BASE_MS, maxMs: e.ALERT_WEBHOOK_BACKOFF_MAX_MS },
     },
     roles: { ingest: e.RUN_INGEST, runner: e.RUN_RUNNER, relay: e.RUN_RELAY },
     routing: { maxDelayMs: e.ROUTING_MAX_DELAY_MS },

@@ -3,8 +3,13 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from 'pino';
+import { bearerToken } from '../../auth/domain/token';
+import { TokenService } from '../../auth/token.service';
+import { AppConfig } from '../../config/app-config';
+import { APP_CONFIG } from '../../config/config.module';
 import { ErrorFilter } from './error.filter';
 import { createOpenApiDocument } from './openapi';
+import { apiRateLimit, dashboardTokenHandoff, securityHeaders } from './security';
 import { validationPipe } from './validation';
 
 /** Repo (or install) root: the folder holding package.json above this file. */
@@ -18,8 +23,27 @@ function packageRoot(): string {
   return dir;
 }
 
-/** HTTP-wide set-up: validation, the error filter, OpenAPI docs at /docs, the dashboard at /. */
+/**
+ * HTTP-wide set-up: security headers, the dashboard link's token handoff, the API rate limit,
+ * validation, the error filter, OpenAPI docs at /docs, the dashboard at /.
+ */
 export function configureHttp(app: NestExpressApplication, logger: Logger): void {
+  const config = app.get<AppConfig>(APP_CONFIG);
+  const tokens = app.get(TokenService);
+  if (config.http.trustProxyHops > 0) app.set('trust proxy', config.http.trustProxyHops);
+  app.use(securityHeaders());
+  app.use(dashboardTokenHandoff());
+  app.use(
+    '/api',
+    ...apiRateLimit(
+      config.http.rateLimit,
+      async (authorization) => {
+        const token = bearerToken(authorization);
+        return token ? ((await tokens.authenticate(token))?.tokenId ?? null) : null;
+      },
+      logger.child({ component: 'http' }),
+    ),
+  );
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new ErrorFilter(logger.child({ component: 'http' })));
   app.disable('x-powered-by');

@@ -198,15 +198,18 @@
 
   // ---------- signing in and out ----------
 
-  function takeTokenFromAddress() {
-    const params = new URLSearchParams(window.location.search);
-    const token = params.get('token');
-    if (!token) return;
-    sessionStorage.setItem(TOKEN_KEY, token);
-    params.delete('token');
-    const rest = params.toString();
-    // The token must not stay in the address bar, the history or a bookmark.
-    history.replaceState(null, '', `${window.location.pathname}${rest ? `?${rest}` : ''}${window.location.hash}`);
+  /**
+   * The sign-in link `/?token=…` never reaches this page: the service answers it with a redirect to
+   * the address without the token and hands the token over in a one-minute cookie, moved here to
+   * session storage and deleted before anything else is called.
+   */
+  function takeHandedOverToken() {
+    const name = 'understudy_token_handoff';
+    const entry = document.cookie.split('; ').find((c) => c.startsWith(`${name}=`));
+    if (!entry) return;
+    document.cookie = `${name}=; Path=/; Max-Age=0; SameSite=Strict`;
+    const token = decodeURIComponent(entry.slice(name.length + 1));
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
   }
 
   function showSignIn(message) {
@@ -1171,7 +1174,7 @@
   // ---------- wiring ----------
 
   function init() {
-    takeTokenFromAddress();
+    takeHandedOverToken();
     $('sign-in-form').addEventListener('submit', async (e) => {
       e.preventDefault();
       const token = $('token-input').value.trim();
