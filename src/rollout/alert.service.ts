@@ -7,6 +7,7 @@ import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import type { Tx } from '../database/sql';
 import { RoutingService } from '../routing/routing.service';
+import { nextAttemptDelayMs, SIGNATURE_HEADER, signWebhook } from './domain/alert-webhook';
 
 export interface Alert {
   kind: string;
@@ -16,11 +17,14 @@ export interface Alert {
   details: Record<string, unknown>;
 }
 
-const MAX_WEBHOOK_ATTEMPTS = 8;
+const WEBHOOK_BATCH = 20;
 
 /**
  * Alerts go out two ways, both durable: to the alerts Kafka topic through the outbox (written in
- * the caller's transaction), and to the webhook URL, retried with backoff until delivered.
+ * the caller's transaction), and to the webhook URL, signed (HMAC-SHA256) and retried with backoff
+ * until delivered. The alerts table is the queue, so a restart loses nothing: any instance picks
+ * up what is still pending (a delivery cut short by a crash is sent again; the receiver dedupes on
+ * X-Understudy-Alert-Id).
  */
 @Injectable()
 export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -65,36 +69,50 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
 
   async deliverWebhooks(): Promise<void> {
     const url = this.config.controller.alertWebhookUrl;
-    if (!url || this.sending) return;
+    const secret = this.config.controller.alertWebhookSecret;
+    if (!url || !secret || this.sending) return;
     this.sending = true;
     try {
-      await this.dataSource.transaction(async (tx) => {
-        const rows: Array<{ id: string; payload: unknown; attempts: number }> = await tx.query(
-          `SELECT id::text, payload, webhook_attempts AS attempts FROM alerts
-           WHERE webhook_state = 'pending' AND webhook_next_at <= now() ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED`,
-        );
-        for (const r of rows) {
+      // One alert per transaction: its row stays locked (SKIP LOCKED for other instances) while it
+      // is sent, and a crash mid-send leaves it pending.
+      for (let i = 0; i < WEBHOOK_BATCH; i += 1) {
+        const sent = await this.dataSource.transaction(async (tx) => {
+          const [r]: Array<{ id: string; payload: unknown; attempts: number }> = await tx.query(
+            `SELECT id::text, payload, webhook_attempts AS attempts FROM alerts
+             WHERE webhook_state = 'pending' AND webhook_next_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+          );
+          if (!r) return false;
+          const body = JSON.stringify({ alertId: r.id, ...(r.payload as object) });
+          const attempts = r.attempts + 1;
           try {
             const res = await fetch(url, {
               method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify(r.payload),
+              headers: {
+                'content-type': 'application/json',
+                [SIGNATURE_HEADER]: signWebhook(secret, body, Math.floor(Date.now() / 1000)),
+                'x-understudy-alert-id': r.id,
+                'x-understudy-attempt': String(attempts),
+              },
+              body,
+              redirect: 'error',
               signal: AbortSignal.timeout(5000),
             });
+            await res.body?.cancel().catch(() => undefined);
             if (!res.ok) throw new Error(`webhook answered ${res.status}`);
-            await tx.query(`UPDATE alerts SET webhook_state = 'delivered', webhook_attempts = webhook_attempts + 1, delivered_at = now() WHERE id = $1`, [r.id]);
+            await tx.query(`UPDATE alerts SET webhook_state = 'delivered', webhook_attempts = $2, delivered_at = now() WHERE id = $1`, [r.id, attempts]);
           } catch (e) {
-            const attempts = r.attempts + 1;
-            const state = attempts >= MAX_WEBHOOK_ATTEMPTS ? 'failed' : 'pending';
+            const { baseMs, maxMs } = this.config.controller.alertWebhookBackoff;
+            const delayMs = nextAttemptDelayMs(attempts, baseMs, maxMs);
             await tx.query(
-              `UPDATE alerts SET webhook_state = $2, webhook_attempts = $3, webhook_last_error = $4,
-                 webhook_next_at = now() + make_interval(secs => $5) WHERE id = $1`,
-              [r.id, state, attempts, errorMessage(e).slice(0, 500), Math.min(300, 2 ** attempts)],
+              `UPDATE alerts SET webhook_attempts = $2, webhook_last_error = $3, webhook_next_at = now() + make_interval(secs => $4) WHERE id = $1`,
+              [r.id, attempts, errorMessage(e).slice(0, 500), delayMs / 1000],
             );
-            this.log.warn({ alert: r.id, attempts, err: errorMessage(e) }, state === 'failed' ? 'alert webhook gave up' : 'alert webhook failed; will retry');
+            this.log.warn({ alert: r.id, attempts, retryInMs: delayMs, err: errorMessage(e) }, 'alert webhook failed; will retry until delivered');
           }
-        }
-      });
+          return true;
+        });
+        if (!sent) break;
+      }
     } catch (e) {
       this.log.error({ err: errorMessage(e) }, 'delivering alert webhooks failed');
     } finally {
