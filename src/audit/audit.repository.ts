@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { ActorKind, AuditEventEntity } from './audit-event.entity';
+import type { StoredAuditEntry } from './domain/audit-chain';
 
 export interface AuditEntry {
   actor: string;
@@ -46,6 +47,32 @@ export class AuditRepository {
       `SELECT workflow, segment, details->'to'->>'stage' AS "toStage" FROM audit_events WHERE action = 'stage.promoted' AND at >= $1 ORDER BY id`,
       [since],
     );
+  }
+
+  /**
+   * Entries after an id, oldest first, as the hash chain reads them: every field rendered by the
+   * database exactly as the chain trigger hashed it (the time in UTC with microseconds, details as jsonb text).
+   */
+  async chainPage(afterId: string | null, limit: number): Promise<StoredAuditEntry[]> {
+    return this.dataSource.query(
+      `SELECT id::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at, actor, actor_kind AS "actorKind", action,
+              workflow, segment, reason, details::text AS details, prev_hash AS "prevHash", hash
+         FROM audit_events WHERE ($1::bigint IS NULL OR id > $1::bigint) ORDER BY audit_events.id LIMIT $2`,
+      [afterId, limit],
+    );
+  }
+
+  /**
+   * Whether the connected user could turn the log's triggers off: a superuser, or the owner of
+   * audit_events (or a member of the owner's role). Only then are its entries not append-only for it.
+   */
+  async connectedUserCanAlterLog(): Promise<{ canAlter: boolean; user: string; owner: string }> {
+    const [row] = await this.dataSource.query(
+      `SELECT current_user AS "user", pg_get_userbyid(c.relowner) AS owner,
+              (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR pg_has_role(current_user, c.relowner, 'MEMBER') AS "canAlter"
+         FROM pg_class c WHERE c.oid = to_regclass('audit_events')`,
+    );
+    return row ?? { canAlter: false, user: '', owner: '' };
   }
 
   async find(q: AuditQuery): Promise<AuditEventEntity[]> {

@@ -1,19 +1,24 @@
 import { loadDatabaseConfig } from '../config/app-config';
-import { createDataSource, pendingMigrations } from '../database/data-source';
+import { createDataSource, migrateDatabase, pendingMigrations } from '../database/data-source';
 
 /**
- * `npm run migrate` — applies pending migrations (`up`), or with `down` reverts the last one,
- * or with `status` lists what is pending. Reads only DATABASE_URL.
+ * `npm run migrate` — applies pending migrations (`up`) as the schema owner (DATABASE_MIGRATION_URL,
+ * default DATABASE_URL) and grants the runtime role (DATABASE_RUNTIME_ROLE) what the service needs;
+ * with `down` reverts the last one, with `status` lists what is pending.
  */
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'up';
-  const ds = createDataSource(loadDatabaseConfig(process.env), 'understudy-migrate');
+  const db = loadDatabaseConfig(process.env);
+  if (command === 'up') {
+    const { applied, grantedTo } = await migrateDatabase(db, 'understudy-migrate');
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+    console.log(grantedTo ? `runtime role "${grantedTo}": granted reads and writes, on audit_events reads and appends only` : 'no runtime role configured: the owner runs the service (see README, "Database roles")');
+    return;
+  }
+  const ds = createDataSource({ ...db, url: db.migrationUrl }, 'understudy-migrate');
   await ds.initialize();
   try {
-    if (command === 'up') {
-      const done = await ds.runMigrations({ transaction: 'each' });
-      console.log(done.length ? `applied: ${done.map((m) => m.name).join(', ')}` : 'schema is up to date');
-    } else if (command === 'down') {
+    if (command === 'down') {
       await ds.undoLastMigration({ transaction: 'each' });
       console.log('reverted the last migration');
     } else if (command === 'status') {

@@ -35,6 +35,10 @@ const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL'),
   DATABASE_POOL_SIZE: int(2, 200).default(20),
   DATABASE_MIGRATIONS_CHECK: z.enum(['fail', 'run', 'off']).default('fail'),
+  /** The schema owner's connection, used only to migrate; default DATABASE_URL (one user owns and runs everything). */
+  DATABASE_MIGRATION_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  /** The role the service runs as, granted what it needs after every migration; default DATABASE_URL's user when DATABASE_MIGRATION_URL names another. */
+  DATABASE_RUNTIME_ROLE: z.string().min(1).max(63).optional(),
 
   KAFKA_BROKERS: csv,
   KAFKA_CLIENT_ID: z.string().min(1).default('understudy'),
@@ -129,7 +133,15 @@ export interface AppConfig {
   instanceId: string;
   logLevel: Env['LOG_LEVEL'];
   http: { host: string; port: number; trustProxyHops: number; rateLimit: { perTokenPerMinute: number; anonymousPerMinute: number } };
-  database: { url: string; poolSize: number; migrationsCheck: Env['DATABASE_MIGRATIONS_CHECK'] };
+  database: {
+    url: string;
+    poolSize: number;
+    migrationsCheck: Env['DATABASE_MIGRATIONS_CHECK'];
+    /** Migrations run through this connection (the schema owner). */
+    migrationUrl: string;
+    /** Granted DML (SELECT and INSERT only on append-only tables) after migrating; null: the owner runs the service. */
+    runtimeRole: string | null;
+  };
   kafka: {
     brokers: string[];
     clientId: string;
@@ -247,7 +259,7 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
       trustProxyHops: e.HTTP_TRUST_PROXY_HOPS,
       rateLimit: { perTokenPerMinute: e.API_RATE_LIMIT_PER_MINUTE, anonymousPerMinute: e.API_RATE_LIMIT_ANONYMOUS_PER_MINUTE },
     },
-    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationsCheck: e.DATABASE_MIGRATIONS_CHECK },
+    database: databaseConfig(e),
     kafka: {
       brokers: e.KAFKA_BROKERS,
       clientId: e.KAFKA_CLIENT_ID,
@@ -347,7 +359,30 @@ function kafkaSecurity(e: Env, readFile: (path: string) => string): Pick<AppConf
 /** The documented variables, for the README's configuration table and `--help`. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
-const databaseEnvSchema = envSchema.pick({ DATABASE_URL: true, DATABASE_POOL_SIZE: true, DATABASE_MIGRATIONS_CHECK: true });
+const databaseEnvSchema = envSchema.pick({ DATABASE_URL: true, DATABASE_POOL_SIZE: true, DATABASE_MIGRATIONS_CHECK: true, DATABASE_MIGRATION_URL: true, DATABASE_RUNTIME_ROLE: true });
+
+function userOf(url: string): string | null {
+  try {
+    return decodeURIComponent(new URL(url).username) || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The owner migrates, the service runs as a role that may not alter the schema (so it cannot turn
+ * off the audit log's triggers). Without a second URL one user does both, as a simple install does.
+ */
+function databaseConfig(e: z.infer<typeof databaseEnvSchema>): AppConfig['database'] {
+  const migrationUrl = e.DATABASE_MIGRATION_URL ?? e.DATABASE_URL;
+  const owner = userOf(migrationUrl);
+  const serviceUser = userOf(e.DATABASE_URL);
+  const runtimeRole = e.DATABASE_RUNTIME_ROLE ?? (owner && serviceUser && serviceUser !== owner ? serviceUser : null);
+  if (runtimeRole !== null && runtimeRole === owner) {
+    throw new ConfigError([`DATABASE_RUNTIME_ROLE: must not be the schema owner, the user of ${e.DATABASE_MIGRATION_URL ? 'DATABASE_MIGRATION_URL' : 'DATABASE_URL'} (got "${runtimeRole}")`]);
+  }
+  return { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationsCheck: e.DATABASE_MIGRATIONS_CHECK, migrationUrl, runtimeRole };
+}
 
 /** Only the database part, for commands that need nothing else (migrations, token creation). */
 export function loadDatabaseConfig(env: Record<string, string | undefined>): AppConfig['database'] {
@@ -358,9 +393,5 @@ export function loadDatabaseConfig(env: Record<string, string | undefined>): App
       parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.code === 'invalid_type' ? 'is required' : i.message}`),
     );
   }
-  return {
-    url: parsed.data.DATABASE_URL,
-    poolSize: parsed.data.DATABASE_POOL_SIZE,
-    migrationsCheck: parsed.data.DATABASE_MIGRATIONS_CHECK,
-  };
+  return databaseConfig(parsed.data);
 }

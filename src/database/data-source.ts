@@ -3,9 +3,13 @@ import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
 import { ENTITIES } from './entities';
 import { QueryLogger, QueryLogSink } from './query-logger';
+import { grantRuntimeRole } from './runtime-role';
+
+/** What a connection needs of the database configuration (the rest may come along). */
+export type DatabaseConnection = Pick<AppConfig['database'], 'url' | 'poolSize'> & Partial<AppConfig['database']>;
 
 /** The one set of TypeORM options: schema only through migrations, never synchronize. */
-export function dataSourceOptions(db: AppConfig['database'], applicationName = 'understudy', sink: QueryLogSink | null = null): DataSourceOptions {
+export function dataSourceOptions(db: DatabaseConnection, applicationName = 'understudy', sink: QueryLogSink | null = null): DataSourceOptions {
   return {
     type: 'postgres',
     url: db.url,
@@ -29,7 +33,7 @@ export function dataSourceOptions(db: AppConfig['database'], applicationName = '
   };
 }
 
-export function createDataSource(db: AppConfig['database'], applicationName?: string): DataSource {
+export function createDataSource(db: DatabaseConnection, applicationName?: string): DataSource {
   return new DataSource(dataSourceOptions(db, applicationName));
 }
 
@@ -58,19 +62,20 @@ export async function pendingMigrations(ds: DataSource): Promise<string[]> {
 }
 
 /**
- * Applies pending migrations before anything else touches the database (DATABASE_MIGRATIONS_CHECK=run):
- * the service's modules read their tables as they start, so on an empty database they must exist
- * first. Instances starting together take turns on an advisory lock; each finds the work done by the first.
+ * Applies pending migrations as the schema owner (DATABASE_MIGRATION_URL), then grants the runtime
+ * role exactly what the service needs, tables a migration just made included. Instances and
+ * `npm run migrate` starting together take turns on an advisory lock; each finds the work done.
  */
-export async function migrateBeforeStart(db: AppConfig['database'], applicationName: string): Promise<string[]> {
-  const ds = createDataSource({ ...db, poolSize: 2 }, `${applicationName}:migrate`);
+export async function migrateDatabase(db: AppConfig['database'], applicationName: string): Promise<{ applied: string[]; grantedTo: string | null }> {
+  const ds = createDataSource({ ...db, url: db.migrationUrl, poolSize: 2 }, `${applicationName}:migrate`);
   await ds.initialize();
   const lock = ds.createQueryRunner();
   try {
     await lock.connect();
     await lock.query(`SELECT pg_advisory_lock(hashtextextended('understudy:migrations', 0))`);
     const applied = await ds.runMigrations({ transaction: 'each' });
-    return applied.map((m) => m.name);
+    if (db.runtimeRole) await grantRuntimeRole(ds, db.runtimeRole);
+    return { applied: applied.map((m) => m.name), grantedTo: db.runtimeRole };
   } finally {
     await lock.query(`SELECT pg_advisory_unlock(hashtextextended('understudy:migrations', 0))`).catch(() => undefined);
     await lock.release();
@@ -78,13 +83,20 @@ export async function migrateBeforeStart(db: AppConfig['database'], applicationN
   }
 }
 
-/** The start-up check: refuse to run on an old schema, or migrate first when asked to. */
+/**
+ * Applies pending migrations before anything else touches the database (DATABASE_MIGRATIONS_CHECK=run):
+ * the service's modules read their tables as they start, so on an empty database they must exist first.
+ */
+export async function migrateBeforeStart(db: AppConfig['database'], applicationName: string): Promise<string[]> {
+  return (await migrateDatabase(db, applicationName)).applied;
+}
+
+/**
+ * The start-up check: refuse to run on an old schema. With `run` the migrations were applied before
+ * the modules started (migrateBeforeStart, as the owner), so the service's own role only checks.
+ */
 export async function checkMigrations(ds: DataSource, mode: AppConfig['database']['migrationsCheck']): Promise<void> {
   if (mode === 'off') return;
-  if (mode === 'run') {
-    await ds.runMigrations({ transaction: 'each' });
-    return;
-  }
   const pending = await pendingMigrations(ds);
   if (pending.length > 0) throw new PendingMigrationsError(pending);
 }

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { parse as parseYaml } from 'yaml';
 import type { ScenarioInput } from '../../src/simulator/scenario';
 import { findRepoRoot, KafkaControl } from './kafka-cluster';
-import { createTestDatabase } from './postgres';
+import { createTestDatabase, runtimeUrl } from './postgres';
 import type { StackInfo } from './stack';
 
 /** What an integration test needs of the shared stack (set by globalSetup in US_STACK). */
@@ -73,7 +73,10 @@ export interface TestService {
   /** Base URL of the service's HTTP API. */
   url: string;
   env: Record<string, string>;
+  /** The database as its owner (who migrates; tests read and arrange data through it). */
   databaseUrl: string;
+  /** The database as the service connects to it (the runtime role, unless started asOwner). */
+  serviceDatabaseUrl: string;
   pid: number;
   logFile: string;
   /** Graceful stop (SIGTERM), as an orchestrator would. */
@@ -87,7 +90,10 @@ export interface ServiceOptions {
   suffix: string;
   topics: TestTopics;
   workflowsFile: string;
+  /** The database as its owner; the service runs as the runtime role on it (migrating, if asked, as the owner). */
   databaseUrl?: string;
+  /** Runs the service as the owner itself, the way a one-user install does. */
+  asOwner?: boolean;
   env?: Record<string, string>;
   /** How long to wait for /health; default 60 s. */
   readyTimeoutMs?: number;
@@ -105,7 +111,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The environment a service instance of a test runs with (own database, topics, group, flags). */
+/**
+ * The environment a service instance of a test runs with (own database, topics, group, flags). It
+ * connects as the runtime role, as production should, so every test shows the service needs no
+ * DDL right; it migrates, when asked to, as the owner.
+ */
 export function serviceEnv(o: ServiceOptions & { databaseUrl: string; port: number }): Record<string, string> {
   const s = stackInfo();
   return {
@@ -114,7 +124,8 @@ export function serviceEnv(o: ServiceOptions & { databaseUrl: string; port: numb
     INSTANCE_ID: `test-${o.suffix}-${randomBytes(2).toString('hex')}`,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(o.port),
-    DATABASE_URL: o.databaseUrl,
+    DATABASE_URL: o.asOwner ? o.databaseUrl : runtimeUrl(o.databaseUrl),
+    DATABASE_MIGRATION_URL: o.databaseUrl,
     DATABASE_POOL_SIZE: '10',
     KAFKA_BROKERS: s.kafka.brokers.join(','),
     KAFKA_GROUP_ID: `understudy-${o.suffix}`,
@@ -188,6 +199,7 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
     url,
     env,
     databaseUrl,
+    serviceDatabaseUrl: env.DATABASE_URL,
     pid: child.pid!,
     logFile,
     exited: () => exitInfo !== null,

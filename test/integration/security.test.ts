@@ -7,7 +7,8 @@ import { api, createToken, createTopics, kafkaClient, setScenario, stackInfo, st
 
 /**
  * Issue 9, security: no secret and no redacted field in the logs; the audit log and AI decisions
- * cannot be changed or deleted, even by the service's own database user. (Refusal of every
+ * cannot be changed or deleted, even by the schema's owner while their triggers are on (the
+ * service's own runtime role cannot turn them off: audit-immutability.test.ts). (Refusal of every
  * mutating route to anonymous and wrong-role callers, and hashed tokens: test/e2e/api.test.ts.)
  */
 jest.setTimeout(300_000);
@@ -66,7 +67,7 @@ describe('security', () => {
 
   it('refuses to change or delete the audit log and AI decisions, whoever asks', async () => {
     const [{ current_user: user }] = (await pg.query('SELECT current_user')).rows;
-    expect(user).toBe(new URL(db.url).username); // the same user the service connects as
+    expect(user).toBe(new URL(db.url).username); // the owner, who migrated the schema
     const audit = (await pg.query(`SELECT id FROM audit_events LIMIT 1`)).rows[0];
     const decision = (await pg.query(`SELECT id FROM ai_decisions LIMIT 1`)).rows[0];
     expect(audit).toBeDefined();
