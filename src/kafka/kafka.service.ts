@@ -12,6 +12,26 @@ export interface OutgoingMessage {
   headers?: IHeaders;
 }
 
+/**
+ * A publish the service stopped waiting for at shutdown: not known to be on Kafka. Named like
+ * kafkajs's errors, so that whoever stores on the strength of a publish treats it as Kafka being
+ * unavailable (retry, never dead-letter).
+ */
+export class PublishAbandonedError extends Error {
+  override readonly name = 'KafkaPublishAbandoned';
+}
+
+/** Waits for `p` at most `ms`, never rejecting (for disconnects at shutdown). */
+function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(() => undefined, () => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, ms));
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** The event bus: one kafkajs client, one shared producer, consumers made on demand. */
 @Injectable()
 export class KafkaService implements OnModuleDestroy {
@@ -19,6 +39,9 @@ export class KafkaService implements OnModuleDestroy {
   private producer: Producer | null = null;
   private producerConnecting: Promise<Producer> | null = null;
   private readonly consumers = new Set<Consumer>();
+  /** Rejects of the publishes under way (see abandonPublishing). */
+  private readonly publishing = new Set<(e: Error) => void>();
+  private abandoned: PublishAbandonedError | null = null;
   private readonly log: Logger;
   private readonly probe: SharedProbe;
 
@@ -51,11 +74,35 @@ export class KafkaService implements OnModuleDestroy {
     }, 3000);
   }
 
-  /** Publishes and resolves only once every broker acknowledged (acks = all). */
+  /**
+   * Publishes and resolves only once every broker acknowledged (acks = all). Rejects with
+   * PublishAbandonedError once the service stops waiting for Kafka (abandonPublishing).
+   */
   async publish(topic: string, messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const producer = await this.getProducer();
-    await producer.send({ topic, messages, acks: -1 });
+    if (this.abandoned) throw this.abandoned;
+    await this.unlessAbandoned(this.getProducer().then((producer) => producer.send({ topic, messages, acks: -1 })));
+  }
+
+  /**
+   * At shutdown: publishes under way are no longer waited for — they reject as not published, so
+   * their callers leave the rows unsent (kafkajs may still deliver them before the process ends:
+   * at least once, consumers dedupe) — and later publishes fail at once. kafkajs's own retries of an
+   * unreachable cluster run for a minute and more; a stop cannot wait for them.
+   */
+  abandonPublishing(): number {
+    this.abandoned ??= new PublishAbandonedError('publishing stopped: the service is shutting down');
+    const underWay = [...this.publishing];
+    this.publishing.clear();
+    for (const reject of underWay) reject(this.abandoned);
+    return underWay.length;
+  }
+
+  private unlessAbandoned<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.publishing.add(reject);
+      work.then(resolve, reject).finally(() => this.publishing.delete(reject));
+    });
   }
 
   consumer(config: Partial<ConsumerConfig> & { groupId: string }): Consumer {
@@ -102,9 +149,19 @@ export class KafkaService implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.probe.close();
-    for (const c of this.consumers) await c.disconnect().catch(() => undefined);
+    await this.close();
+  }
+
+  /**
+   * Stops publishing and disconnects the producer and the consumers together, each waited for at
+   * most `timeoutMs`: against brokers that do not answer, a consumer's leave (and the commit before
+   * it) is retried for a minute and more. What is not committed is redelivered to the group.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    this.abandonPublishing();
+    const clients: Array<Consumer | Producer> = [...this.consumers, ...(this.producer ? [this.producer] : [])];
     this.consumers.clear();
-    if (this.producer) await this.producer.disconnect().catch(() => undefined);
     this.producer = null;
+    await Promise.all(clients.map((c) => settleWithin(c.disconnect(), timeoutMs)));
   }
 }
