@@ -9,6 +9,7 @@ import { LOGGER } from '../common/logger';
 import { IngestService, JOBS_CREATED } from '../ingest/ingest.service';
 import { findUnstorableString, storableText } from '../ingest/domain/decode-message';
 import { MetricsService } from '../metrics/metrics.service';
+import { callWaitDeadline } from '../shutdown/domain/shutdown-plan';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { DECISION_MODEL, DecisionModel, ModelAnswer, ModelCallError } from './decision-model';
@@ -61,6 +62,9 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   private emptyAtSeq = 0;
   private lastClaimAt = 0;
   private leaseTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  /** Calls given up at shutdown: their jobs went back to the queue, so their answers are not written. */
+  private readonly abandoned = new Set<string>();
   private readonly onJobs = () => this.news();
 
   constructor(
@@ -138,16 +142,38 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming, gives back the jobs claimed but not started, and lets the calls under way finish
+   * (their answers go to the writer, which whoever stops the service drains) — until their timeout or
+   * `deadline`, whichever is sooner (shutdown/domain/shutdown-plan.ts). The jobs of calls still out
+   * then go back to the queue for another instance, and their late answers are dropped. Called again,
+   * it returns the first call's promise.
+   */
+  stop(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    this.stopping ??= this.stopOnce(deadline);
+    return this.stopping;
+  }
+
+  private async stopOnce(deadline: number): Promise<void> {
     this.running = false;
     this.ingest.events.off(JOBS_CREATED, this.onJobs);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.wakeUp();
     await this.loop;
-    // Let calls in flight finish (bounded by the model timeout) so their answers are kept.
-    const deadline = Date.now() + this.config.model.timeoutMs + 1000;
-    while (this.inFlight > 0 && Date.now() < deadline) await sleep(20);
-    await this.writer.drain();
+    const until = callWaitDeadline(Date.now(), this.config.model.timeoutMs, deadline);
+    while (this.inFlight > 0 && Date.now() < until) await sleep(20);
+    if (this.calling.size > 0) await this.abandonCalls();
+  }
+
+  private async abandonCalls(): Promise<void> {
+    const ids = [...this.calling];
+    for (const id of ids) this.abandoned.add(id);
+    this.log.warn({ jobs: ids.length }, 'stopping: model calls still under way are abandoned; their jobs go back to the queue');
+    try {
+      await this.jobs.release(ids, this.config.instanceId);
+    } catch (e) {
+      this.log.warn({ err: errorMessage(e), jobs: ids.length }, 'could not give abandoned jobs back; their lease will');
+    }
   }
 
   /** Jobs may be waiting in the queue: claim at the next turn of the loop. */
@@ -238,7 +264,9 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
       this.inFlight++;
       this.calling.add(job.id);
       this.process(job)
-        .then((f) => this.writer.submit(f))
+        .then((f) => {
+          if (!this.abandoned.has(job.id)) this.writer.submit(f);
+        })
         .catch((e) => {
           // process() classifies every failure itself; this is a programming error. The job's
           // lease will expire and it will be retried.

@@ -135,6 +135,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         this.failures++;
         this.log.error({ err: errorMessage(e), failures: this.failures }, 'publishing the outbox failed; will retry');
       }
+      // Stopping: not another batch, nor a backoff to sit out (stop() waits for this loop).
+      if (!this.running) break;
       if (sent === BATCH) continue;
       if (this.wokenWhileBusy && this.failures === 0) {
         this.wokenWhileBusy = false;
@@ -145,8 +147,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
         const t = setTimeout(resolve, wait);
         this.wake = () => {
           clearTimeout(t);
-          // After a failure, back off even when new rows arrive.
-          if (this.failures === 0) resolve();
+          // After a failure, back off even when new rows arrive (but not when stopping).
+          if (this.failures === 0 || !this.running) resolve();
           else setTimeout(resolve, wait).unref();
         };
       });
