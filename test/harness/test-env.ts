@@ -79,11 +79,23 @@ export interface TestService {
   serviceDatabaseUrl: string;
   pid: number;
   logFile: string;
-  /** Graceful stop (SIGTERM), as an orchestrator would. */
-  stop(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM), as an orchestrator would: SIGKILL if the process is still there after
+   * `killAfterMs` (default 30 s, Kubernetes' grace period). Resolves with how it ended.
+   */
+  stop(opts?: { killAfterMs?: number }): Promise<ServiceExit>;
   /** SIGKILL: a crash, nothing flushed. */
   kill(): Promise<void>;
   exited(): boolean;
+}
+
+export interface ServiceExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when stop() had to SIGKILL it: it did not exit on its own within the grace. */
+  killed: boolean;
+  /** From the SIGTERM to the exit (0 when it had exited before stop()). */
+  ms: number;
 }
 
 export interface ServiceOptions {
@@ -190,8 +202,10 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
   const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out] });
   closeSync(out);
   let exitInfo: string | null = null;
+  let exitStatus: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
   const exitedP = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
     exitInfo = `code ${code}, signal ${signal}`;
+    exitStatus = { code, signal };
     resolve();
   }));
   const url = `http://127.0.0.1:${port}`;
@@ -203,12 +217,18 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
     pid: child.pid!,
     logFile,
     exited: () => exitInfo !== null,
-    stop: async () => {
-      if (exitInfo) return;
+    stop: async ({ killAfterMs = 30_000 } = {}) => {
+      if (exitInfo) return { ...exitStatus, killed: false, ms: 0 };
+      const t0 = Date.now();
+      let killed = false;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const t = setTimeout(() => {
+        killed = true;
+        child.kill('SIGKILL');
+      }, killAfterMs);
       await exitedP;
       clearTimeout(t);
+      return { ...exitStatus, killed, ms: Date.now() - t0 };
     },
     kill: async () => {
       if (exitInfo) return;
