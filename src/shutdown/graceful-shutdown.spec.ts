@@ -14,6 +14,17 @@ function recordingLog(): ShutdownLog & { lines: Array<{ level: string; obj: obje
 }
 
 describe('runShutdown', () => {
+  // Fake timers (Date.now included): the budget is split by the clock, and a busy machine must not move it.
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  /** Runs a stop to its end, the fake clock moving as far as the budget. */
+  async function shutdownOver(steps: ShutdownStep[], totalMs: number, log: ShutdownLog = recordingLog()) {
+    const report = runShutdown(steps, totalMs, log);
+    await jest.advanceTimersByTimeAsync(totalMs);
+    return report;
+  }
+
   it('runs the phases in order, the steps of one phase together', async () => {
     const events: string[] = [];
     const step = (phase: ShutdownStep['phase'], name: string, ms: number): ShutdownStep => ({
@@ -26,15 +37,14 @@ describe('runShutdown', () => {
         events.push(`end ${name}`);
       },
     });
-    await runShutdown([step('close', 'http', 1), step('flush-decisions', 'writer', 5), step('stop-intake', 'consumer', 20), step('stop-intake', 'runner', 5)], 2000, recordingLog());
+    await shutdownOver([step('close', 'http', 1), step('flush-decisions', 'writer', 5), step('stop-intake', 'consumer', 20), step('stop-intake', 'runner', 5)], 2000);
     expect(events).toEqual(['start consumer', 'start runner', 'end runner', 'end consumer', 'start writer', 'end writer', 'start http', 'end http']);
   });
 
   it('stops waiting for a step at its phase deadline, says what that means, and goes on', async () => {
     const log = recordingLog();
     let flushed = false;
-    const t0 = Date.now();
-    const report = await runShutdown(
+    const report = await shutdownOver(
       [
         { phase: 'stop-intake', name: 'the consumer leaving its group', ifAbandoned: 'offsets redelivered', run: never },
         { phase: 'flush-decisions', name: 'the writer', ifAbandoned: '-', run: async () => void (flushed = true) },
@@ -43,31 +53,24 @@ describe('runShutdown', () => {
       1000,
       log,
     );
-    const elapsed = Date.now() - t0;
+    // Everything after the abandoned step still ran, and the stop ended at the last deadline it had
+    // to wait for (the outbox's, 85 % of the budget), not when its steps would have finished.
     expect(flushed).toBe(true);
-    // Everything after the abandoned steps still ran, and the stop ended once its budget was spent,
-    // not when the steps that never finish would have.
-    expect(elapsed).toBeGreaterThanOrEqual(850);
-    expect(elapsed).toBeLessThan(5000);
+    expect(report.totalMs).toBe(850);
     expect(report.steps.map((s) => [s.name, s.outcome])).toEqual([
       ['the consumer leaving its group', 'abandoned'],
       ['the writer', 'done'],
       ['outbox publishes', 'abandoned'],
     ]);
-    // The consumer was given up at its phase's deadline (40 % of the budget), before the outbox's (85 %).
-    expect(report.steps[0].ms).toBeLessThan(850);
+    // The consumer was given up at its phase's deadline: 40 % of the budget.
+    expect(report.steps[0].ms).toBe(400);
     expect(log.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { consequence: string }).consequence)).toEqual(['offsets redelivered', 'rows stay unsent']);
   });
 
   it('hands a step its phase deadline, and leaves the time of a phase that ended early to the next', async () => {
     const seen: Array<{ name: string; deadline: number; at: number }> = [];
-    let startedAt = 0;
-    const now = () => {
-      const t = Date.now();
-      startedAt ||= t;
-      return t;
-    };
-    const report = await runShutdown(
+    const t0 = Date.now();
+    const report = await shutdownOver(
       [
         { phase: 'stop-intake', name: 'quick', ifAbandoned: '-', run: async (deadline) => void seen.push({ name: 'quick', deadline, at: Date.now() }) },
         {
@@ -81,22 +84,23 @@ describe('runShutdown', () => {
         },
       ],
       4000,
-      recordingLog(),
-      now,
     );
-    expect(seen.map((s) => [s.name, s.deadline - startedAt])).toEqual([
+    expect(seen.map((s) => [s.name, s.deadline - t0])).toEqual([
       ['quick', 1600],
       ['slow', 2800],
     ]);
     // The flush began as soon as the intake was done, not at the intake's deadline, and had the time it needed.
-    expect(seen[1].at - startedAt).toBeLessThan(1600);
-    expect(report.steps.map((s) => s.outcome)).toEqual(['done', 'done']);
+    expect(seen[1].at - t0).toBe(0);
+    expect(report.steps.map((s) => [s.outcome, s.ms])).toEqual([
+      ['done', 0],
+      ['done', 1400],
+    ]);
   });
 
   it('logs a step that fails, even synchronously, and goes on', async () => {
     const log = recordingLog();
     let closed = false;
-    const report = await runShutdown(
+    const report = await shutdownOver(
       [
         { phase: 'stop-intake', name: 'broken', ifAbandoned: 'x', run: () => { throw new Error('boom'); } },
         { phase: 'flush-decisions', name: 'rejecting', ifAbandoned: 'y', run: () => Promise.reject(new Error('db down')) },
