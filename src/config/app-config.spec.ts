@@ -86,6 +86,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...minimal, API_RATE_LIMIT_PER_MINUTE: '0' }).http.rateLimit.perTokenPerMinute).toBe(0);
   });
 
+  it('bounds a graceful stop at 20 s by default, under the usual 30 s grace of an orchestrator', () => {
+    expect(loadConfig(minimal).shutdown).toEqual({ timeoutMs: 20_000 });
+    expect(loadConfig({ ...minimal, SHUTDOWN_TIMEOUT_MS: '5000' }).shutdown.timeoutMs).toBe(5000);
+    expect(problemsOf({ ...minimal, SHUTDOWN_TIMEOUT_MS: '500' })[0]).toMatch(/^SHUTDOWN_TIMEOUT_MS: /);
+  });
+
   it('refuses an alert webhook without a signing secret', () => {
     expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x' })[0]).toMatch(/^ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL/);
     expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x', ALERT_WEBHOOK_SECRET: 'short' })[0]).toMatch(/^ALERT_WEBHOOK_SECRET: at least 16/);
