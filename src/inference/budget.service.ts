@@ -51,7 +51,14 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => void this.tidy().catch((e) => this.log.warn({ err: e }, 'budget claims not tidied')), REFRESH_MS);
+    let tidying = false;
+    this.timer = setInterval(() => {
+      if (tidying) return; // a slow look (a row held by the writer's transaction) is not overtaken by the next
+      tidying = true;
+      void this.tidy()
+        .catch((e) => this.log.warn({ err: e }, 'budget claims not tidied'))
+        .finally(() => (tidying = false));
+    }, REFRESH_MS);
     this.timer.unref();
   }
 

@@ -109,6 +109,9 @@ export class IngestService {
         const acc = new RollupAccumulator();
         await this.comparisons.onItems(tx, inserted, acc);
         await this.rollups.write(tx, acc);
+        return inserted;
+      }).then((inserted) => {
+        this.countOverflow(inserted);
         return inserted.length;
       });
       if (stored > 0) this.events.emit(JOBS_CREATED, stored);
@@ -140,8 +143,17 @@ export class IngestService {
         plan = registered.plan;
       }
       for (const i of list) i.segment = plan.segmentOf.get(i.segment)!;
-      if (plan.pooled.length > 0) this.metrics.segmentOverflow.inc({ workflow }, list.filter((i) => i.segment === cap.overflowSegment).length);
     }
+  }
+
+  /** Items stored (not redelivered copies) in their workflow's overflow segment. */
+  private countOverflow(inserted: Array<{ workflow: string; segment: string }>): void {
+    const byWorkflow = new Map<string, number>();
+    for (const i of inserted) {
+      if (i.segment !== this.workflows.activeOf(i.workflow)?.champion.definition.rollout.overflowSegment) continue;
+      byWorkflow.set(i.workflow, (byWorkflow.get(i.workflow) ?? 0) + 1);
+    }
+    for (const [workflow, n] of byWorkflow) this.metrics.segmentOverflow.inc({ workflow }, n);
   }
 
   private async handleDecisions(messages: IncomingMessage[]): Promise<BatchResult> {
