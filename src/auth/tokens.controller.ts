@@ -11,7 +11,7 @@ import { Principal, TokenService } from './token.service';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
-@ApiErrors(401, 403)
+@ApiErrors(401, 403, 429)
 @Controller('api')
 export class TokensController {
   constructor(private readonly tokens: TokenService) {}

@@ -20,7 +20,7 @@ const jsonOrCsv = (model: Function, csv: string) =>
 
 @ApiTags('reports')
 @ApiBearerAuth()
-@ApiErrors(401, 403)
+@ApiErrors(401, 403, 429)
 @ApiExtraModels(AgreementReportResponse, AuditLogResponse)
 @Controller('api')
 export class ReportsController {

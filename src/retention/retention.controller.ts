@@ -10,7 +10,7 @@ import { RetentionService } from './retention.service';
 
 @ApiTags('personal data')
 @ApiBearerAuth()
-@ApiErrors(401, 403)
+@ApiErrors(401, 403, 429)
 @Controller('api')
 export class RetentionController {
   constructor(private readonly retention: RetentionService) {}

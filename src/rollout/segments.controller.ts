@@ -23,7 +23,7 @@ const EVERYONE = ['program_manager', 'analyst', 'ops'] as const;
 /** Segments: their state, live numbers and gate status; the actions people take on them. */
 @ApiTags('segments')
 @ApiBearerAuth()
-@ApiErrors(401, 403)
+@ApiErrors(401, 403, 429)
 @Controller('api')
 export class SegmentsController {
   constructor(

@@ -16,7 +16,7 @@ const READERS = ['program_manager', 'analyst', 'ops'] as const;
 
 @ApiTags('workflows')
 @ApiBearerAuth()
-@ApiErrors(401, 403)
+@ApiErrors(401, 403, 429)
 @Controller('api/workflows')
 export class WorkflowsController {
   constructor(private readonly registry: WorkflowRegistry) {}

@@ -16,7 +16,7 @@ export class ValidationIssue {
 /** The body of every error answer, as ErrorFilter writes it. */
 export class ErrorBody {
   @ApiProperty({
-    description: `What went wrong: ${Object.values(ErrorCode).join(', ')}; INTERNAL for an unexpected error (500); HTTP_<status> for other HTTP errors`,
+    description: `What went wrong: ${Object.values(ErrorCode).join(', ')}; RATE_LIMITED (429); INTERNAL for an unexpected error (500); HTTP_<status> for other HTTP errors`,
     example: ErrorCode.Validation,
   })
   code!: string;
@@ -40,7 +40,7 @@ export class ErrorResponse {
   error!: ErrorBody;
 }
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 429 | 503;
 
 const WHAT: Record<ErrorStatus, string> = {
   400: 'Invalid input: the message names each field and the rule it broke',
@@ -48,6 +48,7 @@ const WHAT: Record<ErrorStatus, string> = {
   403: 'The token’s role may not call this route',
   404: 'The workflow, segment, version or item was not found',
   409: 'Not possible in the current state (e.g. already paused, the gate does not hold, a version number taken)',
+  429: 'RATE_LIMITED: over the API rate limit of the token (or of the address without a valid token); Retry-After says when to ask again',
   503: 'A dependency does not answer',
 };
 

@@ -37,3 +37,22 @@ export class HealthResponse {
   @ApiProperty({ type: () => HealthChecksView })
   checks!: HealthChecksView;
 }
+
+export class LivenessResponse {
+  @ApiProperty({ enum: ['up'] })
+  status!: string;
+
+  @ApiProperty({ description: 'The instance that answered' })
+  instance!: string;
+}
+
+export class ReadinessResponse {
+  @ApiProperty({ enum: ['ready', 'not-ready'] })
+  status!: string;
+
+  @ApiProperty({ type: [String], description: 'Why not, one line per unmet condition (empty when ready)' })
+  reasons!: string[];
+
+  @ApiProperty({ description: 'The instance that answered' })
+  instance!: string;
+}
