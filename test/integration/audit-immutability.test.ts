@@ -73,8 +73,6 @@ describe('the audit log', () => {
       const created = await api(service.url, 'POST', '/api/tokens', { token: admin, body: { name: `ops-${suffix}`, role: 'ops' } });
       expect(created.status).toBe(201);
       const ops = created.body.token as string;
-      expect((await api(service.url, 'PUT', '/api/kill-switch', { token: ops, body: { enabled: true, reason: 'audit test' } })).status).toBe(200);
-      expect((await api(service.url, 'PUT', '/api/kill-switch', { token: ops, body: { enabled: false, reason: 'audit test done' } })).status).toBe(200);
 
       const gen = new WorkloadGenerator({ seed: 5, triageWorkflow: wf.triage, invoiceWorkflow: wf.invoice, idPrefix: `${suffix}-` });
       const items = gen.batch(50);
@@ -83,6 +81,10 @@ describe('the audit log', () => {
       await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
       await producer.disconnect();
       await waitFor('every item decided', async () => Number((await owner.query(`SELECT count(*) n FROM ai_decisions`)).rows[0].n) === 50, 120_000);
+      // The kill switch is pulled only once the items are decided: an item that arrives while an
+      // instance still sees the switch on is skipped for good, as it should be.
+      expect((await api(service.url, 'PUT', '/api/kill-switch', { token: ops, body: { enabled: true, reason: 'audit test' } })).status).toBe(200);
+      expect((await api(service.url, 'PUT', '/api/kill-switch', { token: ops, body: { enabled: false, reason: 'audit test done' } })).status).toBe(200);
 
       const actions = (await owner.query(`SELECT action FROM audit_events ORDER BY id`)).rows.map((r) => r.action as string);
       expect(actions.filter((a) => a === 'token.created')).toHaveLength(2);
