@@ -11,7 +11,7 @@ import { DecisionWriter } from './inference/decision-writer';
 import { RunnerService } from './inference/runner.service';
 import { IngestConsumer } from './ingest/ingest.consumer';
 import { KafkaService } from './kafka/kafka.service';
-import { OutboxRelay } from './routing/outbox.relay';
+import { OutboxRelay } from './outbox/outbox.relay';
 import { runShutdown, ShutdownStep } from './shutdown/graceful-shutdown';
 
 /** Builds the configured application (also used by tests, the demo and benchmarks). */

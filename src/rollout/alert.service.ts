@@ -6,7 +6,8 @@ import { APP_CONFIG } from '../config/config.module';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import type { Tx } from '../database/sql';
-import { RoutingService } from '../routing/routing.service';
+import { OutboxRelay } from '../outbox/outbox.relay';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { nextAttemptDelayMs, SIGNATURE_HEADER, signWebhook } from './domain/alert-webhook';
 
 export interface Alert {
@@ -34,7 +35,8 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly routing: RoutingService,
+    private readonly outbox: OutboxRepository,
+    private readonly relay: OutboxRelay,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -47,17 +49,20 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
       `INSERT INTO alerts (kind, workflow, segment, payload, webhook_state) VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
       [alert.kind, alert.workflow ?? null, alert.segment ?? null, payload, this.config.controller.alertWebhookUrl ? 'pending' : 'none'],
     );
-    await tx.query(`INSERT INTO outbox (topic, message_key, payload) VALUES ($1, $2, $3)`, [
-      this.config.kafka.topics.alerts,
-      [alert.workflow, alert.segment].filter(Boolean).join('|') || alert.kind,
-      { alertId: row.id, ...payload },
+    await this.outbox.enqueue(tx, [
+      {
+        topic: this.config.kafka.topics.alerts,
+        key: [alert.workflow, alert.segment].filter(Boolean).join('|') || alert.kind,
+        payload: { alertId: row.id, ...payload },
+      },
     ]);
     this.log.warn({ kind: alert.kind, workflow: alert.workflow, segment: alert.segment }, alert.summary);
   }
 
   /** Called after the raising transaction committed. */
   committed(): void {
-    this.routing.wakeRelay();
+    // Alert rows are not handed over: the relay's poll, woken now, publishes them.
+    this.relay.committed();
     void this.deliverWebhooks();
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
 
 /**
@@ -14,6 +15,8 @@ export interface FlagSnapshot {
 /** What was last set through the API, written to, or adopted from a flag's environment switch. */
 @Injectable()
 export class FlagSnapshotRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
   async get(tx: Tx, flagName: string): Promise<FlagSnapshot | null> {
     const rows = await tx.query(`SELECT state FROM flag_snapshots WHERE flag_name = $1`, [flagName]);
     return rows[0]?.state ?? null;
@@ -34,5 +37,14 @@ export class FlagSnapshotRepository {
        ON CONFLICT (flag_name) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
       [flagName, state],
     );
+  }
+
+  /** Whether a flag's environment switch is stored as enabled (false when nothing is stored). */
+  async isEnabled(flagName: string, tx?: Tx): Promise<boolean> {
+    const [row]: Array<{ enabled: boolean | null }> = await (tx ?? this.dataSource.manager).query(
+      `SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`,
+      [flagName],
+    );
+    return row?.enabled === true;
   }
 }

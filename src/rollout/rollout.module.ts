@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ComparisonModule } from '../comparison/comparison.module';
 import { InferenceModule } from '../inference/inference.module';
+import { OutboxModule } from '../outbox/outbox.module';
 import { RoutingModule } from '../routing/routing.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { AlertService } from './alert.service';
@@ -13,9 +14,9 @@ import { SegmentDecisions } from './segment-decisions';
 import { SegmentsController } from './segments.controller';
 
 @Module({
-  imports: [WorkflowsModule, RoutingModule, InferenceModule, ComparisonModule],
+  imports: [WorkflowsModule, RoutingModule, InferenceModule, ComparisonModule, OutboxModule],
   controllers: [SegmentsController],
   providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentDecisions, RolloutController, RolloutService],
-  exports: [SegmentRepository, RolloutService, RolloutController, LeaderService, AlertService],
+  exports: [SegmentRepository, FlagSnapshotRepository, RolloutService, RolloutController, LeaderService, AlertService],
 })
 export class RolloutModule {}

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
 import type { SegmentSplit } from '../flags/domain/segment-split';
+import type { Stage } from '../flags/domain/stage';
 import type { SegmentCounts } from './domain/segment-counts';
 import type { SegmentState } from './domain/segment-state';
 
@@ -127,4 +128,29 @@ export class SegmentRepository {
     );
     return rows.length;
   }
+
+  /**
+   * What routing obeys per segment: the threshold in force and the stage as decided in PostgreSQL
+   * (a move, a rollback, a revert, an adopted operator change) — null while nothing was decided
+   * (a row ingest created has no flag split yet). Every segment, or only those of `keys`.
+   */
+  async routingStates(keys?: Array<{ workflow: string; segment: string }>, tx?: Tx): Promise<SegmentRoutingState[]> {
+    const m = tx ?? this.dataSource.manager;
+    const columns = `workflow, segment, threshold, threshold_source AS "thresholdSource",
+      CASE WHEN flag_split IS NULL THEN NULL ELSE stage END AS stage, workflow_version AS version`;
+    if (!keys) return m.query(`SELECT ${columns} FROM segments`);
+    return m.query(`SELECT ${columns} FROM segments JOIN jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) USING (workflow, segment)`, [
+      JSON.stringify(keys),
+    ]);
+  }
+}
+
+/** A segment as routing reads it (SegmentRepository.routingStates). */
+export interface SegmentRoutingState {
+  workflow: string;
+  segment: string;
+  threshold: number | null;
+  thresholdSource: 'none' | 'computed' | 'fixed';
+  stage: Stage | null;
+  version: number | null;
 }

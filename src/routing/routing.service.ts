@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { Clock, CLOCK } from '../common/clock';
@@ -9,8 +8,11 @@ import type { FlagReader } from '../flags/flag-reader';
 import { FLAG_READER } from '../flags/flags.module';
 import type { RoutableDecision, RoutingPlan, RoutingPlanner } from '../inference/routing-planner';
 import { MetricsService } from '../metrics/metrics.service';
+import { DirectOutboxRow, OutboxRelay } from '../outbox/outbox.relay';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { conservativeStage, decideRoute, Route, stableDraw, storedStageFor } from './domain/decide-route';
+import { RoutingRepository } from './routing.repository';
 import { SegmentStateCache } from './segment-state.cache';
 
 /** The event published on ai.routing (documented in the README). */
@@ -33,27 +35,19 @@ export interface RoutingEvent {
   routedAt: string;
 }
 
-export const OUTBOX_WRITTEN = 'outbox-written';
-
-/** An outbox row this instance's relay publishes straight after the commit that wrote it. */
-export interface DirectOutboxRow {
-  id: string;
-  topic: string;
-  key: string;
-  value: string;
-}
-
 /**
  * Decides, for each new champion decision, what leaves Understudy, and writes the routing row
- * and — when something leaves — the outbox row in the same transaction as the decision.
+ * (RoutingRepository) and — when something leaves — the outbox row (OutboxRepository) in the same
+ * transaction as the decision.
  */
 @Injectable()
 export class RoutingService implements RoutingPlanner {
-  readonly events = new EventEmitter();
-
   constructor(
     @Inject(FLAG_READER) private readonly flags: FlagReader,
     private readonly segments: SegmentStateCache,
+    private readonly repo: RoutingRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly relay: OutboxRelay,
     private readonly workflows: WorkflowRegistry,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -107,52 +101,27 @@ export class RoutingService implements RoutingPlanner {
       reason: route.reason,
       routedAt: now.toISOString(),
     }));
-    // The routing rows and the outbox rows in one statement (one round trip on the way out). Where
-    // this instance runs the relay, it publishes the rows itself right after the commit.
-    const relayInstance = this.config.roles.relay ? this.config.instanceId : null;
-    const written: Array<{ id: string; eventId: string }> = await tx.query(
-      `WITH routed AS (
-         INSERT INTO routing_decisions (ai_decision_id, workflow, item_id, segment, stage, action, reason, threshold, confidence)
-         SELECT "aiDecisionId"::bigint, workflow, "itemId", segment, stage, action, reason, threshold, confidence
-         FROM jsonb_to_recordset($1::jsonb) AS x("aiDecisionId" text, workflow text, "itemId" text, segment text, stage text,
-           action text, reason text, threshold double precision, confidence double precision)
-         ON CONFLICT (ai_decision_id) DO NOTHING
-       )
-       INSERT INTO outbox (topic, message_key, payload, relay_instance)
-       SELECT $2, x->>'itemId', x, $4 FROM jsonb_array_elements($3::jsonb) AS x
-       RETURNING id::text, payload->>'eventId' AS "eventId"`,
-      [
-        JSON.stringify(
-          routes.map(({ d, route, threshold }) => ({
-            aiDecisionId: d.aiDecisionId,
-            workflow: d.workflow,
-            itemId: d.itemId,
-            segment: d.segment,
-            stage: route.stage,
-            action: route.action,
-            reason: route.reason,
-            threshold,
-            confidence: d.confidence,
-          })),
-        ),
-        topic,
-        JSON.stringify(events),
-        relayInstance,
-      ],
+    await this.repo.insertDecisions(
+      tx,
+      routes.map(({ d, route, threshold }) => ({
+        aiDecisionId: d.aiDecisionId,
+        workflow: d.workflow,
+        itemId: d.itemId,
+        segment: d.segment,
+        stage: route.stage,
+        action: route.action,
+        reason: route.reason,
+        threshold,
+        confidence: d.confidence,
+      })),
     );
-    if (relayInstance === null || written.length === 0) return { routes: routed, committed: () => undefined };
-    const byEventId = new Map(events.map((e) => [e.eventId, e]));
-    const rows: DirectOutboxRow[] = written.map((w) => {
-      const e = byEventId.get(w.eventId)!;
-      return { id: w.id, topic, key: e.itemId, value: JSON.stringify(e) };
-    });
+    // Where this instance runs the relay, it publishes the rows itself right after the commit.
+    const relayInstance = this.config.roles.relay ? this.config.instanceId : null;
+    const ids = await this.outbox.enqueue(tx, events.map((e) => ({ topic, key: e.itemId, payload: e })), relayInstance);
+    if (relayInstance === null || ids.length === 0) return { routes: routed, committed: () => undefined };
+    const rows: DirectOutboxRow[] = ids.map((id, i) => ({ id, topic, key: events[i].itemId, value: JSON.stringify(events[i]) }));
     // Once the batch commits, its rows go to the relay, which publishes them at once — no poll, no
     // second read of rows just written. Shadow batches write none.
-    return { routes: routed, committed: () => this.events.emit(OUTBOX_WRITTEN, rows) };
-  }
-
-  /** Outbox rows were committed (alerts, other writers): look for them now rather than at the relay's next poll. */
-  wakeRelay(): void {
-    this.events.emit(OUTBOX_WRITTEN);
+    return { routes: routed, committed: () => this.relay.committed(rows) };
   }
 }

@@ -1,11 +1,9 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
-import { AppConfig } from '../config/app-config';
-import { APP_CONFIG } from '../config/config.module';
 import type { Stage } from '../flags/domain/stage';
+import { STORED_ROUTING_STATE, StoredRoutingState } from './stored-routing-state';
 
 export interface SegmentRouting {
   threshold: number | null;
@@ -22,11 +20,8 @@ export interface SegmentRouting {
 
 const REFRESH_MS = 1000;
 
-/** A segment's stage as decided in PostgreSQL, or null while nothing was decided (see SegmentRouting.stage). */
-export const DECIDED_STAGE_SQL = 'CASE WHEN flag_split IS NULL THEN NULL ELSE stage END';
-
 /**
- * What routing needs from PostgreSQL, cached for the hot path and read again every second: per
+ * What routing needs from PostgreSQL (through StoredRoutingState), cached for the hot path and read again every second: per
  * segment the confidence threshold in force and the stored stage, and the kill switch as last set
  * through the API or adopted from Unleash. These are the safety controls that hold when Unleash
  * does not answer: a rollback, a revert and the kill switch reach every instance within REFRESH_MS.
@@ -40,8 +35,7 @@ export class SegmentStateCache implements OnModuleDestroy {
   private readonly log: Logger;
 
   constructor(
-    private readonly dataSource: DataSource,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(STORED_ROUTING_STATE) private readonly stored: StoredRoutingState,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.log = logger.child({ component: 'segment-cache' });
@@ -77,15 +71,10 @@ export class SegmentStateCache implements OnModuleDestroy {
     // Fresh from when the read began: a change committed during the read is seen by the next one.
     const started = Date.now();
     try {
-      const rows: Array<{ workflow: string; segment: string; threshold: number | null; source: SegmentRouting['thresholdSource']; stage: Stage | null; version: number | null }> = await this.dataSource.query(
-        `SELECT workflow, segment, threshold, threshold_source AS source, ${DECIDED_STAGE_SQL} AS stage,
-                workflow_version AS version FROM segments`,
-      );
-      const [kill]: Array<{ enabled: boolean | null }> = await this.dataSource.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [
-        this.config.unleash.killSwitchFlag,
-      ]);
-      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.source, stage: r.stage, version: r.version }]));
-      this.storedKillSwitch = kill?.enabled === true;
+      const rows = await this.stored.segments();
+      const killSwitch = await this.stored.killSwitch();
+      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.thresholdSource, stage: r.stage, version: r.version }]));
+      this.storedKillSwitch = killSwitch;
       this.loadedAt = started;
     } catch (e) {
       // Keep routing on the last known state; a stale state is safer than none.

@@ -1,4 +1,4 @@
-import { PublishState, withholdReason } from './withhold';
+import { PublishState, segmentsOf, withheldRows, withholdReason } from './withhold';
 
 const NOW = new Date('2026-11-30T12:00:00Z');
 const event = { workflow: 'triage', segment: 'email|eu', stage: 'confidence-routed', action: 'auto', routedAt: new Date(NOW.getTime() - 2_000).toISOString() };
@@ -23,5 +23,30 @@ describe('publishing a routing event that waited in the outbox', () => {
     expect(withholdReason(event, state({ storedStage: () => 'supervised' }))).toBe('the segment is at supervised now, below the confidence-routed it was routed at');
     expect(withholdReason({ ...event, stage: 'supervised', action: 'suggest' }, state({ storedStage: () => 'confidence-routed' }))).toBeNull();
     expect(withholdReason(event, state({ storedStage: () => null }))).toBeNull();
+  });
+});
+
+describe('checking a batch of routing events before it leaves', () => {
+  it('withholds only the rows whose own segment was moved below their stage, each with its reason', () => {
+    const rows = [
+      { id: '1', event },
+      { id: '2', event: { ...event, segment: 'chat|us' } },
+      { id: '3', event: { ...event, segment: 'chat|us', stage: 'supervised', action: 'suggest' } },
+    ];
+    const withheld = withheldRows(rows, state({ storedStage: (w, s) => (s === 'chat|us' ? 'supervised' : 'confidence-routed') }));
+    expect([...withheld]).toEqual([['2', 'the segment is at supervised now, below the confidence-routed it was routed at']]);
+  });
+
+  it('withholds every row while the kill switch is on, and none of an empty batch', () => {
+    expect([...withheldRows([{ id: '1', event }, { id: '2', event }], state({ killSwitch: true })).keys()]).toEqual(['1', '2']);
+    expect(withheldRows([], state({ killSwitch: true })).size).toBe(0);
+  });
+
+  it('reads the stored stage of each segment once, however many of its events wait', () => {
+    const rows = [{ id: '1', event }, { id: '2', event }, { id: '3', event: { ...event, workflow: 'refunds' } }];
+    expect(segmentsOf(rows)).toEqual([
+      { workflow: 'triage', segment: 'email|eu' },
+      { workflow: 'refunds', segment: 'email|eu' },
+    ]);
   });
 });

@@ -35,3 +35,26 @@ export function withholdReason(e: PendingRoutingEvent, s: PublishState): string 
   return null;
 }
 
+
+/** A routing event waiting in the outbox, by the id of its row. */
+export interface PendingRoutingRow {
+  id: string;
+  event: PendingRoutingEvent;
+}
+
+/** The segments a batch of routing events was routed in, each once (what the stored stages are read for). */
+export function segmentsOf(rows: PendingRoutingRow[]): Array<{ workflow: string; segment: string }> {
+  const keys = new Map<string, { workflow: string; segment: string }>();
+  for (const { event } of rows) keys.set(`${event.workflow}\u0001${event.segment}`, { workflow: event.workflow, segment: event.segment });
+  return [...keys.values()];
+}
+
+/** The rows of a batch that must not be published any more, with why (row id → reason). */
+export function withheldRows(rows: PendingRoutingRow[], s: PublishState): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { id, event } of rows) {
+    const reason = withholdReason(event, s);
+    if (reason) out.set(id, reason);
+  }
+  return out;
+}

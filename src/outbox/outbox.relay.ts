@@ -1,17 +1,13 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import { KafkaService } from '../kafka/kafka.service';
 import { MetricsService } from '../metrics/metrics.service';
-import type { Tx } from '../database/sql';
-import type { Stage } from '../flags/domain/stage';
-import { PendingRoutingEvent, PublishState, withholdReason } from './domain/withhold';
-import { DirectOutboxRow, OUTBOX_WRITTEN, RoutingService } from './routing.service';
-import { DECIDED_STAGE_SQL } from './segment-state.cache';
+import { OutboxRepository } from './outbox.repository';
+import { PUBLISH_GUARD, PublishGuard } from './publish-guard';
 
 const BATCH = 500;
 const POLL_MS = 500;
@@ -23,19 +19,20 @@ const POLL_MS = 500;
 export const DIRECT_GRACE_MS = 5000;
 /** Direct publishes in flight at most; beyond (Kafka slow or down), rows wait for the poll. */
 const MAX_DIRECT_IN_FLIGHT = 16;
-/** Rows published: marked sent, unless a relay that published them too marked them first. */
-const MARK_SENT = `UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL`;
-/** Rows withheld at publish time: done, with why ($1 ids, $2 reasons in the same order). */
-const MARK_WITHHELD = `UPDATE outbox o SET sent_at = now(), withheld_reason = w.reason
-  FROM unnest($1::bigint[], $2::text[]) AS w(id, reason) WHERE o.id = w.id AND o.sent_at IS NULL`;
-/** A publish that failed: the attempt and its error, on the rows ($1 ids, $2 error). */
-const MARK_FAILED = `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`;
 
 /** An outbox row as it goes to Kafka. */
 interface OutgoingRow {
   id: string;
   topic: string;
   key: string | null;
+  value: string;
+}
+
+/** An outbox row this instance's relay publishes straight after the commit that wrote it. */
+export interface DirectOutboxRow {
+  id: string;
+  topic: string;
+  key: string;
   value: string;
 }
 
@@ -46,7 +43,8 @@ interface OutgoingRow {
  * direct publish failed on or whose instance died — is found by a poll: rows are locked
  * (SKIP LOCKED) while being published, so several instances share the work without sending a row
  * twice at once. A crash after publishing and before marking re-sends a row (at least once:
- * consumers dedupe on eventId).
+ * consumers dedupe on eventId). Before a polled row leaves, the publish guard (bound in the
+ * composition root) may withhold it.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
@@ -55,14 +53,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private wake: (() => void) | null = null;
   private wokenWhileBusy = false;
   private readonly log: Logger;
-  private readonly onWritten = (rows?: DirectOutboxRow[]) => (rows && rows.length > 0 ? this.publishDirect(rows) : this.wakeUp());
   private readonly direct = new Set<Promise<void>>();
   private failures = 0;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxRepository,
     private readonly kafka: KafkaService,
-    private readonly routing: RoutingService,
+    @Inject(PUBLISH_GUARD) private readonly guard: PublishGuard,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
@@ -77,16 +74,25 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.routing.events.on(OUTBOX_WRITTEN, this.onWritten);
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.running = false;
-    this.routing.events.off(OUTBOX_WRITTEN, this.onWritten);
     this.wakeUp();
     await this.loop;
     await Promise.all([...this.direct]);
+  }
+
+  /**
+   * Called after a transaction that wrote outbox rows committed: the rows given (written with this
+   * instance as their relay_instance) are published at once; without rows, the poll looks now
+   * rather than at its next turn. Nothing happens where this instance does not run the relay.
+   */
+  committed(rows?: DirectOutboxRow[]): void {
+    if (!this.running) return;
+    if (rows && rows.length > 0) this.publishDirect(rows);
+    else this.wakeUp();
   }
 
   /**
@@ -105,11 +111,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       await this.publish(rows);
     } catch (e) {
       this.log.warn({ err: errorMessage(e), rows: rows.length, retryAfterMs: DIRECT_GRACE_MS }, 'publishing committed outbox rows failed; the poll will retry them');
-      await this.dataSource.query(MARK_FAILED, [rows.map((r) => r.id), errorMessage(e).slice(0, 1000)]).catch(() => undefined);
+      await this.outbox.markFailed(rows.map((r) => r.id), errorMessage(e).slice(0, 1000)).catch(() => undefined);
       return;
     }
     try {
-      await this.dataSource.query(MARK_SENT, [rows.map((r) => r.id)]);
+      await this.outbox.markSent(rows.map((r) => r.id));
     } catch (e) {
       // Published but not marked: the poll publishes them again after the grace (at least once).
       this.log.warn({ err: errorMessage(e), rows: rows.length }, 'marking published outbox rows sent failed; they will be sent again');
@@ -157,18 +163,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Publishes one batch; returns how many rows it finished (published or withheld), or throws what the publish failed with. */
   async relayOnce(): Promise<number> {
-    const result = await this.dataSource.transaction(async (tx): Promise<{ sent: number; withheld?: number; error?: unknown }> => {
-      const rows: Array<{ id: string; topic: string; key: string | null; payload: unknown }> = await tx.query(
-        `SELECT id::text, topic, message_key AS key, payload FROM outbox
-         WHERE sent_at IS NULL AND (relay_instance IS NULL OR created_at < now() - make_interval(secs => $2::double precision / 1000))
-         ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [BATCH, DIRECT_GRACE_MS],
-      );
+    const result = await this.outbox.transaction(async (tx): Promise<{ sent: number; withheld?: number; error?: unknown }> => {
+      const rows = await this.outbox.claimUnsent(tx, BATCH, DIRECT_GRACE_MS);
       if (rows.length === 0) return { sent: 0 };
-      // Routing events that waited may no longer be true: checked against PostgreSQL before they leave.
-      const withheld = await this.withheld(tx, rows);
+      // Messages that waited (routing events) may no longer be true: checked before they leave.
+      const withheld = await this.guard.withheld(tx, rows);
       if (withheld.size > 0) {
-        await tx.query(MARK_WITHHELD, [[...withheld.keys()], [...withheld.values()]]);
+        await this.outbox.markWithheld(tx, withheld);
         this.log.warn({ rows: withheld.size, reasons: [...new Set(withheld.values())] }, 'routing events withheld at publish time');
       }
       const outgoing = rows.filter((r) => !withheld.has(r.id));
@@ -179,39 +180,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       } catch (error) {
         // In this transaction: the rows are locked by it, so another connection's update would
         // wait for its commit — which waits for that update.
-        await tx.query(MARK_FAILED, [ids, errorMessage(error).slice(0, 1000)]);
+        await this.outbox.markFailed(ids, errorMessage(error).slice(0, 1000), tx);
         return { sent: 0, error };
       }
-      await tx.query(MARK_SENT, [ids]);
+      await this.outbox.markSent(ids, tx);
       return { sent: outgoing.length, withheld: withheld.size };
     });
     if (result.error !== undefined) throw result.error;
     return result.sent + (result.withheld ?? 0);
-  }
-
-  /** The routing rows of a batch that must not be published any more, with why (domain/withhold.ts). */
-  private async withheld(tx: Tx, rows: Array<{ id: string; topic: string; payload: unknown }>): Promise<Map<string, string>> {
-    const routing = rows.filter((r) => r.topic === this.config.kafka.topics.routing);
-    const out = new Map<string, string>();
-    if (routing.length === 0) return out;
-    const [kill] = await tx.query(`SELECT (state->>'enabled')::boolean AS enabled FROM flag_snapshots WHERE flag_name = $1`, [this.config.unleash.killSwitchFlag]);
-    const events = routing.map((r) => ({ id: r.id, e: r.payload as PendingRoutingEvent }));
-    const stages: Array<{ workflow: string; segment: string; stage: Stage | null }> = await tx.query(
-      `SELECT workflow, segment, ${DECIDED_STAGE_SQL} AS stage FROM segments s JOIN jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) USING (workflow, segment)`,
-      [JSON.stringify(events.map(({ e }) => ({ workflow: e.workflow, segment: e.segment })))],
-    );
-    const stored = new Map(stages.map((s) => [`${s.workflow}\u0001${s.segment}`, s.stage]));
-    const state: PublishState = {
-      now: new Date(),
-      killSwitch: kill?.enabled === true,
-      maxDelayMs: this.config.routing.maxDelayMs,
-      storedStage: (w, s) => stored.get(`${w}\u0001${s}`) ?? null,
-    };
-    for (const { id, e } of events) {
-      const reason = withholdReason(e, state);
-      if (reason) out.set(id, reason);
-    }
-    return out;
   }
 
   /** Sends rows to their topics, one produce request per topic. */
@@ -224,9 +200,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async pending(): Promise<number> {
-    const [r] = await this.dataSource.query(`SELECT count(*)::int AS n FROM outbox WHERE sent_at IS NULL`);
-    this.metrics.outboxPending.set(r.n);
-    return r.n;
+    const n = await this.outbox.unsentCount();
+    this.metrics.outboxPending.set(n);
+    return n;
   }
 
   async onModuleDestroy(): Promise<void> {
