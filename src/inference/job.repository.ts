@@ -149,4 +149,73 @@ export class JobRepository {
     for (const r of rows) out[r.state] = Number(r.n);
     return out;
   }
+
+  // ---- retention and erasure of personal content (the rules are retention's: src/retention/domain) ----
+  // Rows are locked FOR NO KEY UPDATE: rows that reference them are never held up.
+
+  /** An item's jobs in these workflows, locked (the erasure decides which to skip and whether one runs). */
+  itemJobsForErasure(tx: Tx, itemId: string, workflows: string[]): Promise<Array<{ id: string; workflow: string; state: string }>> {
+    return tx.query(
+      `SELECT id::text, workflow, state FROM ai_jobs WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
+      [itemId, workflows],
+    );
+  }
+
+  /** Jobs that have not started are not run any more (their input is gone). */
+  async skipJobs(tx: Tx, ids: string[], reason: string): Promise<void> {
+    if (ids.length === 0) return;
+    await tx.query(
+      `UPDATE ai_jobs SET state = 'skipped', skip_reason = $2, locked_by = NULL, locked_at = NULL, updated_at = now() WHERE id = ANY($1::bigint[])`,
+      [ids, reason],
+    );
+  }
+
+  /** AI outputs created before the cut-off whose free text is still there (oldest first; rows held by the pipeline skipped). */
+  aiOutputsPastRetention(tx: Tx, cutoff: Date, limit: number): Promise<StoredAiOutputText[]> {
+    return tx.query(
+      `SELECT id::text, workflow, workflow_version AS version, decision, raw_output AS "rawOutput", error FROM ai_decisions
+       WHERE output_removed_at IS NULL AND created_at < $1
+       ORDER BY created_at, id LIMIT $2
+       FOR NO KEY UPDATE SKIP LOCKED`,
+      [cutoff, limit],
+    );
+  }
+
+  /** An item's AI outputs in these workflows, locked, and whether each lost its free text already. */
+  itemAiOutputsForErasure(tx: Tx, itemId: string, workflows: string[]): Promise<Array<StoredAiOutputText & { removed: boolean }>> {
+    return tx.query(
+      `SELECT id::text, workflow, workflow_version AS version, decision, raw_output AS "rawOutput", error,
+         output_removed_at IS NOT NULL AS removed FROM ai_decisions
+       WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
+      [itemId, workflows],
+    );
+  }
+
+  /** Replaces AI outputs by what remains of them (and the hash of what they were), once; returns how many changed. */
+  async removeAiOutputs(
+    tx: Tx,
+    rows: Array<{ id: string; decision: Record<string, unknown> | null; error: string | null; outputSha256: string }>,
+    cause: 'retention' | 'erasure',
+  ): Promise<number> {
+    if (rows.length === 0) return 0;
+    // The table's trigger lets exactly this update through (migration PersonalDataRetention).
+    const [, n] = await tx.query(
+      `UPDATE ai_decisions a SET decision = x.decision, raw_output = NULL, error = x.error, output_sha256 = x."outputSha256",
+         output_removed_at = now(), output_removed_why = $2
+       FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, decision jsonb, error text, "outputSha256" text)
+       WHERE a.id = x.id AND a.output_removed_at IS NULL`,
+      [JSON.stringify(rows), cause],
+    );
+    return n;
+  }
+}
+
+/** An AI decision's output as retention reads it. */
+export interface StoredAiOutputText {
+  id: string;
+  workflow: string;
+  version: number;
+  decision: Record<string, unknown> | null;
+  rawOutput: string | null;
+  error: string | null;
 }

@@ -9,6 +9,6 @@ import { IngestService } from './ingest.service';
 @Module({
   imports: [WorkflowsModule, ComparisonModule],
   providers: [IngestRepository, IngestService, DlqPublisher, IngestConsumer],
-  exports: [IngestService, IngestConsumer],
+  exports: [IngestService, IngestConsumer, IngestRepository],
 })
 export class IngestModule {}

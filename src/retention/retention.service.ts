@@ -9,6 +9,9 @@ import { LOGGER } from '../common/logger';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { lockItems, Tx } from '../database/sql';
+import { JobRepository, StoredAiOutputText } from '../inference/job.repository';
+import { IngestRepository } from '../ingest/ingest.repository';
+import { OutboxRepository } from '../outbox/outbox.repository';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import {
@@ -28,7 +31,7 @@ import {
   retentionCutoffs,
   retentionEnabled,
 } from './domain/retention';
-import { AiOutputRow, RetentionRepository } from './retention.repository';
+import { RetentionRepository } from './retention.repository';
 
 const PURGE_INTERVAL = 'retention-purge';
 export const ERASED_JOB_REASON = 'personal data erased';
@@ -56,7 +59,8 @@ export interface ErasureResult {
  * Retention and erasure of personal content. The purge runs on a schedule (@nestjs/schedule's
  * registry, every RETENTION_INTERVAL_MS) on one instance at a time (a PostgreSQL advisory lock),
  * skips a run while the previous one still runs, and removes in bounded batches, oldest first.
- * The rules are in domain/retention.ts; this class only wires them to the repository and the log.
+ * The rules are in domain/retention.ts; this class only wires them to the repositories of the
+ * tables that hold the content (ingest's, inference's, the outbox's) and to the log.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -66,6 +70,9 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   constructor(
     private readonly repo: RetentionRepository,
+    private readonly ingest: IngestRepository,
+    private readonly jobs: JobRepository,
+    private readonly outbox: OutboxRepository,
     private readonly audit: AuditRepository,
     private readonly workflows: WorkflowRegistry,
     private readonly scheduler: SchedulerRegistry,
@@ -127,18 +134,18 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       const size = this.policy.batchSize;
       if (inputs) {
         await inBatches(async (tx) => {
-          const rows = await this.repo.inputBatch(tx, inputs, size);
-          return { taken: rows.length, removed: { ...NO_REMOVALS, inputs: await this.repo.removeInputs(tx, rows.map(removeInput), 'retention') } };
+          const rows = await this.ingest.inputsPastRetention(tx, inputs, size);
+          return { taken: rows.length, removed: { ...NO_REMOVALS, inputs: await this.ingest.removeInputs(tx, rows.map(removeInput), 'retention') } };
         });
         await inBatches(async (tx) => {
-          const rows = await this.repo.humanDecisionBatch(tx, inputs, size);
+          const rows = await this.ingest.humanDecisionsPastRetention(tx, inputs, size);
           const plans = rows.map((r) => removeHumanFreeText(r, kept(r.workflow)));
-          return { taken: rows.length, removed: { ...NO_REMOVALS, humanDecisions: await this.repo.removeHumanFreeText(tx, plans, 'retention') } };
+          return { taken: rows.length, removed: { ...NO_REMOVALS, humanDecisions: await this.ingest.removeHumanFreeText(tx, plans, 'retention') } };
         });
       }
       if (modelOutputs) {
         await inBatches(async (tx) => {
-          const rows = await this.repo.aiOutputBatch(tx, modelOutputs, size);
+          const rows = await this.jobs.aiOutputsPastRetention(tx, modelOutputs, size);
           return { taken: rows.length, removed: await this.removeAiOutputs(tx, rows, kept, 'retention') };
         });
       }
@@ -163,13 +170,13 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   async eraseItem(itemId: string, actor: Actor, reason: string): Promise<ErasureResult> {
     const kept = this.keptFields();
     return this.repo.transaction(async (tx) => {
-      const workflows = await this.repo.workflowsHolding(tx, itemId);
+      const workflows = await this.ingest.workflowsHoldingItem(tx, itemId);
       if (workflows.length === 0) {
         throw new DomainError(ErrorCode.NotFound, `item "${itemId}" was not found: no workflow holds a work item or a decision with this itemId`, { itemId });
       }
       // The same item locks ingest and the decision writer take: nothing of the item is written meanwhile.
       await lockItems(tx, workflows.map((workflow) => ({ workflow, itemId })));
-      const jobs = planErasureJobs(await this.repo.itemJobs(tx, itemId, workflows));
+      const jobs = planErasureJobs(await this.jobs.itemJobsForErasure(tx, itemId, workflows));
       if (jobs.kind === 'in-flight') {
         throw new DomainError(
           ErrorCode.Conflict,
@@ -177,13 +184,13 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
           { itemId },
         );
       }
-      await this.repo.skipJobs(tx, jobs.skip, ERASED_JOB_REASON);
-      const inputs = await this.repo.itemInputs(tx, itemId, workflows);
-      const humans = await this.repo.itemHumanDecisions(tx, itemId, workflows);
-      const outputs = await this.repo.itemAiOutputs(tx, itemId, workflows);
+      await this.jobs.skipJobs(tx, jobs.skip, ERASED_JOB_REASON);
+      const inputs = await this.ingest.itemInputsForErasure(tx, itemId, workflows);
+      const humans = await this.ingest.itemHumanDecisionsForErasure(tx, itemId, workflows);
+      const outputs = await this.jobs.itemAiOutputsForErasure(tx, itemId, workflows);
       const removed: RemovalCounts = {
-        inputs: await this.repo.removeInputs(tx, inputs.filter((r) => !r.removed).map(removeInput), 'erasure'),
-        humanDecisions: await this.repo.removeHumanFreeText(tx, humans.filter((r) => !r.removed).map((r) => removeHumanFreeText(r, kept(r.workflow))), 'erasure'),
+        inputs: await this.ingest.removeInputs(tx, inputs.filter((r) => !r.removed).map(removeInput), 'erasure'),
+        humanDecisions: await this.ingest.removeHumanFreeText(tx, humans.filter((r) => !r.removed).map((r) => removeHumanFreeText(r, kept(r.workflow))), 'erasure'),
         aiOutputs: 0,
         routingEvents: 0,
       };
@@ -211,10 +218,10 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /** AI outputs and the routing events that carried them, in the caller's transaction. */
-  private async removeAiOutputs(tx: Tx, rows: AiOutputRow[], kept: (workflow: string) => string[], cause: RemovalCause): Promise<RemovalCounts> {
-    const aiOutputs = await this.repo.removeAiOutputs(tx, rows.map((r) => removeAiOutput(r, kept(r.workflow))), cause);
-    const events = await this.repo.routingEventsOf(tx, rows.map((r) => r.id));
-    const routingEvents = await this.repo.removeRoutingFreeText(
+  private async removeAiOutputs(tx: Tx, rows: StoredAiOutputText[], kept: (workflow: string) => string[], cause: RemovalCause): Promise<RemovalCounts> {
+    const aiOutputs = await this.jobs.removeAiOutputs(tx, rows.map((r) => removeAiOutput(r, kept(r.workflow))), cause);
+    const events = await this.outbox.payloadsOfAiDecisions(tx, rows.map((r) => r.id));
+    const routingEvents = await this.outbox.removeFreeText(
       tx,
       events.map((e) => ({ id: e.id, payload: removeRoutingPayload(e.payload, kept(String(e.payload.workflow ?? ''))) })),
     );
