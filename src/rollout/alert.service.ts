@@ -1,6 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { errorMessage } from '../common/domain-error';
@@ -8,6 +7,7 @@ import { LOGGER } from '../common/logger';
 import type { Tx } from '../database/sql';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { OutboxRepository } from '../outbox/outbox.repository';
+import { AlertRepository } from './alert.repository';
 import { nextAttemptDelayMs, SIGNATURE_HEADER, signWebhook } from './domain/alert-webhook';
 
 export interface Alert {
@@ -34,7 +34,7 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log: Logger;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly alerts: AlertRepository,
     private readonly outbox: OutboxRepository,
     private readonly relay: OutboxRelay,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,15 +45,18 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
 
   async raise(tx: Tx, alert: Alert): Promise<void> {
     const payload = { ...alert, raisedAt: new Date().toISOString(), source: 'understudy' };
-    const [row] = await tx.query(
-      `INSERT INTO alerts (kind, workflow, segment, payload, webhook_state) VALUES ($1, $2, $3, $4, $5) RETURNING id::text`,
-      [alert.kind, alert.workflow ?? null, alert.segment ?? null, payload, this.config.controller.alertWebhookUrl ? 'pending' : 'none'],
-    );
+    const alertId = await this.alerts.insert(tx, {
+      kind: alert.kind,
+      workflow: alert.workflow ?? null,
+      segment: alert.segment ?? null,
+      payload,
+      webhook: Boolean(this.config.controller.alertWebhookUrl),
+    });
     await this.outbox.enqueue(tx, [
       {
         topic: this.config.kafka.topics.alerts,
         key: [alert.workflow, alert.segment].filter(Boolean).join('|') || alert.kind,
-        payload: { alertId: row.id, ...payload },
+        payload: { alertId, ...payload },
       },
     ]);
     this.log.warn({ kind: alert.kind, workflow: alert.workflow, segment: alert.segment }, alert.summary);
@@ -81,11 +84,8 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
       // One alert per transaction: its row stays locked (SKIP LOCKED for other instances) while it
       // is sent, and a crash mid-send leaves it pending.
       for (let i = 0; i < WEBHOOK_BATCH; i += 1) {
-        const sent = await this.dataSource.transaction(async (tx) => {
-          const [r]: Array<{ id: string; payload: unknown; attempts: number }> = await tx.query(
-            `SELECT id::text, payload, webhook_attempts AS attempts FROM alerts
-             WHERE webhook_state = 'pending' AND webhook_next_at <= now() ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-          );
+        const sent = await this.alerts.transaction(async (tx) => {
+          const r = await this.alerts.takeDue(tx);
           if (!r) return false;
           const body = JSON.stringify({ alertId: r.id, ...(r.payload as object) });
           const attempts = r.attempts + 1;
@@ -104,14 +104,11 @@ export class AlertService implements OnApplicationBootstrap, OnModuleDestroy {
             });
             await res.body?.cancel().catch(() => undefined);
             if (!res.ok) throw new Error(`webhook answered ${res.status}`);
-            await tx.query(`UPDATE alerts SET webhook_state = 'delivered', webhook_attempts = $2, delivered_at = now() WHERE id = $1`, [r.id, attempts]);
+            await this.alerts.markDelivered(tx, r.id, attempts);
           } catch (e) {
             const { baseMs, maxMs } = this.config.controller.alertWebhookBackoff;
             const delayMs = nextAttemptDelayMs(attempts, baseMs, maxMs);
-            await tx.query(
-              `UPDATE alerts SET webhook_attempts = $2, webhook_last_error = $3, webhook_next_at = now() + make_interval(secs => $4) WHERE id = $1`,
-              [r.id, attempts, errorMessage(e).slice(0, 500), delayMs / 1000],
-            );
+            await this.alerts.markAttemptFailed(tx, r.id, attempts, errorMessage(e).slice(0, 500), delayMs);
             this.log.warn({ alert: r.id, attempts, retryInMs: delayMs, err: errorMessage(e) }, 'alert webhook failed; will retry until delivered');
           }
           return true;

@@ -4,6 +4,7 @@ import { InferenceModule } from '../inference/inference.module';
 import { OutboxModule } from '../outbox/outbox.module';
 import { RoutingModule } from '../routing/routing.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
+import { AlertRepository } from './alert.repository';
 import { AlertService } from './alert.service';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
 import { LeaderService } from './leader.service';
@@ -16,7 +17,7 @@ import { SegmentsController } from './segments.controller';
 @Module({
   imports: [WorkflowsModule, RoutingModule, InferenceModule, ComparisonModule, OutboxModule],
   controllers: [SegmentsController],
-  providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentDecisions, RolloutController, RolloutService],
+  providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertRepository, AlertService, SegmentDecisions, RolloutController, RolloutService],
   exports: [SegmentRepository, FlagSnapshotRepository, RolloutService, RolloutController, LeaderService, AlertService],
 })
 export class RolloutModule {}
