@@ -43,14 +43,16 @@ export class OutboxRepository {
    */
   async enqueue(tx: Tx, messages: OutboxMessage[], relayInstance: string | null = null): Promise<string[]> {
     if (messages.length === 0) return [];
-    // The sequence is drawn row by row in the ORDER BY's order, so ascending ids are the messages' order.
+    // Ids drawn beside each message's position, so that they come back in the messages' order
+    // (RETURNING promises no order).
     const rows: Array<{ id: string }> = await tx.query(
-      `WITH written AS (
-         INSERT INTO outbox (topic, message_key, payload, relay_instance)
-         SELECT m->>'topic', m->>'key', m->'payload', $2 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(m, n) ORDER BY n
-         RETURNING id
+      `WITH m AS MATERIALIZED (
+         SELECT nextval('outbox_id_seq') AS id, x.m, x.n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(m, n)
+       ), written AS (
+         INSERT INTO outbox (id, topic, message_key, payload, relay_instance)
+         SELECT id, m->>'topic', m->>'key', m->'payload', $2 FROM m
        )
-       SELECT id::text FROM written ORDER BY id`,
+       SELECT id::text FROM m ORDER BY n`,
       [JSON.stringify(messages.map((m) => ({ topic: m.topic, key: m.key, payload: m.payload }))), relayInstance],
     );
     return rows.map((r) => r.id);
