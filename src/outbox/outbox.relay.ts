@@ -6,6 +6,7 @@ import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import { KafkaService } from '../kafka/kafka.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { byTopic, nextPoll } from './domain/relay-turn';
 import { OutboxRepository } from './outbox.repository';
 import { PUBLISH_GUARD, PublishGuard } from './publish-guard';
 
@@ -143,12 +144,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       }
       // Stopping: not another batch, nor a backoff to sit out (stop() waits for this loop).
       if (!this.running) break;
-      if (sent === BATCH) continue;
-      if (this.wokenWhileBusy && this.failures === 0) {
-        this.wokenWhileBusy = false;
+      const next = nextPoll({ finished: sent, batch: BATCH, failures: this.failures, wokenWhileBusy: this.wokenWhileBusy, pollMs: POLL_MS });
+      if (next.now) {
+        if (next.consumesWake) this.wokenWhileBusy = false;
         continue;
       }
-      const wait = this.failures > 0 ? Math.min(10_000, 200 * 2 ** this.failures) : POLL_MS;
+      const wait = next.waitMs;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, wait);
         this.wake = () => {
@@ -192,9 +193,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Sends rows to their topics, one produce request per topic. */
   private async publish(rows: OutgoingRow[]): Promise<void> {
-    const byTopic = new Map<string, OutgoingRow[]>();
-    for (const r of rows) byTopic.set(r.topic, [...(byTopic.get(r.topic) ?? []), r]);
-    for (const [topic, list] of byTopic) {
+    for (const [topic, list] of byTopic(rows)) {
       await this.kafka.publish(topic, list.map((r) => ({ key: r.key, value: r.value, headers: { 'x-understudy-outbox-id': r.id } })));
     }
   }
