@@ -14,7 +14,8 @@ import { lockItems, Tx } from '../database/sql';
 import { MetricsService } from '../metrics/metrics.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { BudgetService } from './budget.service';
-import { ClaimedJob, JobOutcome, JobRepository } from './job.repository';
+import type { ClaimedJob, JobOutcome } from './domain/job';
+import { JobRepository } from './job.repository';
 import { ROUTING_PLANNER, RoutableDecision, RoutingPlanner } from './routing-planner';
 
 export interface DecisionRecord {

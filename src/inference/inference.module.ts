@@ -4,7 +4,6 @@ import { APP_CONFIG } from '../config/config.module';
 import { ComparisonModule } from '../comparison/comparison.module';
 import type { FlagReader } from '../flags/flag-reader';
 import { FLAG_READER } from '../flags/flags.module';
-import { IngestModule } from '../ingest/ingest.module';
 import { RoutingModule } from '../routing/routing.module';
 import { RoutingService } from '../routing/routing.service';
 import { SegmentStateCache } from '../routing/segment-state.cache';
@@ -12,15 +11,14 @@ import { WorkflowsModule } from '../workflows/workflows.module';
 import { BudgetService } from './budget.service';
 import { DECISION_MODEL } from './decision-model';
 import { DecisionWriter } from './decision-writer';
-import { JobRepository } from './job.repository';
+import { JobQueueModule } from './job-queue.module';
 import { OpenAiDecisionModel } from './openai-decision-model';
 import { ROUTING_PLANNER } from './routing-planner';
 import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.service';
 
 @Module({
-  imports: [WorkflowsModule, ComparisonModule, IngestModule, RoutingModule],
+  imports: [WorkflowsModule, ComparisonModule, JobQueueModule, RoutingModule],
   providers: [
-    JobRepository,
     BudgetService,
     DecisionWriter,
     RunnerService,
@@ -37,6 +35,6 @@ import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.se
       useFactory: (c: AppConfig) => new OpenAiDecisionModel({ baseUrl: c.model.baseUrl, apiKey: c.model.apiKey, timeoutMs: c.model.timeoutMs }),
     },
   ],
-  exports: [RunnerService, JobRepository, BudgetService, DecisionWriter],
+  exports: [RunnerService, JobQueueModule, BudgetService, DecisionWriter],
 })
 export class InferenceModule {}

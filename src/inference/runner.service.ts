@@ -6,7 +6,6 @@ import { APP_CONFIG } from '../config/config.module';
 import { Clock, CLOCK } from '../common/clock';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
-import { IngestService, JOBS_CREATED } from '../ingest/ingest.service';
 import { findUnstorableString, storableText } from '../ingest/domain/decode-message';
 import { MetricsService } from '../metrics/metrics.service';
 import { callWaitDeadline } from '../shutdown/domain/shutdown-plan';
@@ -14,12 +13,14 @@ import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { DECISION_MODEL, DecisionModel, ModelAnswer, ModelCallError } from './decision-model';
 import { DecisionRecord, DecisionWriter, FinishedJob } from './decision-writer';
+import type { ClaimedJob } from './domain/job';
 import { confidenceFromLogprobs } from './domain/logprob-confidence';
 import { asksSelfReportedConfidence, buildModelRequest, estimateMaxTokens, ModelRequest } from './domain/model-request';
 import { parseModelOutput } from './domain/parse-output';
 import { backoffMs, costOf, decideRetry } from './domain/retry-policy';
 import { BudgetService } from './budget.service';
-import { ClaimedJob, JobRepository } from './job.repository';
+import { JobRepository } from './job.repository';
+import { PostgresJobQueue } from './postgres-job-queue';
 import { classify } from './openai-decision-model';
 import { limiterFor, RateLimiter } from './rate-limiter';
 
@@ -73,7 +74,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly budget: BudgetService,
     private readonly workflows: WorkflowRegistry,
     private readonly metrics: MetricsService,
-    private readonly ingest: IngestService,
+    private readonly queue: PostgresJobQueue,
     @Inject(DECISION_MODEL) private readonly model: DecisionModel,
     @Inject(KILL_SWITCH_SOURCE) private readonly killSwitch: KillSwitchSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -120,7 +121,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.ingest.events.on(JOBS_CREATED, this.onJobs);
+    this.queue.onAnnounced(this.onJobs);
     this.loop = this.run();
     // Every quarter lease: renew this instance's leases (held while the rate limiter, the call and the
     // writer's retries run), give back expired ones of instances that stopped, settle what must not run again.
@@ -156,7 +157,7 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async stopOnce(deadline: number): Promise<void> {
     this.running = false;
-    this.ingest.events.off(JOBS_CREATED, this.onJobs);
+    this.queue.offAnnounced(this.onJobs);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.wakeUp();
     await this.loop;
