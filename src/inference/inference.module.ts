@@ -8,9 +8,11 @@ import { RoutingModule } from '../routing/routing.module';
 import { RoutingService } from '../routing/routing.service';
 import { SegmentStateCache } from '../routing/segment-state.cache';
 import { WorkflowsModule } from '../workflows/workflows.module';
+import { BudgetRepository } from './budget.repository';
 import { BudgetService } from './budget.service';
 import { DECISION_MODEL } from './decision-model';
 import { DecisionWriter } from './decision-writer';
+import { DecisionRepository } from './decision.repository';
 import { JobQueueModule } from './job-queue.module';
 import { OpenAiDecisionModel } from './openai-decision-model';
 import { ROUTING_PLANNER } from './routing-planner';
@@ -19,7 +21,9 @@ import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.se
 @Module({
   imports: [WorkflowsModule, ComparisonModule, JobQueueModule, RoutingModule],
   providers: [
+    BudgetRepository,
     BudgetService,
+    DecisionRepository,
     DecisionWriter,
     RunnerService,
     { provide: ROUTING_PLANNER, useExisting: RoutingService },
