@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { Clock, CLOCK } from '../common/clock';
 import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
-import { findUnstorableString, storableText } from '../ingest/domain/decode-message';
+import { findUnstorableString, storableText } from '../database/storable-text';
 import { MetricsService } from '../metrics/metrics.service';
 import { callWaitDeadline } from '../shutdown/domain/shutdown-plan';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
