@@ -21,8 +21,6 @@ import type { FinishedJob, JobOutcome } from './domain/job';
 import { JobRepository } from './job.repository';
 import { ROUTING_PLANNER, RoutableDecision, RoutingPlanner } from './routing-planner';
 
-export type { CallUsage, DecisionRecord, FinishedJob } from './domain/job';
-
 const MAX_BATCH = 500;
 const LINGER_MS = 2;
 

@@ -16,7 +16,8 @@ import { DecisionRepository } from './decision.repository';
 import { JobQueueModule } from './job-queue.module';
 import { OpenAiDecisionModel } from './openai-decision-model';
 import { ROUTING_PLANNER } from './routing-planner';
-import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.service';
+import type { KillSwitchSource } from './domain/job-pipeline';
+import { KILL_SWITCH_SOURCE, RunnerService } from './runner.service';
 
 @Module({
   imports: [WorkflowsModule, ComparisonModule, JobQueueModule, RoutingModule],
