@@ -71,11 +71,10 @@ export class BatchBuffer<T> {
     }
   }
 
-  /** No more writes are scheduled after the one under way (if any). */
+  /** No more retries are scheduled, and a write that was waiting to start does not start. */
   close(): void {
     this.closed = true;
     if (this.timer !== null) this.timers.clearTimeout(this.timer);
-    this.timer = null;
   }
 
   private kick(delayMs: number): void {
