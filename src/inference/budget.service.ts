@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Logger } from 'pino';
 import { Clock, CLOCK } from '../common/clock';
 import { LOGGER } from '../common/logger';
@@ -7,10 +6,8 @@ import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Tx } from '../database/sql';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
+import { BudgetRepository } from './budget.repository';
 import { Amount, BudgetLedger, claimToTake, Limits, minus, plus, times } from './domain/budget-ledger';
-
-/** PostgreSQL holds at least what this instance counts on: costs rounded up to the column's 8 decimals. */
-const dbCost = (usd: number) => (Math.ceil(usd * 1e8) / 1e8).toFixed(8);
 
 interface Usage {
   day: string;
@@ -42,7 +39,7 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   private readonly log: Logger;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly repo: BudgetRepository,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
@@ -65,7 +62,7 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     // Give the room back at once rather than leave it to expire.
-    await this.dataSource.query(`DELETE FROM budget_claims WHERE instance = $1`, [this.config.instanceId]).catch(() => undefined);
+    await this.repo.deleteClaims(this.config.instanceId).catch(() => undefined);
   }
 
   /**
@@ -105,17 +102,11 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * In the decision writer's transaction, beside the usage it adds: the claim no longer holds what
-   * is now committed. Call `written` once that transaction has committed.
+   * In the decision writer's transaction: adds the batch's actual usage to the day's committed usage
+   * and takes it out of this instance's claims. Call `written` once that transaction has committed.
    */
-  async moveToCommitted(tx: Tx, day: string, byWorkflow: Map<string, Amount>): Promise<void> {
-    const entries = [...byWorkflow.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
-    await tx.query(
-      `UPDATE budget_claims c SET tokens = greatest(0, c.tokens - x.t), cost_usd = greatest(0, c.cost_usd - x.c), renewed_at = now()
-       FROM unnest($1::text[], $2::bigint[], $3::numeric[]) AS x(w, t, c)
-       WHERE c.workflow = x.w AND c.day = $4::date AND c.instance = $5`,
-      [entries.map(([w]) => w), entries.map(([, u]) => u.tokens), entries.map(([, u]) => u.cost), day, this.config.instanceId],
-    );
+  commit(tx: Tx, day: string, byWorkflow: Map<string, Amount>): Promise<void> {
+    return this.repo.commitUsage(tx, day, byWorkflow, this.config.instanceId);
   }
 
   /** The writer's transaction committed: the ledgers follow the claims. */
@@ -129,13 +120,10 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
     const day = now.toISOString().slice(0, 10);
     const cached = this.usage.get(workflow);
     if (cached && cached.day === day && now.getTime() - cached.fetchedAt < REFRESH_MS) return cached;
-    const rows: Array<{ tokens: string; cost: string }> = await this.dataSource.query(
-      `SELECT tokens::text, cost_usd::text AS cost FROM budget_usage WHERE workflow = $1 AND day = $2::date`,
-      [workflow, day],
-    );
+    const committed = await this.repo.committedUsage(workflow, day);
     // The database is the truth for committed usage; local increments since the last read are
     // included there once committed, so the fresh reading replaces them.
-    const fresh: Usage = { day, tokens: Number(rows[0]?.tokens ?? 0), cost: Number(rows[0]?.cost ?? 0), fetchedAt: now.getTime() };
+    const fresh: Usage = { day, tokens: committed.tokens, cost: committed.cost, fetchedAt: now.getTime() };
     if (cached && cached.day === day) {
       fresh.tokens = Math.max(fresh.tokens, cached.tokens);
       fresh.cost = Math.max(fresh.cost, cached.cost);
@@ -177,31 +165,12 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   /** Grows this instance's claim under the budget's row lock; false when the room is held elsewhere. */
   private async grow(workflow: string, ledger: BudgetLedger, limits: Limits, call: Amount): Promise<boolean> {
     if (ledger.tryHold(call)) return true; // room came back while this waited its turn
-    const instance = this.config.instanceId;
-    return this.dataSource.transaction(async (tx) => {
-      await tx.query(`INSERT INTO budget_usage (workflow, day) VALUES ($1, $2::date) ON CONFLICT DO NOTHING`, [workflow, ledger.day]);
-      const [committed] = await tx.query(`SELECT tokens::text, cost_usd::text AS cost FROM budget_usage WHERE workflow = $1 AND day = $2::date FOR UPDATE`, [workflow, ledger.day]);
-      const [others] = await tx.query(
-        `SELECT coalesce(sum(tokens), 0)::text AS tokens, coalesce(sum(cost_usd), 0)::text AS cost FROM budget_claims
-         WHERE workflow = $1 AND day = $2::date AND instance <> $3 AND renewed_at > now() - $4 * interval '1 millisecond'`,
-        [workflow, ledger.day, instance, this.claimTtlMs()],
-      );
-      const claim = claimToTake({
-        limits,
-        committed: { tokens: Number(committed.tokens), cost: Number(committed.cost) },
-        others: { tokens: Number(others.tokens), cost: Number(others.cost) },
-        needed: plus(ledger.needed(), call),
-        chunk: times(call, CHUNK_CALLS),
-      });
-      if (!claim) return false;
-      await tx.query(
-        `INSERT INTO budget_claims (workflow, day, instance, tokens, cost_usd) VALUES ($1, $2::date, $3, $4, $5)
-         ON CONFLICT (workflow, day, instance) DO UPDATE SET tokens = EXCLUDED.tokens, cost_usd = EXCLUDED.cost_usd, renewed_at = now()`,
-        [workflow, ledger.day, instance, Math.ceil(claim.tokens), dbCost(claim.cost)],
-      );
-      ledger.grew(claim, call, this.clock.now().getTime());
-      return true;
-    });
+    const claim = await this.repo.growClaim(workflow, ledger.day, this.config.instanceId, this.claimTtlMs(), ({ committed, others }) =>
+      claimToTake({ limits, committed, others, needed: plus(ledger.needed(), call), chunk: times(call, CHUNK_CALLS) }),
+    );
+    if (!claim) return false;
+    ledger.grew(claim, call, this.clock.now().getTime());
+    return true;
   }
 
   /** Every second: give spare room back, and renew the claims still held (a live instance's room does not expire). */
@@ -214,13 +183,10 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
       await this.serially(workflow, async () => {
         // Shrunk here first, so that no call reserves the room being given back.
         ledger.claim = minus(ledger.claim, spare);
-        await this.dataSource.query(
-          `UPDATE budget_claims SET tokens = $4, cost_usd = $5, renewed_at = now() WHERE workflow = $1 AND day = $2::date AND instance = $3`,
-          [workflow, ledger.day, this.config.instanceId, Math.ceil(ledger.claim.tokens), dbCost(ledger.claim.cost)],
-        );
+        await this.repo.setClaim(workflow, ledger.day, this.config.instanceId, ledger.claim);
       });
     }
-    await this.dataSource.query(`UPDATE budget_claims SET renewed_at = now() WHERE instance = $1 AND (tokens > 0 OR cost_usd > 0)`, [this.config.instanceId]);
+    await this.repo.renewClaims(this.config.instanceId);
   }
 
   private serially<T>(workflow: string, fn: () => Promise<T>): Promise<T> {

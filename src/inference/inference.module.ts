@@ -4,24 +4,27 @@ import { APP_CONFIG } from '../config/config.module';
 import { ComparisonModule } from '../comparison/comparison.module';
 import type { FlagReader } from '../flags/flag-reader';
 import { FLAG_READER } from '../flags/flags.module';
-import { IngestModule } from '../ingest/ingest.module';
 import { RoutingModule } from '../routing/routing.module';
 import { RoutingService } from '../routing/routing.service';
 import { SegmentStateCache } from '../routing/segment-state.cache';
 import { WorkflowsModule } from '../workflows/workflows.module';
+import { BudgetRepository } from './budget.repository';
 import { BudgetService } from './budget.service';
 import { DECISION_MODEL } from './decision-model';
 import { DecisionWriter } from './decision-writer';
-import { JobRepository } from './job.repository';
+import { DecisionRepository } from './decision.repository';
+import { JobQueueModule } from './job-queue.module';
 import { OpenAiDecisionModel } from './openai-decision-model';
 import { ROUTING_PLANNER } from './routing-planner';
-import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.service';
+import type { KillSwitchSource } from './domain/job-pipeline';
+import { KILL_SWITCH_SOURCE, RunnerService } from './runner.service';
 
 @Module({
-  imports: [WorkflowsModule, ComparisonModule, IngestModule, RoutingModule],
+  imports: [WorkflowsModule, ComparisonModule, JobQueueModule, RoutingModule],
   providers: [
-    JobRepository,
+    BudgetRepository,
     BudgetService,
+    DecisionRepository,
     DecisionWriter,
     RunnerService,
     { provide: ROUTING_PLANNER, useExisting: RoutingService },
@@ -37,6 +40,6 @@ import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.se
       useFactory: (c: AppConfig) => new OpenAiDecisionModel({ baseUrl: c.model.baseUrl, apiKey: c.model.apiKey, timeoutMs: c.model.timeoutMs }),
     },
   ],
-  exports: [RunnerService, JobRepository, BudgetService, DecisionWriter],
+  exports: [RunnerService, JobQueueModule, BudgetService, DecisionWriter],
 })
 export class InferenceModule {}

@@ -1,36 +1,28 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
-
-export type JobState = 'pending' | 'processing' | 'retrying' | 'completed' | 'failed' | 'skipped';
-
-/** A claimed job with what the runner needs of its work item. */
-export interface ClaimedJob {
-  id: string;
-  workflow: string;
-  itemId: string;
-  version: number;
-  attempts: number;
-  segment: string;
-  attributes: Record<string, string>;
-  input: Record<string, unknown>;
-  receivedAt: Date;
-}
-
-export interface JobOutcome {
-  id: string;
-  state: Exclude<JobState, 'pending' | 'processing'>;
-  error?: string | null;
-  skipReason?: string | null;
-  nextAttemptAt?: Date | null;
-  /** When the attempt did not really happen (circuit open), the claim's attempt is given back. */
-  refundAttempt?: boolean;
-}
+import type { ClaimedJob, JobOutcome, JobState } from './domain/job';
+import type { QueuedItem } from './job-queue';
 
 /** The job queue in PostgreSQL: claimed with FOR UPDATE SKIP LOCKED, so any number of workers and instances share it. */
 @Injectable()
 export class JobRepository {
   constructor(private readonly dataSource: DataSource) {}
+
+  /** Queues one pending job per item and version, in the caller's transaction (ingest's, through the JobQueue port). */
+  async insert(tx: Tx, items: QueuedItem[], versions: Record<string, number[]>): Promise<void> {
+    if (items.length === 0) return;
+    const jobVersions = Object.entries(versions).flatMap(([workflow, vs]) => vs.map((version) => ({ workflow, version })));
+    await tx.query(
+      `INSERT INTO ai_jobs (work_item_id, workflow, item_id, workflow_version)
+       SELECT i.id::bigint, i.workflow, i."itemId", v.version
+       FROM jsonb_to_recordset($1::jsonb) AS i(id text, workflow text, "itemId" text)
+       JOIN jsonb_to_recordset($2::jsonb) AS v(workflow text, version int) ON v.workflow = i.workflow
+       ORDER BY i.id::bigint, v.version
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(items.map((i) => ({ id: i.id, workflow: i.workflow, itemId: i.itemId }))), JSON.stringify(jobVersions)],
+    );
+  }
 
   /**
    * Claims jobs that are due, were claimed fewer than maxClaims times, and have no decision yet: a

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
 import type { HumanDecisionForComparison } from '../comparison/comparison.types';
 import { planSegments, SegmentCap, SegmentPlan } from './domain/segment-cap';
@@ -27,19 +28,25 @@ export interface NewHumanDecision {
 
 @Injectable()
 export class IngestRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Whether the database answers a trivial query now. */
+  async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.dataSource.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /**
-   * Stores new work items with one pending AI job per active version, and registers their
-   * segments. A redelivered or duplicated item (same eventId, or same workflow + itemId)
-   * inserts nothing; the returned rows are only the new ones.
+   * Stores new work items and registers their segments. A redelivered or duplicated item (same
+   * eventId, or same workflow + itemId) inserts nothing; the returned rows are only the new ones.
    */
-  async insertItems(
-    tx: Tx,
-    items: NewWorkItem[],
-    versions: Record<string, number[]>,
-  ): Promise<Array<{ id: string; workflow: string; itemId: string; segment: string }>> {
+  async insertItems(tx: Tx, items: NewWorkItem[]): Promise<Array<{ id: string; workflow: string; itemId: string; segment: string }>> {
     if (items.length === 0) return [];
-    const jobVersions = Object.entries(versions).flatMap(([workflow, vs]) => vs.map((version) => ({ workflow, version })));
-    // One statement (one round trip) for the items, their jobs and their segments.
+    // One statement (one round trip) for the items and their segments.
     return tx.query(
       `WITH items AS (
          INSERT INTO work_items (event_id, workflow, item_id, segment, attributes, input, occurred_at)
@@ -48,11 +55,6 @@ export class IngestRepository {
            attributes jsonb, input jsonb, "occurredAt" timestamptz)
          ON CONFLICT DO NOTHING
          RETURNING id, workflow, item_id, segment
-       ), jobs AS (
-         INSERT INTO ai_jobs (work_item_id, workflow, item_id, workflow_version)
-         SELECT i.id, i.workflow, i.item_id, v.version
-         FROM items i JOIN jsonb_to_recordset($2::jsonb) AS v(workflow text, version int) ON v.workflow = i.workflow
-         ON CONFLICT DO NOTHING
        ), new_segments AS (
          -- In key order, so that concurrent batches lock segment rows alike.
          INSERT INTO segments (workflow, segment)
@@ -60,7 +62,7 @@ export class IngestRepository {
          ON CONFLICT DO NOTHING
        )
        SELECT id::text, workflow, item_id AS "itemId", segment FROM items`,
-      [JSON.stringify(items), JSON.stringify(jobVersions)],
+      [JSON.stringify(items)],
     );
   }
 

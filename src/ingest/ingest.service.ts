@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter } from 'node:events';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
@@ -7,6 +6,7 @@ import { ComparisonService } from '../comparison/comparison.service';
 import { RollupAccumulator } from '../comparison/domain/rollup';
 import { RollupRepository } from '../comparison/rollup.repository';
 import { lockItems } from '../database/sql';
+import { JOB_QUEUE, JobQueue } from '../inference/job-queue';
 import { MetricsService } from '../metrics/metrics.service';
 import { segmentKey } from '../workflows/domain/segment-key';
 import { hasNewSegments, isFull, planSegments, SegmentPlan } from './domain/segment-cap';
@@ -37,9 +37,6 @@ export interface BatchResult {
   refused: Refused[];
 }
 
-/** Emitted after a commit that created AI jobs, so the runner starts at once instead of at its next poll. */
-export const JOBS_CREATED = 'jobs-created';
-
 /**
  * Validates and stores one batch of messages from one topic in one transaction: work items
  * with their AI jobs, or human decisions with the comparisons they complete. What cannot be
@@ -47,13 +44,13 @@ export const JOBS_CREATED = 'jobs-created';
  */
 @Injectable()
 export class IngestService {
-  readonly events = new EventEmitter();
   /** Each workflow's segments as last read from PostgreSQL (segments are never removed). */
   private readonly knownSegments = new Map<string, Set<string>>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly repo: IngestRepository,
+    @Inject(JOB_QUEUE) private readonly jobQueue: JobQueue,
     private readonly workflows: WorkflowRegistry,
     private readonly comparisons: ComparisonService,
     private readonly rollups: RollupRepository,
@@ -62,13 +59,8 @@ export class IngestService {
   ) {}
 
   /** Whether the database answers a trivial query now (a failure that is not the data's tells an outage from a poison message). */
-  async databaseAnswers(): Promise<boolean> {
-    try {
-      await this.dataSource.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    }
+  databaseAnswers(): Promise<boolean> {
+    return this.repo.databaseAnswers();
   }
 
   async handleBatch(topic: string, messages: IncomingMessage[]): Promise<BatchResult> {
@@ -105,7 +97,8 @@ export class IngestService {
     if (items.length > 0) {
       stored = await this.dataSource.transaction(async (tx) => {
         await lockItems(tx, items);
-        const inserted = await this.repo.insertItems(tx, items, versions);
+        const inserted = await this.repo.insertItems(tx, items);
+        await this.jobQueue.enqueue(tx, inserted, versions);
         const acc = new RollupAccumulator();
         await this.comparisons.onItems(tx, inserted, acc);
         await this.rollups.write(tx, acc);
@@ -114,7 +107,8 @@ export class IngestService {
         this.countOverflow(inserted);
         return inserted.length;
       });
-      if (stored > 0) this.events.emit(JOBS_CREATED, stored);
+      // The runner of this instance claims them at once instead of at its next poll.
+      if (stored > 0) this.jobQueue.announce(stored);
     }
     this.count(this.config.kafka.topics.workItems, stored, items.length - stored, refused.length);
     return { stored, duplicates: items.length - stored, refused };

@@ -1,4 +1,5 @@
-import { decodeMessage, MAX_JSON_DEPTH, storableText } from './decode-message';
+import { storableText } from '../../database/storable-text';
+import { decodeMessage, MAX_JSON_DEPTH } from './decode-message';
 import { validateEvent, workDecisionEventSchema, workItemEventSchema } from './work-events';
 
 const MAX = 10_000;
