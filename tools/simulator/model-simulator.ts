@@ -33,11 +33,7 @@
  * (malformedRate), else an answer that is correct with the accuracy in force (segment override,
  * drift). Latency applies to everything but 429s.
  *
- * Randomness: one seeded stream per model decides errors, malformed output and correctness; latency
- * has a stream of its own so changing latency never changes answers. When a request carries `seed`,
- * the answer (correct or not, which field, confidence) comes from a stream derived from
- * (scenario seed, request seed, messages) — the same request gets the same answer, like a seeded
- * model — while errors still come from the model's stream, so a retried 429 is not doomed.
+ * Randomness: see simulate-chat.ts.
  *
  * ## Control API (simulator only; JSON in and out)
  * - `PUT    /_simulator/scenarios/:model` — set the scenario (full replace; validated, 400 names
@@ -59,62 +55,25 @@
  * - `GET    /_simulator/health`.
  *
  * Model names in paths are URL-encoded (`encodeURIComponent`); a raw `/` also works.
+ *
+ * ## Files
+ * This file is the HTTP server: routes, request bodies, holding replies back, the state per model.
+ * What a chat request is answered with is decided in simulate-chat.ts (on answer.ts, tokens.ts and
+ * json-schema.ts), the control API in control-api.ts, the wire format in openai-wire.ts, the state
+ * per model in model-state.ts.
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
-import { buildAnswer, drawConfidence, extractSimulation, malform, messageText, type AnswerKind } from './answer';
-import type { JsonSchema } from './json-schema';
-import { createRng, hashString, normal, type Rng } from './prng';
-import {
-  DEFAULT_SCENARIO,
-  ScenarioError,
-  accuracyFor,
-  flattenIssues,
-  mergeScenario,
-  parseScenario,
-  type Latency,
-  type Scenario,
-} from './scenario';
-import { splitTokens, tokenizeJson, withLogprobs, type Token } from './tokens';
+import { control } from './control-api';
+import { ModelState, NO_SEGMENT, statsOf, type ModelStats, type RecordEntry, type RecordedRequest } from './model-state';
+import { HttpError, modelNameOf, openAiError, parseChatRequest, parseJsonBody, type ChatRequest } from './openai-wire';
+import { DEFAULT_SCENARIO, ScenarioError, mergeScenario, parseScenario, type Scenario } from './scenario';
+import { SIMULATOR_FINGERPRINT, simulateChat } from './simulate-chat';
 
-export const SIMULATOR_FINGERPRINT = 'understudy-model-simulator';
+export { OUTCOMES, type ModelStats, type Outcome, type OutcomeCounts, type RecordedRequest } from './model-state';
+export { SIMULATOR_FINGERPRINT, drawLatency } from './simulate-chat';
+
 const LOG_PREFIX = '[model-simulator]';
-const NO_SEGMENT = '(none)';
-
-export const OUTCOMES = ['ok', 'wrong', 'no-truth', 'malformed', '429', '500', 'hang', 'bad-request'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
-export type OutcomeCounts = Record<Outcome, number>;
-
-export interface RecordedRequest {
-  seq: number;
-  receivedAt: string;
-  model: string;
-  segment: string | null;
-  outcome: Outcome;
-  status: number;
-  /** Accuracy in force for this request (after segment override and drift). */
-  accuracy?: number;
-  confidence?: number;
-  corruptedField?: string;
-  malformedKind?: string;
-  finishReason?: 'stop' | 'length';
-  /** The content returned (200 responses). */
-  content?: string;
-  /** The request body exactly as received (parsed JSON). */
-  body: unknown;
-}
-
-export interface ModelStats {
-  model: string;
-  total: number;
-  outcomes: OutcomeCounts;
-  segments: Record<string, OutcomeCounts>;
-  /** ok / (ok + wrong): accuracy of the answers that had a truth and were well-formed. */
-  observedAccuracy: number | null;
-  /** Chat requests since the scenario was set (what drift `afterRequests` counts). */
-  requestsSinceScenario: number;
-}
 
 export interface ModelSimulatorOptions {
   /** 0 (default) picks a free port. */
@@ -130,128 +89,6 @@ export interface ModelSimulatorOptions {
   logRequests?: boolean;
   /** Clock for drift `atTime` (ms since epoch). */
   now?: () => number;
-}
-
-class RingBuffer<T> {
-  private items: T[] = [];
-  private head = 0;
-  constructor(private readonly capacity: number) {}
-  push(item: T): void {
-    if (this.items.length < this.capacity) this.items.push(item);
-    else {
-      this.items[this.head] = item;
-      this.head = (this.head + 1) % this.capacity;
-    }
-  }
-  last(limit: number): T[] {
-    const ordered = this.head === 0 ? this.items : [...this.items.slice(this.head), ...this.items.slice(0, this.head)];
-    return limit >= ordered.length ? [...ordered] : ordered.slice(ordered.length - limit);
-  }
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-}
-
-class ModelState {
-  explicit: Scenario | null = null;
-  rng!: Rng;
-  answerRng!: Rng;
-  latencyRng!: Rng;
-  seedBase = 0;
-  requestCount = 0;
-  segmentCounts = new Map<string, number>();
-  total = 0;
-  outcomes = emptyCounts();
-  segments = new Map<string, OutcomeCounts>();
-  recorded: RingBuffer<RecordedRequest>;
-
-  constructor(
-    readonly model: string,
-    capacity: number,
-    seed: number | undefined,
-  ) {
-    this.recorded = new RingBuffer(capacity);
-    this.reseed(seed);
-  }
-
-  /** Random streams are a function of (seed, model name). */
-  reseed(seed: number | undefined): void {
-    this.seedBase = hashString(this.model, seed === undefined ? 0x811c9dc5 : seed >>> 0);
-    this.rng = createRng(this.seedBase);
-    this.answerRng = createRng(hashString('answer', this.seedBase));
-    this.latencyRng = createRng(hashString('latency', this.seedBase));
-    this.requestCount = 0;
-    this.segmentCounts.clear();
-  }
-
-  count(outcome: Outcome, segment: string | null): void {
-    this.total++;
-    this.outcomes[outcome]++;
-    const key = segment ?? NO_SEGMENT;
-    let seg = this.segments.get(key);
-    if (!seg) this.segments.set(key, (seg = emptyCounts()));
-    seg[outcome]++;
-  }
-
-  clearRecords(): void {
-    this.recorded.clear();
-    this.total = 0;
-    this.outcomes = emptyCounts();
-    this.segments.clear();
-  }
-}
-
-function emptyCounts(): OutcomeCounts {
-  return { ok: 0, wrong: 0, 'no-truth': 0, malformed: 0, '429': 0, '500': 0, hang: 0, 'bad-request': 0 };
-}
-
-// The request as the openai SDK sends it. Loose objects: unknown parameters are accepted and ignored.
-const contentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
-const chatMessage = z.looseObject({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool', 'function']),
-  content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
-  name: z.string().optional(),
-});
-const responseFormat = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('text') }),
-  z.looseObject({ type: z.literal('json_object') }),
-  z.looseObject({
-    type: z.literal('json_schema'),
-    json_schema: z.looseObject({
-      name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 characters of a-z, A-Z, 0-9, _ or -'),
-      description: z.string().optional(),
-      schema: z.record(z.string(), z.unknown()).optional(),
-      strict: z.boolean().nullable().optional(),
-    }),
-  }),
-]);
-const chatRequest = z.looseObject({
-  model: z.string().min(1),
-  messages: z.array(chatMessage).min(1),
-  response_format: responseFormat.nullable().optional(),
-  logprobs: z.boolean().nullable().optional(),
-  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
-  max_tokens: z.number().int().min(1).nullable().optional(),
-  max_completion_tokens: z.number().int().min(1).nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().min(0).max(1).nullable().optional(),
-  seed: z.number().int().nullable().optional(),
-  n: z.number().int().min(1).nullable().optional(),
-  stream: z.boolean().nullable().optional(),
-});
-type ChatRequest = z.output<typeof chatRequest>;
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly param: string | null = null,
-    readonly code: string | null = null,
-    readonly type = 'invalid_request_error',
-  ) {
-    super(message);
-  }
 }
 
 export class ModelSimulator {
@@ -347,6 +184,11 @@ export class ModelSimulator {
     state.reseed(this.defaultScenario.seed);
   }
 
+  /** The scenarios of models that have one of their own. */
+  explicitScenarios(): Record<string, Scenario> {
+    return Object.fromEntries([...this.models].filter(([, s]) => s.explicit).map(([k, s]) => [k, s.explicit!]));
+  }
+
   getDefaultScenario(): Scenario {
     return this.defaultScenario;
   }
@@ -372,17 +214,7 @@ export class ModelSimulator {
   }
 
   stats(model: string): ModelStats {
-    const s = this.models.get(model);
-    const outcomes = s ? { ...s.outcomes } : emptyCounts();
-    const judged = outcomes.ok + outcomes.wrong;
-    return {
-      model,
-      total: s?.total ?? 0,
-      outcomes,
-      segments: s ? Object.fromEntries([...s.segments].map(([k, v]) => [k, { ...v }])) : {},
-      observedAccuracy: judged > 0 ? outcomes.ok / judged : null,
-      requestsSinceScenario: s?.requestCount ?? 0,
-    };
+    return statsOf(model, this.models.get(model));
   }
 
   /** Models that have a scenario or have been called. */
@@ -424,7 +256,10 @@ export class ModelSimulator {
       }
       if (path.startsWith('/_simulator/')) {
         const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-        return run((body) => this.control(method, path, query, body, res));
+        return run((body) => {
+          const reply = control(this, method, path, query, body);
+          this.json(res, reply.status, reply.payload);
+        });
       }
       if (method === 'GET' && (path === '/v1/models' || path === '/models')) {
         return this.json(res, 200, { object: 'list', data: this.modelNames().map((id) => this.modelEntry(id)) });
@@ -462,194 +297,21 @@ export class ModelSimulator {
 
   private chat(raw: string, res: http.ServerResponse): void {
     const body = parseJsonBody(raw);
-    const parsed = chatRequest.safeParse(body);
-    const modelName = isObject(body) && typeof body['model'] === 'string' && body['model'] !== '' ? body['model'] : null;
-    const refuse = (error: HttpError): never => {
-      if (modelName !== null) this.record(this.state(modelName), { segment: null, outcome: 'bad-request', status: 400, body });
-      throw error;
-    };
-    if (!parsed.success) {
-      const issue = flattenIssues(parsed.error.issues)[0]!;
-      const missing = /received undefined/.test(issue.message);
-      refuse(
-        new HttpError(
-          400,
-          missing ? `Missing required parameter: '${issue.path}'.` : `Invalid value for '${issue.path}': ${issue.message}`,
-          issue.path,
-          missing ? 'missing_required_parameter' : 'invalid_value',
-        ),
-      );
+    let request: ChatRequest;
+    try {
+      request = parseChatRequest(body);
+    } catch (err) {
+      const modelName = modelNameOf(body);
+      if (err instanceof HttpError && modelName !== null) this.record(this.state(modelName), { segment: null, outcome: 'bad-request', status: 400, body });
+      throw err;
     }
-    const request = parsed.data!;
-    if (request.stream === true) {
-      refuse(
-        new HttpError(400, 'The MODEL SIMULATOR does not support streaming; send stream: false or omit it.', 'stream', 'unsupported_value'),
-      );
-    }
-    if (request.n != null && request.n !== 1) {
-      refuse(new HttpError(400, 'The MODEL SIMULATOR supports only n = 1.', 'n', 'unsupported_value'));
-    }
-    if ((request.top_logprobs ?? 0) > 0 && request.logprobs !== true) {
-      refuse(new HttpError(400, "Invalid value for 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is used.", 'top_logprobs', 'invalid_value'));
-    }
-    this.answer(request, body, res);
-  }
-
-  private answer(request: ChatRequest, body: unknown, res: http.ServerResponse): void {
     const state = this.state(request.model);
-    const scenario = state.explicit ?? this.defaultScenario;
-    const sim = extractSimulation(request.messages);
-    const segment = sim?.segment ?? null;
-    const segKey = segment ?? NO_SEGMENT;
-    const segmentRequests = state.segmentCounts.get(segKey) ?? 0;
-    const accuracy = accuracyFor(scenario, segment, { modelRequests: state.requestCount, segmentRequests }, this.now());
-    state.requestCount++;
-    state.segmentCounts.set(segKey, segmentRequests + 1);
-
-    const { errors } = scenario;
-    const u = state.rng();
-    if (u < errors.rate429) {
-      this.record(state, { segment, outcome: '429', status: 429, accuracy, body });
-      const seconds = errors.retryAfterSeconds;
-      return this.json(
-        res,
-        429,
-        openAiError(
-          `Rate limit reached for ${request.model} (MODEL SIMULATOR: injected 429). Please try again in ${seconds}s.`,
-          'requests',
-          null,
-          'rate_limit_exceeded',
-        ),
-        {
-          'retry-after': String(Math.ceil(seconds)),
-          'retry-after-ms': String(Math.round(seconds * 1000)),
-          'x-ratelimit-remaining-requests': '0',
-        },
-      );
-    }
-    const latency = drawLatency(scenario.latencyMs, state.latencyRng);
-    if (u < errors.rate429 + errors.rate500) {
-      this.record(state, { segment, outcome: '500', status: 500, accuracy, body });
-      return this.after(res, latency, () =>
-        this.json(
-          res,
-          500,
-          openAiError(
-            'The server had an error while processing your request. Sorry about that! (MODEL SIMULATOR: injected 500)',
-            'server_error',
-            null,
-            null,
-          ),
-        ),
-      );
-    }
-    if (u < errors.rate429 + errors.rate500 + errors.rateHang) {
-      this.record(state, { segment, outcome: 'hang', status: 504, accuracy, body });
-      return this.after(res, errors.hangMs, () =>
-        this.json(
-          res,
-          504,
-          openAiError(`MODEL SIMULATOR: simulated hang ended after ${errors.hangMs} ms without an answer`, 'timeout', null, 'simulated_hang'),
-        ),
-      );
-    }
-    const malformed = u < errors.rate429 + errors.rate500 + errors.rateHang + scenario.malformedRate;
-
-    const arng =
-      request.seed != null
-        ? createRng(hashString(JSON.stringify(request.messages), hashString(String(request.seed), state.seedBase)))
-        : state.answerRng;
-    const correct = arng() < accuracy;
-    const kind: AnswerKind = sim?.truth ? (correct ? 'correct' : 'wrong') : 'no-truth';
-    const confidence = drawConfidence(arng, correct, scenario.confidence);
-    const schema = jsonSchemaOf(request);
-    const answer = buildAnswer({ kind, truth: sim?.truth ?? null, schema, confidence, corruptFields: scenario.corruptFields, rng: arng });
-
-    let tokens: Token[];
-    let malformedKind: string | undefined;
-    if (malformed) {
-      const bad = malform(answer.value, schema, state.rng, scenario.malformed.invalidJsonShare);
-      malformedKind = bad.kind;
-      tokens = splitTokens(bad.content).map((text) => ({ text, field: null }));
-    } else {
-      tokens = tokenizeJson(answer.value);
-    }
-    let finishReason: 'stop' | 'length' = 'stop';
-    const maxTokens = request.max_completion_tokens ?? request.max_tokens;
-    if (maxTokens != null && tokens.length > maxTokens) {
-      tokens = tokens.slice(0, maxTokens);
-      finishReason = 'length';
-    }
-    let content = '';
-    for (const t of tokens) content += t.text;
-
-    const outcome: Outcome = malformed
-      ? 'malformed'
-      : kind === 'no-truth'
-        ? 'no-truth'
-        : answer.corruptedField !== undefined
-          ? 'wrong'
-          : 'ok';
-    this.record(state, {
-      segment,
-      outcome,
-      status: 200,
-      accuracy,
-      confidence,
-      corruptedField: answer.corruptedField,
-      malformedKind,
-      finishReason,
-      content,
-      body,
-    });
-
-    const logprobs =
-      scenario.logprobs && request.logprobs === true
-        ? {
-            content: withLogprobs(tokens, {
-              carrier: malformed ? null : answer.carrierField,
-              confidence,
-              topLogprobs: request.top_logprobs ?? 0,
-              carrierAlternatives: answer.carrierAlternatives,
-            }),
-            refusal: null,
-          }
-        : null;
-    let promptChars = 0;
-    for (const m of request.messages) promptChars += messageText(m.content).length;
-    const promptTokens = Math.ceil(promptChars / 4);
-    const completion = {
-      id: `chatcmpl-sim${(++this.seq).toString(36)}${state.seedBase.toString(36)}`,
-      object: 'chat.completion',
-      created: Math.floor(Date.now() / 1000),
-      model: request.model,
-      system_fingerprint: SIMULATOR_FINGERPRINT,
-      service_tier: 'default',
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content, refusal: null, annotations: [] },
-          logprobs,
-          finish_reason: finishReason,
-        },
-      ],
-      usage: {
-        prompt_tokens: promptTokens,
-        completion_tokens: tokens.length,
-        total_tokens: promptTokens + tokens.length,
-        prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-        completion_tokens_details: {
-          reasoning_tokens: 0,
-          audio_tokens: 0,
-          accepted_prediction_tokens: 0,
-          rejected_prediction_tokens: 0,
-        },
-      },
-    };
-    this.after(res, latency, () => this.json(res, 200, completion, { 'openai-processing-ms': String(Math.round(latency)) }));
+    const reply = simulateChat(request, body, state, state.explicit ?? this.defaultScenario, { nowMs: this.now(), nextSeq: () => ++this.seq });
+    this.record(state, reply.record);
+    this.after(res, reply.delayMs, () => this.json(res, reply.status, reply.payload, reply.headers));
   }
 
-  private record(state: ModelState, entry: Omit<RecordedRequest, 'seq' | 'receivedAt' | 'model'>): void {
+  private record(state: ModelState, entry: RecordEntry): void {
     state.count(entry.outcome, entry.segment);
     state.recorded.push({ seq: ++this.recordSeq, receivedAt: new Date().toISOString(), model: state.model, ...entry });
     if (this.logRequests) {
@@ -669,66 +331,6 @@ export class ModelSimulator {
       clearTimeout(timer);
       this.timers.delete(timer);
     });
-  }
-
-  // ---------------------------------------------------------------- control API
-
-  private control(method: string, path: string, query: URLSearchParams, raw: string, res: http.ServerResponse): void {
-    const rest = path.slice('/_simulator/'.length);
-    const model = query.get('model') ?? undefined;
-    const send = (status: number, payload: unknown) => this.json(res, status, payload);
-
-    if (rest.startsWith('scenarios/')) {
-      const name = decodeURIComponent(rest.slice('scenarios/'.length));
-      if (!name) throw new HttpError(400, 'model name missing in path', 'model');
-      switch (method) {
-        case 'GET':
-          return send(200, { model: name, ...this.getScenario(name) });
-        case 'PUT':
-          return send(200, { model: name, source: 'explicit', scenario: this.setScenario(name, parseJsonBody(raw)) });
-        case 'PATCH':
-          return send(200, { model: name, source: 'explicit', scenario: this.patchScenario(name, parseJsonBody(raw)) });
-        case 'DELETE':
-          this.removeScenario(name);
-          return send(200, { model: name, ...this.getScenario(name) });
-      }
-      throw new HttpError(405, `Method ${method} not allowed on ${path}`);
-    }
-    const route = `${method} ${rest}`;
-    switch (route) {
-      case 'GET scenarios':
-        return send(200, {
-          default: this.defaultScenario,
-          models: Object.fromEntries([...this.models].filter(([, s]) => s.explicit).map(([k, s]) => [k, s.explicit])),
-        });
-      case 'GET default-scenario':
-        return send(200, { scenario: this.defaultScenario });
-      case 'PUT default-scenario':
-        return send(200, { scenario: this.setDefaultScenario(parseJsonBody(raw)) });
-      case 'PATCH default-scenario':
-        return send(200, { scenario: this.patchDefaultScenario(parseJsonBody(raw)) });
-      case 'GET requests': {
-        if (!model) throw new HttpError(400, "query parameter 'model' is required", 'model', 'missing_required_parameter');
-        const limitText = query.get('limit');
-        const limit = limitText === null ? Infinity : Number(limitText);
-        if (!Number.isInteger(limit) && limit !== Infinity) throw new HttpError(400, "'limit' must be an integer", 'limit');
-        if (limit < 0) throw new HttpError(400, "'limit' must be >= 0", 'limit');
-        const requests = this.requests(model, limit);
-        return send(200, { model, count: requests.length, requests });
-      }
-      case 'DELETE requests':
-        this.clearRequests(model);
-        return send(200, { cleared: model ?? 'all' });
-      case 'GET stats':
-        if (model) return send(200, this.stats(model));
-        return send(200, { models: Object.fromEntries(this.modelNames().map((m) => [m, this.stats(m)])) });
-      case 'POST reset':
-        this.reset();
-        return send(200, { reset: true });
-      case 'GET health':
-        return send(200, { status: 'ok', simulator: SIMULATOR_FINGERPRINT, models: this.models.size, pending: this.timers.size });
-    }
-    throw new HttpError(404, `MODEL SIMULATOR control API: no route for ${method} ${path}`, null, 'unknown_url');
   }
 
   // ---------------------------------------------------------------- responses
@@ -757,39 +359,3 @@ export class ModelSimulator {
   }
 }
 
-function openAiError(message: string, type: string, param: string | null, code: string | null) {
-  return { error: { message, type, param, code } };
-}
-
-function parseJsonBody(raw: string): unknown {
-  if (raw.trim() === '') return {};
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new HttpError(
-      400,
-      "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
-      null,
-      'invalid_json',
-    );
-  }
-}
-
-function jsonSchemaOf(request: ChatRequest): JsonSchema | undefined {
-  const format = request.response_format;
-  if (format?.type !== 'json_schema') return undefined;
-  return (format as { json_schema: { schema?: JsonSchema } }).json_schema.schema;
-}
-
-/** Latency in ms: fixed, uniform in [min, max], or lognormal with the given median and 95th percentile. */
-export function drawLatency(latency: Latency, rng: Rng): number {
-  if (typeof latency === 'number') return latency;
-  if (latency.distribution === 'uniform') return latency.min + rng() * (latency.max - latency.min);
-  const mu = Math.log(latency.median);
-  const sigma = (Math.log(latency.p95) - mu) / 1.6448536;
-  return Math.exp(mu + sigma * normal(rng));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
