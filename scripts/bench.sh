@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare-local.sh
-exec node dist/scripts/bench.js "$@"
+exec node dist-tools/scripts/bench.js "$@"

@@ -2,7 +2,7 @@
  * `npm run bench`: Understudy's benchmarks on the local stack, each beside a naive baseline measured
  * in the same run, written to BENCHMARKS.md. Not part of `npm test`.
  *
- *   node dist/scripts/bench.js [--only throughput,latency,routing,reports,judgement,threshold] [--profile] [--quick] [--keep] [--out FILE]
+ *   node dist-tools/scripts/bench.js [--only throughput,latency,routing,reports,judgement,threshold] [--profile] [--quick] [--keep] [--out FILE]
  *
  * Sections (see scripts/bench/*.ts for what each measures and how):
  *   throughput  shadow throughput of one instance, model at 0 ms, and the naive pipeline
@@ -59,7 +59,7 @@ function parseArgs(argv: string[], root: string): Options {
       if (bad.length || names.length === 0) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(', ')}; got "${argv[i]}"`);
       o.only = new Set(names as Section[]);
     } else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/scripts/bench.js [--only ' + SECTIONS.join(',') + '] [--profile] [--quick] [--keep] [--out FILE]');
+      console.log('usage: node dist-tools/scripts/bench.js [--only ' + SECTIONS.join(',') + '] [--profile] [--quick] [--keep] [--out FILE]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -103,13 +103,15 @@ async function main(): Promise<void> {
   const dir = path.join(root, '.stack', 'bench', suffix);
   mkdirSync(dir, { recursive: true });
   const log = (l: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}`);
-  // A copy of dist/: a build running beside the benchmark (others work in this tree) cannot change what it measures.
+  // Copies of dist/ and dist-tools/: a build running beside the benchmark (others work in this tree) cannot change what it measures.
   const dist = path.join(dir, 'dist');
   cpSync(path.join(root, 'dist'), dist, { recursive: true });
+  const tools = path.join(dir, 'dist-tools');
+  cpSync(path.join(root, 'dist-tools'), tools, { recursive: true });
   const loadStart = loadavg();
   log(`run ${suffix}; load average ${loadStart}; scratch folder ${path.relative(root, dir)}`);
   const stack = await startStack({ reuse: false, log: (l) => log(`stack: ${l}`) });
-  const ctx: BenchContext = { root, dist, dir, suffix, stack: stack.info, kafka: kafkaFor(stack.info), quick: opts.quick, log, databases: [] };
+  const ctx: BenchContext = { root, dist, tools, dir, suffix, stack: stack.info, kafka: kafkaFor(stack.info), quick: opts.quick, log, databases: [] };
   const pg = await pgClient(adminUrl(ctx));
   const pgVersion = (await pg.query(`SHOW server_version`)).rows[0].server_version as string;
   await pg.end();
@@ -214,6 +216,7 @@ async function main(): Promise<void> {
     if (!opts.keep) await dropBenchDatabases(ctx);
     await stack.stop();
     rmSync(dist, { recursive: true, force: true });
+    rmSync(tools, { recursive: true, force: true });
   }
   results.totalSeconds = (Date.now() - started) / 1000;
   results.loadEnd = loadavg();

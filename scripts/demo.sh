@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/prepare-local.sh
 # exec: Ctrl-C and SIGTERM go straight to the demo, which stops everything it started.
-exec node dist/scripts/demo.js "$@"
+exec node dist-tools/scripts/demo.js "$@"

@@ -10,7 +10,7 @@
  * then the simulated model drifts there and the regression guard reverts it. The live log is the
  * service's own audit log.
  *
- * Usage: see DEMO_USAGE (node dist/scripts/demo.js --help).
+ * Usage: see DEMO_USAGE (node dist-tools/scripts/demo.js --help).
  */
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,9 +19,9 @@ import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { parse as parseYaml } from 'yaml';
-import { HumanAgents } from '../src/simulator/human-agents';
-import { WorkFloor } from '../src/simulator/work-floor';
-import { WorkloadGenerator } from '../src/simulator/workload';
+import { HumanAgents } from '../tools/simulator/human-agents';
+import { WorkFloor } from '../tools/simulator/work-floor';
+import { WorkloadGenerator } from '../tools/simulator/workload';
 import { findRepoRoot, KafkaControl } from '../test/harness/kafka-cluster';
 import { createMigratedDatabase, databaseUrl } from '../test/harness/postgres';
 import { Stack, startStack } from '../test/harness/stack';

@@ -32,3 +32,4 @@ bash tools/kafka-mock/build.sh >/dev/null
 
 echo "== building"
 npm run --silent build
+npm run --silent build:tools

@@ -13,6 +13,8 @@ export interface BenchContext {
   root: string;
   /** A copy of dist/ taken when the benchmark started: a build running beside it cannot change what it measures. */
   dist: string;
+  /** A copy of dist-tools/ (the model simulator, the naive pipeline), taken with the copy of dist/. */
+  tools: string;
   /** Scratch folder: logs, scenario files, profiles (.stack/bench/<suffix>). */
   dir: string;
   suffix: string;

@@ -275,7 +275,7 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('');
     out.push(
       'One service instance (`node dist/src/main.js`, production defaults: `DATABASE_POOL_SIZE=20`, `CONTROLLER_ENABLED=false`) consumes ' +
-        '`work.items` (32 partitions) and `work.decisions`; the MODEL SIMULATOR runs in its own process (`node dist/src/simulator/main.js`, ' +
+        '`work.items` (32 partitions) and `work.decisions`; the MODEL SIMULATOR runs in its own process (`node dist-tools/tools/simulator/main.js`, ' +
         'accuracy 0.9, logprobs on). Both shipped workflows (support-ticket triage and invoice extraction, 60/40) under names of the run\'s own, ' +
         'with two settings lifted that would cap the figure instead of the service: the per-workflow model rate limit (500 and 300 calls/s) and ' +
         'the daily token budget. Every item\'s human decision is sent first (through the service\'s own ingest), so each AI decision completes a ' +
@@ -593,7 +593,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('## How to run');
   out.push('');
   out.push(
-    '`npm run bench` builds, then runs `node dist/scripts/bench.js`: it starts what is missing of the local stack (a Kafka mock cluster of its ' +
+    '`npm run bench` builds, then runs `node dist-tools/scripts/bench.js`: it starts what is missing of the local stack (a Kafka mock cluster of its ' +
       'own; the Unleash already running on 127.0.0.1:4242 is reused and never stopped), makes databases of its own (dropped at the end), runs ' +
       'every section and rewrites this file. `--only throughput,latency,routing,reports,judgement,threshold` runs some sections, `--quick` uses ' +
       'smaller sizes (and profiles only when the throughput target is missed, or with `--profile`), `--keep` keeps the databases. ' +

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { buildModelRequest, ModelRequest } from '../../src/inference/domain/model-request';
 import { chatCompletionBody, OpenAiDecisionModel } from '../../src/inference/openai-decision-model';
-import { WorkloadGenerator } from '../../src/simulator/workload';
+import { WorkloadGenerator } from '../../tools/simulator/workload';
 import { parseWorkflowFile } from '../../src/workflows/domain/workflow-file';
 import type { BenchContext } from './context';
 import { startSimulator } from './processes';

@@ -5,7 +5,7 @@
  * parsing, comparison) and the same openai SDK adapter, and writes into the same schema, so the
  * only difference measured is the architecture: batching, pipelining and concurrency.
  *
- * Run as its own process by the benchmark:  node dist/scripts/bench/naive-pipeline.js <config.json>
+ * Run as its own process by the benchmark:  node dist-tools/scripts/bench/naive-pipeline.js <config.json>
  * It stops on SIGTERM. Not a product: no retries, no DLQ, no budgets, no flags (with `routingTopic`
  * every item is routed as `suggest`, the supervised stage).
  */

@@ -1,7 +1,7 @@
 import type { Consumer } from 'kafkajs';
 import type { Client } from 'pg';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
-import { GeneratedItem, toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { GeneratedItem, toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import {
   BenchContext,
   benchDatabase,

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Client } from 'pg';
-import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import {
   BenchContext,
   benchDatabase,
@@ -302,7 +302,7 @@ export async function startNaive(
   writeFileSync(configFile, JSON.stringify({ ...c, brokers: ctx.stack.kafka.brokers, groupId: `naive-${ctx.suffix}-${name}` }));
   const logFile = path.join(ctx.dir, `${name}-naive.log`);
   const out = openSync(logFile, 'w');
-  const child = spawn(process.execPath, [path.join(ctx.dist, 'scripts', 'bench', 'naive-pipeline.js'), configFile], { stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [path.join(ctx.tools, 'scripts', 'bench', 'naive-pipeline.js'), configFile], { stdio: ['ignore', out, out] });
   closeSync(out);
   let exited = false;
   const exit = new Promise<void>((r) => child.once('exit', () => ((exited = true), r())));

@@ -1,5 +1,5 @@
 /**
- * Command line of the demo (`npm run demo -- [options]`, or `node dist/scripts/demo.js [options]`).
+ * Command line of the demo (`npm run demo -- [options]`, or `node dist-tools/scripts/demo.js [options]`).
  * Pure: parsing only, so it is unit-tested without starting anything.
  */
 export interface DemoOptions {
@@ -26,7 +26,7 @@ export interface DemoOptions {
   help: boolean;
 }
 
-export const DEMO_USAGE = `usage: npm run demo -- [options]      (or: node dist/scripts/demo.js [options])
+export const DEMO_USAGE = `usage: npm run demo -- [options]      (or: node dist-tools/scripts/demo.js [options])
 
 Runs Understudy on the local stack with a simulated work floor: support tickets and invoices
 flow in, simulated people decide them, the AI runs in shadow beside them, and one segment

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { parseScenario } from '../../src/simulator/scenario';
+import { parseScenario } from '../../tools/simulator/scenario';
 import { confidenceSequence, priorCentredOn } from '../../src/stats/domain';
 import { parseWorkflowFile } from '../../src/workflows/domain/workflow-file';
 import { parseDemoArgs } from './options';

@@ -1,5 +1,5 @@
 import { parse as parseYaml, stringify } from 'yaml';
-import type { ScenarioInput } from '../../src/simulator/scenario';
+import type { ScenarioInput } from '../../tools/simulator/scenario';
 import { parseWorkflowFile } from '../../src/workflows/domain/workflow-file';
 import type { DemoOptions } from './options';
 

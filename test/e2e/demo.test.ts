@@ -9,7 +9,7 @@ import { api, uniqueSuffix, waitFor } from '../harness/test-env';
 import { processAlive } from '../harness/process-alive';
 
 /**
- * Issue 7, the demo as people run it: `node dist/scripts/demo.js --fast` brings up the local stack
+ * Issue 7, the demo as people run it: `node dist-tools/scripts/demo.js --fast` brings up the local stack
  * and the service, a segment climbs to confidence-routed (with a program manager's approval through
  * the API), the simulated model drifts, the guard reverts it — and all of it is visible through the
  * REST API and in Unleash itself. Then the demo stops and leaves nothing running.
@@ -57,8 +57,8 @@ describe('npm run demo -- --fast', () => {
   let state: DemoState | null = null;
 
   beforeAll(() => {
-    const demo = path.join(root, 'dist', 'scripts', 'demo.js');
-    if (!existsSync(demo)) throw new Error(`${demo} is missing: run \`npm run build\` first`);
+    const demo = path.join(root, 'dist-tools', 'scripts', 'demo.js');
+    if (!existsSync(demo)) throw new Error(`${demo} is missing: run \`npm run build:tools\` first`);
     child = spawn(process.execPath, [demo, '--fast', '--database', database, '--suffix', suffix, '--port', '0', '--state-file', stateFile, '--hold', '--timeout', '240'], {
       cwd: root,
       env: { ...process.env, MODEL_BASE_URL: '', MODEL_API_KEY: '' },

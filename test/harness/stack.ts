@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ModelSimulator } from '../../src/simulator/model-simulator';
+import { ModelSimulator } from '../../tools/simulator/model-simulator';
 import { findRepoRoot, KafkaControl, startKafkaCluster, stopKafkaClusterByPid } from './kafka-cluster';
 import { assertPostgresUp, PG_BASE_URL } from './postgres';
 import { startUnleash } from './unleash-server';

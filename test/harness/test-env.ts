@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { createServer, AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { parse as parseYaml } from 'yaml';
-import type { ScenarioInput } from '../../src/simulator/scenario';
+import type { ScenarioInput } from '../../tools/simulator/scenario';
 import { findRepoRoot, KafkaControl } from './kafka-cluster';
 import { createTestDatabase, runtimeUrl } from './postgres';
 import type { StackInfo } from './stack';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { findRepoRoot } from '../harness/kafka-cluster';
 import { createTestDatabase, RUNTIME_ROLE, runtimeUrl } from '../harness/postgres';

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { api, createToken, createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';

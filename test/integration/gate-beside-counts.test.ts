@@ -1,7 +1,7 @@
 import { Client } from 'pg';
-import { HumanAgents } from '../../src/simulator/human-agents';
-import { WorkFloor } from '../../src/simulator/work-floor';
-import { WorkloadGenerator } from '../../src/simulator/workload';
+import { HumanAgents } from '../../tools/simulator/human-agents';
+import { WorkFloor } from '../../tools/simulator/work-floor';
+import { WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { createTopics, kafkaClient, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../harness/test-env';

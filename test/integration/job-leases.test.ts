@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { Producer } from 'kafkajs';
-import { toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { createTopics, kafkaClient, setScenario, simulatorRequests, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../harness/test-env';

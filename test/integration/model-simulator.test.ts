@@ -5,7 +5,7 @@
 import Ajv from 'ajv';
 import OpenAI, { APIConnectionTimeoutError, BadRequestError, InternalServerError, RateLimitError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
-import { ModelSimulator, type ModelStats, type RecordedRequest } from '../../src/simulator/model-simulator';
+import { ModelSimulator, type ModelStats, type RecordedRequest } from '../../tools/simulator/model-simulator';
 
 const CATEGORIES = ['billing', 'technical', 'account', 'shipping', 'other'] as const;
 const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Consumer } from 'kafkajs';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
-import { toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor, waitForFlags } from '../harness/test-env';

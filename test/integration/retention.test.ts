@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Producer } from 'kafkajs';
 import { contentHash, REMOVED } from '../../src/retention/domain/retention';
-import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { api, createToken, createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';

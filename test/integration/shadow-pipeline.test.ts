@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Consumer, Producer } from 'kafkajs';
 import { wilsonInterval } from '../../src/stats/domain';
-import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { shippedWorkflows, writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { createTopics, kafkaClient, setScenario, simulatorRequests, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';

@@ -1,7 +1,7 @@
 import { Client } from 'pg';
 import { Producer } from 'kafkajs';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
-import { toWorkItemEvent, WorkloadGenerator } from '../../src/simulator/workload';
+import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
 import { api, createTopics, createToken, kafkaClient, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../harness/test-env';

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { HumanAgents } from '../../src/simulator/human-agents';
-import { WorkFloor } from '../../src/simulator/work-floor';
-import { WorkloadGenerator } from '../../src/simulator/workload';
+import { HumanAgents } from '../../tools/simulator/human-agents';
+import { WorkFloor } from '../../tools/simulator/work-floor';
+import { WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { findRepoRoot } from '../harness/kafka-cluster';
 import { createTestDatabase } from '../harness/postgres';

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
-import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../../src/simulator/workload';
+import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/workload';
 import { createTestDatabase } from '../../harness/postgres';
 import { TestTopics, waitFor } from '../../harness/test-env';
 

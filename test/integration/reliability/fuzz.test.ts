@@ -1,6 +1,6 @@
 import { Producer } from 'kafkajs';
 import { Random, seededRandom } from '../../../src/stats/domain/random';
-import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../../src/simulator/workload';
+import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { createTopics, kafkaClient, setScenario, simulatorRequests, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { FaultDb, health, HealthWatcher, openDb, TopicWatcher } from './fault-kit';

@@ -4,7 +4,7 @@ import { buildModelRequest, estimateMaxTokens } from '../../../src/inference/dom
 import { costOf } from '../../../src/inference/domain/retry-policy';
 import { parseWorkflowFile } from '../../../src/workflows/domain/workflow-file';
 import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
-import { GeneratedItem, toWorkItemEvent, WorkloadGenerator } from '../../../src/simulator/workload';
+import { GeneratedItem, toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, health, HealthWatcher, openDb, sleep, TopicWatcher } from './fault-kit';

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
-import { WorkloadGenerator } from '../../../src/simulator/workload';
+import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { PG_BASE_URL } from '../../harness/postgres';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';

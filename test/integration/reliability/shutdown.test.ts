@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
-import { WorkloadGenerator } from '../../../src/simulator/workload';
+import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot, KafkaClusterHandle, KafkaControl, startKafkaCluster } from '../../harness/kafka-cluster';
 import { ServiceExit, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';

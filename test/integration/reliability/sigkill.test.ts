@@ -1,5 +1,5 @@
 import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
-import { WorkloadGenerator } from '../../../src/simulator/workload';
+import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, health, ItemPump, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { Producer } from 'kafkajs';
 import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
-import { toWorkItemEvent, WorkloadGenerator } from '../../../src/simulator/workload';
+import { toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot } from '../../harness/kafka-cluster';
 import { PG_BASE_URL } from '../../harness/postgres';

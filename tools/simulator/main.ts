@@ -1,7 +1,7 @@
 /**
  * CLI of the MODEL SIMULATOR (see model-simulator.ts):
  *
- *   node dist/src/simulator/main.js [--port 4010] [--host 127.0.0.1] [--scenario file.json] [--log-requests]
+ *   node dist-tools/tools/simulator/main.js [--port 4010] [--host 127.0.0.1] [--scenario file.json] [--log-requests]
  *
  * The scenario file is either one scenario (it becomes the default for every model) or
  * `{"default": {...scenario...}, "models": {"<model name>": {...scenario...}}}`.
