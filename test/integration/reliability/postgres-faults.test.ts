@@ -112,12 +112,17 @@ describe('PostgreSQL faults', () => {
 
     const progress: Array<{ fault: string; killed: number; itemsBefore: number }> = [];
     const stored = () => db.count('SELECT count(*) n FROM work_items');
+    /** Waits until the service has stored 100 more items than `from` (or all of them): it works again. */
+    const storesAgain = (from: number, after: string) => waitFor(`items stored again after ${after}`, async () => (await stored()) >= Math.min(from + 100, ITEMS), 60_000, 100);
     await waitFor('the controller to lead', leaderConnected, 30_000, 250);
 
     // Every connection dropped, three times, while items flow; the leader's connection among them.
+    // Each round comes once the service has stored items again since the one before.
+    let mark = 0;
     for (let round = 1; round <= 3; round++) {
-      await sleep(3000);
+      await storesAgain(mark, round === 1 ? 'the start' : `round ${round - 1}`);
       const itemsBefore = await stored();
+      mark = itemsBefore;
       const killed = await terminate();
       expect(killed.length).toBeGreaterThan(1);
       if (round === 1) expect(killed.some((a) => a.endsWith(':leader'))).toBe(true);
@@ -144,7 +149,7 @@ describe('PostgreSQL faults', () => {
     const duringOutage = watcher.samples.filter((s) => s.at > outageStart + 1000 && s.at < outageEnd);
     expect(duringOutage.some((s) => s.status === 503 && s.body?.checks?.postgres.status === 'down')).toBe(true);
 
-    await sleep(3000);
+    await storesAgain(await stored(), 'the outage');
     progress.push({ fault: 'all connections terminated (last)', killed: (await terminate()).length, itemsBefore: await stored() });
     const lastFault = Date.now();
 

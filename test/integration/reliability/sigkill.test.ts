@@ -2,7 +2,7 @@ import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
-import { checkInvariants, FaultDb, health, ItemPump, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';
+import { checkInvariants, FaultDb, health, ItemPump, openDb, TopicWatcher, waitForQuiet } from './fault-kit';
 
 /**
  * Issue 9, crash: the service is killed with SIGKILL — nothing flushed, no shutdown hook — while
@@ -130,7 +130,14 @@ describe('SIGKILL under load', () => {
     const stalled = service;
     const load = { ...(await busy(stalled, 100)), sent: pump.sent, atMs: Date.now() - t0 };
     process.kill(stalled.pid, 'SIGSTOP');
-    await sleep(8000);
+    // Frozen past its leases: it can renew none of them, so the other instance gives every job it held
+    // back to the queue (and takes them on) before it wakes up.
+    await waitFor(
+      'every lease of the stalled instance expired and its jobs given back',
+      async () => (await db.count(`SELECT count(*) n FROM ai_jobs WHERE state = 'processing' AND locked_by = $1`, [stalled.env.INSTANCE_ID])) === 0,
+      90_000,
+      250,
+    );
     process.kill(stalled.pid, 'SIGCONT');
     expect(stalled.exited()).toBe(false);
 
