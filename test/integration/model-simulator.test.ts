@@ -45,6 +45,16 @@ function messagesFor(i: number, segment = 'email|eu'): OpenAI.Chat.ChatCompletio
   ];
 }
 
+/**
+ * Under jest, fetch's AbortError is a DOMException from another realm, which the SDK's castToError
+ * flattens into a nameless Error, so a timeout surfaces as a plain "Connection error." with cause
+ * `{}`. Re-throwing it as this realm's Error keeps the name the SDK looks for.
+ */
+const realmSafeFetch: typeof fetch = (input, init) =>
+  fetch(input, init).catch((e: { name?: string; message?: string }) => {
+    throw Object.assign(new Error(e.message), { name: e.name });
+  });
+
 let simulator: ModelSimulator;
 let client: OpenAI;
 let controlUrl: string;
@@ -53,7 +63,9 @@ beforeAll(async () => {
   simulator = new ModelSimulator();
   const { url } = await simulator.start();
   controlUrl = url.replace(/\/v1$/, '/_simulator');
-  client = new OpenAI({ baseURL: url, apiKey: 'sim', maxRetries: 0, timeout: 10_000 });
+  // The batches below keep 50 calls in flight, client and simulator in this one process: on a busy
+  // machine a call can wait many seconds for its turn, which is not what these tests are about.
+  client = new OpenAI({ baseURL: url, apiKey: 'sim', maxRetries: 0, timeout: 180_000, fetch: realmSafeFetch });
 });
 
 afterAll(async () => {
@@ -225,13 +237,6 @@ describe('MODEL SIMULATOR through the openai SDK', () => {
 
   it('hangs until the client times out, then lets the request go', async () => {
     await control('PUT', '/scenarios/hang', { errors: { rateHang: 1, hangMs: 20_000 } });
-    // Under jest, fetch's AbortError is a DOMException from another realm, which the SDK's
-    // castToError flattens into a nameless Error, so a timeout surfaces as a plain
-    // APIConnectionError. Re-throwing it as this realm's Error keeps the name the SDK looks for.
-    const realmSafeFetch: typeof fetch = (input, init) =>
-      fetch(input, init).catch((e: { name?: string; message?: string }) => {
-        throw Object.assign(new Error(e.message), { name: e.name });
-      });
     const impatient = new OpenAI({ baseURL: client.baseURL, apiKey: 'sim', maxRetries: 0, timeout: 300, fetch: realmSafeFetch });
     const started = Date.now();
     const err = await impatient.chat.completions.create({ model: 'hang', messages: messagesFor(1) }).catch((e: unknown) => e);
