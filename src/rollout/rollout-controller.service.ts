@@ -17,6 +17,7 @@ import { SegmentStateCache } from '../routing/segment-state.cache';
 import type { ActiveWorkflow } from '../workflows/workflow-registry.service';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { AlertService } from './alert.service';
+import { ControllerStatusRepository } from './controller-status.repository';
 import { crossSegmentControl, promotionCandidate } from './domain/cross-segment';
 import { detectOperatorChanges } from './domain/reconcile';
 import { adoptOperatorChange, adoptWorkflowChange, CycleDecision, decideCycle, OPERATOR, SegmentFacts } from './domain/segment-machine';
@@ -50,6 +51,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly dataSource: DataSource,
     private readonly leader: LeaderService,
+    private readonly status: ControllerStatusRepository,
     private readonly segments: SegmentRepository,
     private readonly snapshots: FlagSnapshotRepository,
     private readonly decisions: SegmentDecisions,
@@ -179,8 +181,7 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
     const live = read === UNREACHABLE ? null : read;
     const owed: OwedFlagWrite[] = [];
     await this.dataSource.transaction(async (tx) => {
-      await tx.query(`SET LOCAL lock_timeout = '${CONTROLLER_LOCK_TIMEOUT_MS}ms'`);
-      await tx.query(`SET LOCAL statement_timeout = '${CONTROLLER_STATEMENT_TIMEOUT_MS}ms'`);
+      await this.segments.limitWaits(tx, CONTROLLER_LOCK_TIMEOUT_MS, CONTROLLER_STATEMENT_TIMEOUT_MS);
       const locked = await this.segments.lockWorkflow(tx, workflow);
       if (live) {
         const flagName = workflowFlagName(workflow);
@@ -233,9 +234,6 @@ export class RolloutController implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private async recordStatus(ms: number, error: string | null): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE controller_status SET leader = $1, leader_since = $2, last_cycle_at = now(), last_cycle_ms = $3, last_error = $4, cycles = cycles + 1 WHERE id = 1`,
-      [this.config.instanceId, this.leader.leaderSince, ms, error],
-    );
+    await this.status.recordCycle(this.config.instanceId, this.leader.leaderSince, ms, error);
   }
 }

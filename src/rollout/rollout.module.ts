@@ -4,8 +4,10 @@ import { InferenceModule } from '../inference/inference.module';
 import { RoutingModule } from '../routing/routing.module';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { AlertService } from './alert.service';
+import { ControllerStatusRepository } from './controller-status.repository';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
 import { LeaderService } from './leader.service';
+import { RereviewRepository } from './rereview.repository';
 import { RolloutController } from './rollout-controller.service';
 import { RolloutService } from './rollout.service';
 import { SegmentRepository } from './segment.repository';
@@ -15,7 +17,7 @@ import { SegmentsController } from './segments.controller';
 @Module({
   imports: [WorkflowsModule, RoutingModule, InferenceModule, ComparisonModule],
   controllers: [SegmentsController],
-  providers: [SegmentRepository, FlagSnapshotRepository, LeaderService, AlertService, SegmentDecisions, RolloutController, RolloutService],
+  providers: [SegmentRepository, FlagSnapshotRepository, RereviewRepository, ControllerStatusRepository, LeaderService, AlertService, SegmentDecisions, RolloutController, RolloutService],
   exports: [SegmentRepository, RolloutService, RolloutController, LeaderService, AlertService],
 })
 export class RolloutModule {}

@@ -5,6 +5,7 @@ import { errorMessage } from '../common/domain-error';
 import { LOGGER } from '../common/logger';
 import { ARMS } from '../comparison/domain/evidence';
 import { EvidenceRepository } from '../comparison/evidence.repository';
+import { RollupReader } from '../comparison/rollup-reader';
 import type { Tx } from '../database/sql';
 import type { SegmentSplit } from '../flags/domain/segment-split';
 import { stageIndex } from '../flags/domain/stage';
@@ -28,6 +29,7 @@ export class SegmentDecisions {
   constructor(
     private readonly segments: SegmentRepository,
     private readonly evidence: EvidenceRepository,
+    private readonly rollups: RollupReader,
     private readonly audit: AuditRepository,
     private readonly alerts: AlertService,
     @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
@@ -43,8 +45,8 @@ export class SegmentDecisions {
     const v = champion.version;
     const { workflow, segment } = s;
     const stageStart = new Date(s.stageStartedAt);
-    const stageTotals = await this.segments.totals(workflow, segment, v, stageStart, tx);
-    const minuteTotals = await this.segments.totals(workflow, segment, v, now, tx);
+    const stageTotals = await this.rollups.totals(workflow, segment, v, stageStart, tx);
+    const minuteTotals = await this.rollups.totals(workflow, segment, v, now, tx);
     const stageEvidence = await this.evidence.arms(workflow, segment, v, [s.stage], stageStart, tx);
     const stepEvidence = await this.evidence.arms(workflow, segment, v, [s.stage], new Date(s.stepStartedAt), tx);
     const minute = await this.evidence.byArm(workflow, segment, v, now, tx);
