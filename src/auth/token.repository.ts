@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import type { Role } from './domain/token';
 
 export interface TokenRow {
@@ -25,8 +25,9 @@ const COLUMNS = `id, name, role, token_prefix AS "tokenPrefix", created_by AS "c
 export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
-  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string, expiresAt: Date | null, workflows: string[] | null = null): Promise<TokenRow> {
-    const [row] = await this.dataSource.query(
+  /** Stores a new token, inside the caller's transaction when one is given. */
+  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string, expiresAt: Date | null, workflows: string[] | null = null, tx?: EntityManager): Promise<TokenRow> {
+    const [row] = await (tx ?? this.dataSource.manager).query(
       `INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, expires_at, workflows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
       [randomUUID(), name, role, hash, prefix, createdBy, expiresAt, workflows],
     );

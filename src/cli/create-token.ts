@@ -1,3 +1,5 @@
+import { AuditRepository } from '../audit/audit.repository';
+import { TokenRepository } from '../auth/token.repository';
 import { loadDatabaseConfig } from '../config/app-config';
 import { createDataSource, pendingMigrations } from '../database/data-source';
 import { expiryOf, generateToken, isRole, ROLES } from '../auth/domain/token';
@@ -31,14 +33,20 @@ async function main(): Promise<void> {
     const pending = await pendingMigrations(ds);
     if (pending.length) throw new Error(`the database schema is behind (${pending.join(', ')}): run \`npm run migrate\` first`);
     const { token, hash, prefix } = generateToken();
-    const { randomUUID } = await import('node:crypto');
+    const tokens = new TokenRepository(ds);
+    const audit = new AuditRepository(ds);
     await ds.transaction(async (tx) => {
-      const id = randomUUID();
-      await tx.query(`INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, expires_at, workflows) VALUES ($1, $2, $3, $4, $5, 'cli', $6, $7)`, [id, name, role, hash, prefix, expiresAt, workflows]);
-      await tx.query(`INSERT INTO audit_events (actor, actor_kind, action, reason, details) VALUES ('cli', 'system', 'token.created', $1, $2)`, [
-        `token "${name}" for role ${role}${workflows ? ` of workflows ${workflows.join(', ')}` : ''} created from the command line${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}`,
-        { tokenId: id, name, role, prefix, expiresAt: expiresAt?.toISOString() ?? null, workflows },
-      ]);
+      const { id } = await tokens.create(name, role, hash, prefix, 'cli', expiresAt, workflows, tx);
+      await audit.append(
+        {
+          actor: 'cli',
+          actorKind: 'system',
+          action: 'token.created',
+          reason: `token "${name}" for role ${role}${workflows ? ` of workflows ${workflows.join(', ')}` : ''} created from the command line${expiresAt ? `, expires ${expiresAt.toISOString()}` : ''}`,
+          details: { tokenId: id, name, role, prefix, expiresAt: expiresAt?.toISOString() ?? null, workflows },
+        },
+        tx,
+      );
     });
     process.stdout.write(`${token}\n`);
   } finally {

@@ -1,129 +1,40 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { rollupRange } from '../comparison/domain/rollup';
 import { EvidenceRepository } from '../comparison/evidence.repository';
+import { PairCounts, RollupReader, RollupScope } from '../comparison/rollup-reader';
 import type { GroupTotals } from './domain/agreement-report';
 import type { GroupBy } from './dto/report-query.dto';
 
-export interface ReportFilter {
-  workflow: string;
-  from: Date;
-  to: Date;
-  segment?: string;
-  version?: number;
-}
-
-const KEY: Record<GroupBy, { minute: string; day: string }> = {
-  segment: { minute: 'r.segment', day: 'c.segment' },
-  day: { minute: `to_char(r.t AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, day: `to_char(c.day, 'YYYY-MM-DD')` },
-  version: { minute: 'r.workflow_version::text', day: 'c.workflow_version::text' },
-  model: { minute: 'v.model', day: 'v.model' },
-  promptVersion: { minute: 'v.prompt_version', day: 'v.prompt_version' },
-};
-
-const COUNTERS = `n, agree, n_independent, agree_independent, n_review, agree_review, n_overridden, n_audit, agree_audit, conf_n,
-  conf_agree, field_agree, hh_n, hh_agree, ai_calls, ai_ok, ai_invalid, ai_failed, ai_skipped, prompt_tokens, completion_tokens,
-  cost_usd, latency_sum_ms, latency_hist, routed`;
+export type ReportFilter = RollupScope;
 
 /**
- * The rollup rows of a period, as one row source with the time in `t`: whole hours from rollup_hour
- * (kept from rollup_minute by the database), the minutes at either end from rollup_minute. A week
- * is then ~170 rows per segment instead of ~10,000. Appends its parameters to `params`.
+ * What reports read: rollups (through comparison's RollupReader) and the evidence model, never raw
+ * comparisons, so they stay fast at millions of rows.
  */
-export function rollupSource(f: ReportFilter, params: unknown[]): string {
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  let scope = `workflow = ${p(f.workflow)}`;
-  if (f.segment !== undefined) scope += ` AND segment = ${p(f.segment)}`;
-  if (f.version !== undefined) scope += ` AND workflow_version = ${p(f.version)}`;
-  const range = rollupRange(f.from, f.to);
-  const minutes = (cond: string) => `SELECT workflow, segment, workflow_version, minute AS t, ${COUNTERS} FROM rollup_minute WHERE ${scope} AND ${cond}`;
-  if (!range.hours) return `(${minutes(`minute >= ${p(range.minuteFrom)} AND minute < ${p(range.minuteTo)}`)})`;
-  const { from, to } = range.hours;
-  return `(SELECT workflow, segment, workflow_version, hour AS t, ${COUNTERS} FROM rollup_hour WHERE ${scope} AND hour >= ${p(from)} AND hour < ${p(to)}
-    UNION ALL ${minutes(`minute >= ${p(range.minuteFrom)} AND minute < ${p(from)}`)}
-    UNION ALL ${minutes(`minute >= ${p(to)} AND minute < ${p(range.minuteTo)}`)})`;
-}
-
-/** Report queries: rollups only, never raw comparisons, so they stay fast at millions of rows. */
 @Injectable()
 export class ReportsRepository {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly rollups: RollupReader,
     private readonly evidence: EvidenceRepository,
   ) {}
 
   async agreement(f: ReportFilter, groupBy: GroupBy): Promise<GroupTotals[]> {
-    const minuteParams: unknown[] = [];
-    const source = rollupSource(f, minuteParams);
-    const params: unknown[] = [f.workflow, f.from, f.to];
-    let whereDay = `c.workflow = $1 AND c.day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND c.day <= ($3::timestamptz AT TIME ZONE 'UTC')::date`;
-    if (f.segment !== undefined) {
-      params.push(f.segment);
-      whereDay += ` AND c.segment = $${params.length}`;
-    }
-    if (f.version !== undefined) {
-      params.push(f.version);
-      whereDay += ` AND c.workflow_version = $${params.length}`;
-    }
-    const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT ${KEY[groupBy].minute} AS key,
-              sum(r.n)::float8 AS n, sum(r.agree)::float8 AS agree, sum(r.n_review)::float8 AS "nReview",
-              sum(r.n_overridden)::float8 AS "nOverridden", sum(r.n_audit)::float8 AS "nAudit", sum(r.agree_audit)::float8 AS "agreeAudit",
-              sum(r.hh_n)::float8 AS "hhN", sum(r.hh_agree)::float8 AS "hhAgree", sum(r.ai_calls)::float8 AS "aiCalls",
-              sum(r.ai_ok)::float8 AS "aiOk", sum(r.ai_invalid)::float8 AS "aiInvalid", sum(r.ai_failed)::float8 AS "aiFailed",
-              sum(r.ai_skipped)::float8 AS "aiSkipped", sum(r.prompt_tokens)::float8 AS "promptTokens",
-              sum(r.completion_tokens)::float8 AS "completionTokens", sum(r.cost_usd)::float8 AS "costUsd",
-              sum(r.latency_sum_ms)::float8 AS "latencySumMs", understudy_array_sum_agg(r.latency_hist) AS "latencyHist",
-              understudy_jsonb_sum_agg(r.field_agree) AS "fieldAgree"
-       FROM ${source} r JOIN workflow_versions v ON v.workflow = r.workflow AND v.version = r.workflow_version
-       GROUP BY 1 ORDER BY 1`,
-      minuteParams,
-    );
-    const cells: Array<{ key: string; ai: string; human: string; n: number }> = await this.dataSource.query(
-      `SELECT ${KEY[groupBy].day} AS key, c.ai_label AS ai, c.human_label AS human, sum(c.n)::float8 AS n
-       FROM rollup_confusion c JOIN workflow_versions v ON v.workflow = c.workflow AND v.version = c.workflow_version
-       WHERE ${whereDay}
-       GROUP BY 1, 2, 3`,
-      params,
-    );
+    const rows = await this.rollups.groupSums(f, groupBy);
+    const cells = await this.rollups.confusion(f, groupBy);
     const evidence = await this.evidence.grouped(f, groupBy);
     return rows.map((r) => ({
       ...(r as unknown as GroupTotals),
       evidence: evidence.filter((e) => e.key === r.key).map(({ key: _key, ...e }) => e),
-      latencyHist: ((r.latencyHist as string[] | null) ?? []).map(Number),
-      fieldAgree: Object.fromEntries(Object.entries((r.fieldAgree as Record<string, number>) ?? {}).map(([k, v]) => [k, Number(v)])),
+      latencyHist: (r.latencyHist ?? []).map(Number),
+      fieldAgree: Object.fromEntries(Object.entries(r.fieldAgree ?? {}).map(([k, v]) => [k, Number(v)])),
       confusion: cells.filter((c) => c.key === r.key).map((c) => ({ ai: c.ai, human: c.human, n: Number(c.n) })),
     }));
   }
 
-  async confidenceBins(f: ReportFilter & { version: number }): Promise<{ n: number[]; agree: number[] }> {
-    const params: unknown[] = [];
-    const source = rollupSource(f, params);
-    const [r] = await this.dataSource.query(
-      `SELECT understudy_array_sum_agg(conf_n) AS n, understudy_array_sum_agg(conf_agree) AS agree FROM ${source} r`,
-      params,
-    );
-    return { n: ((r?.n as string[] | null) ?? []).map(Number), agree: ((r?.agree as string[] | null) ?? []).map(Number) };
+  confidenceBins(f: ReportFilter & { version: number }): Promise<{ n: number[]; agree: number[] }> {
+    return this.rollups.confidenceBins(f);
   }
 
-  async pairs(f: ReportFilter, versionA: number, versionB: number): Promise<{ bothAgree: number; aOnly: number; bOnly: number; neither: number }> {
-    const [lo, hi] = versionA < versionB ? [versionA, versionB] : [versionB, versionA];
-    const params: unknown[] = [f.workflow, f.from, f.to, lo, hi];
-    let where = `workflow = $1 AND day >= ($2::timestamptz AT TIME ZONE 'UTC')::date AND day <= ($3::timestamptz AT TIME ZONE 'UTC')::date AND version_a = $4 AND version_b = $5`;
-    if (f.segment !== undefined) {
-      params.push(f.segment);
-      where += ` AND segment = $6`;
-    }
-    const [r] = await this.dataSource.query(
-      `SELECT coalesce(sum(both_agree),0)::float8 AS "bothAgree", coalesce(sum(a_only),0)::float8 AS "aOnly",
-              coalesce(sum(b_only),0)::float8 AS "bOnly", coalesce(sum(neither),0)::float8 AS neither
-       FROM rollup_pairs WHERE ${where}`,
-      params,
-    );
-    // Stored as (lower version, higher version): turn around when asked the other way.
-    return versionA < versionB ? r : { bothAgree: r.bothAgree, aOnly: r.bOnly, bOnly: r.aOnly, neither: r.neither };
+  pairs(f: ReportFilter, versionA: number, versionB: number): Promise<PairCounts> {
+    return this.rollups.pairs(f, versionA, versionB);
   }
 }

@@ -11,7 +11,8 @@ import { SegmentStateCache } from '../routing/segment-state.cache';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { AlertService } from './alert.service';
 import { EvidenceRepository } from '../comparison/evidence.repository';
-import type { Arm } from '../comparison/domain/evidence';
+import type { Arm, ArmEvidence } from '../comparison/domain/evidence';
+import { RollupLastHour, RollupReader } from '../comparison/rollup-reader';
 import { guardArl } from '../stats/domain';
 import { rolloutRisk, RolloutRisk, SegmentRiskInput } from './domain/rollout-risk';
 import * as machine from './domain/segment-machine';
@@ -19,6 +20,7 @@ import type { Decision, SegmentFacts } from './domain/segment-machine';
 import { nextStep } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
 import type { Actor } from '../audit/domain/actor';
+import { RereviewItem, RereviewRepository, ResolvedRereview } from './rereview.repository';
 import { SegmentDecisions } from './segment-decisions';
 import { SegmentRepository, SegmentState } from './segment.repository';
 
@@ -44,6 +46,8 @@ export class RolloutService {
     private readonly snapshots: FlagSnapshotRepository,
     private readonly segmentCache: SegmentStateCache,
     private readonly evidence: EvidenceRepository,
+    private readonly rollups: RollupReader,
+    private readonly rereview: RereviewRepository,
     @Inject(FLAG_GATEWAY) private readonly flags: FlagGateway,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -65,7 +69,7 @@ export class RolloutService {
     const { state, owed } = await this.dataSource
       .transaction(async (tx) => {
         // A person's action waits behind a controller cycle at most this long, then says so.
-        await tx.query(`SET LOCAL lock_timeout = '${PERSON_LOCK_TIMEOUT_MS}ms'`);
+        await this.segments.limitWaits(tx, PERSON_LOCK_TIMEOUT_MS);
         const s = await this.segments.lockOne(tx, workflow, segment);
         if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
         const now = this.clock.now();
@@ -83,6 +87,43 @@ export class RolloutService {
     this.segmentCache.invalidate();
     if (owed) await this.decisions.writeFlag(owed);
     return owed ? ((await this.segments.get(workflow, segment)) ?? state) : state;
+  }
+
+  /**
+   * A segment with what people read beside it: the champion's last hour (rollups), its open
+   * re-review items, and blind beside anchored evidence per arm for items the AI decided since the
+   * stage began (anchored reviews overstate agreement).
+   */
+  async detail(workflow: string, segment: string): Promise<{ state: SegmentState; lastHour: RollupLastHour; openRereviewItems: number; arms: Array<ArmEvidence & { arm: Arm }> }> {
+    const champion = this.champion(workflow);
+    const s = await this.segments.get(workflow, segment);
+    if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
+    const lastHour = await this.rollups.lastHour(workflow, segment, champion.version);
+    const openRereviewItems = await this.rereview.openCount(workflow, segment);
+    const arms = await this.evidence.byArm(workflow, segment, champion.version, new Date(s.stageStartedAt));
+    return { state: s, lastHour, openRereviewItems, arms };
+  }
+
+  /** A segment's re-review list, oldest first: open items (resolved false), resolved ones (true), or both. */
+  rereviewItems(workflow: string, segment: string, resolved?: boolean): Promise<RereviewItem[]> {
+    return this.rereview.list(workflow, segment, resolved);
+  }
+
+  /**
+   * Marks a re-review item looked at again, with the reason in the audit log. An item of a
+   * workflow outside `workflows` (the caller's scope; null: every workflow) is not found: the caller
+   * named no workflow, so a refusal would reveal one.
+   */
+  async resolveRereview(id: number, actor: Actor, reason: string, workflows: readonly string[] | null): Promise<ResolvedRereview> {
+    return this.dataSource.transaction(async (tx) => {
+      const row = await this.rereview.resolve(tx, id, actor.name, workflows);
+      if (!row) throw new DomainError(ErrorCode.NotFound, `open re-review item ${id} was not found`);
+      await this.audit.append(
+        { actor: actor.name, actorKind: actor.kind, action: 'rereview.resolved', workflow: row.workflow, segment: row.segment, reason, details: { itemId: row.itemId, rereviewId: row.id } },
+        tx,
+      );
+      return row;
+    });
   }
 
   /** One step up now, on a program manager's word — only when the gate holds (or awaits approval). */

@@ -3,7 +3,6 @@ import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
 import type { SegmentSplit } from '../flags/domain/segment-split';
 import type { Stage } from '../flags/domain/stage';
-import type { SegmentCounts } from './domain/segment-counts';
 import type { SegmentState } from './domain/segment-state';
 
 export type { PauseKind, SegmentState } from './domain/segment-state';
@@ -69,6 +68,16 @@ export class SegmentRepository {
     return rows[0] ?? null;
   }
 
+  /**
+   * Bounds how long the rest of the transaction waits for a segment's row lock (and, when given,
+   * how long any statement in it runs): a person's action or a controller cycle gives up rather
+   * than queue behind the other without end.
+   */
+  async limitWaits(tx: Tx, lockTimeoutMs: number, statementTimeoutMs?: number): Promise<void> {
+    await tx.query(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
+    if (statementTimeoutMs !== undefined) await tx.query(`SET LOCAL statement_timeout = '${statementTimeoutMs}ms'`);
+  }
+
   async update(tx: Tx, workflow: string, segment: string, patch: Partial<SegmentState>): Promise<void> {
     const sets: string[] = [];
     const values: unknown[] = [workflow, segment];
@@ -80,25 +89,6 @@ export class SegmentRepository {
     }
     if (sets.length === 0) return;
     await tx.query(`UPDATE segments SET ${sets.join(', ')}, updated_at = now() WHERE workflow = $1 AND segment = $2`, values);
-  }
-
-  /**
-   * Cumulative counts of a version in a segment from a minute on (rollups by label time, never raw
-   * rows): model calls for the gate's error rate, and the label-time figures audit entries show.
-   * Decisions about quality read the evidence model instead (EvidenceRepository).
-   */
-  async totals(workflow: string, segment: string, version: number, rangeStart: Date, tx?: Tx): Promise<SegmentCounts> {
-    const m = tx ?? this.dataSource.manager;
-    const [r] = await m.query(
-      `SELECT coalesce(sum(n), 0)::float8 AS n, coalesce(sum(agree), 0)::float8 AS agree,
-              coalesce(sum(n_review), 0)::float8 AS reviews, coalesce(sum(n_overridden), 0)::float8 AS overridden,
-              coalesce(sum(n_audit), 0)::float8 AS audits, coalesce(sum(agree_audit), 0)::float8 AS "auditAgree",
-              coalesce(sum(ai_calls), 0)::float8 AS "aiCalls", coalesce(sum(ai_invalid + ai_failed), 0)::float8 AS "aiFailures"
-       FROM rollup_minute
-       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)`,
-      [workflow, segment, version, rangeStart],
-    );
-    return r;
   }
 
   /** Segments with a split owed to Unleash (written to PostgreSQL, not yet confirmed by Unleash). */

@@ -1,6 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { DataSource } from 'typeorm';
 import { actorOf, CurrentPrincipal } from '../auth/principal.decorator';
 import { killSwitchRefusal } from '../auth/domain/workflow-scope';
 import { CrossWorkflow, Roles } from '../auth/roles.decorator';
@@ -9,7 +8,6 @@ import { DomainError, ErrorCode } from '../common/domain-error';
 import { ReasonDto } from '../common/http/dto';
 import { ApiErrors } from '../common/http/error.response';
 import { intParam } from '../common/http/params';
-import { EvidenceRepository } from '../comparison/evidence.repository';
 import { wilsonInterval } from '../stats/domain';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { KillSwitchDto, RollbackDto, ThresholdDto } from './dto/actions.dto';
@@ -30,8 +28,6 @@ export class SegmentsController {
     private readonly segments: SegmentRepository,
     private readonly rollout: RolloutService,
     private readonly workflows: WorkflowRegistry,
-    private readonly dataSource: DataSource,
-    private readonly evidence: EvidenceRepository,
   ) {}
 
   private known(workflow: string) {
@@ -56,20 +52,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentDetailView })
   @ApiErrors(404)
   async get(@Param('workflow') workflow: string, @Param('segment') segment: string) {
-    const champion = this.known(workflow).champion;
-    const s = await this.segments.get(workflow, segment);
-    if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
-    const [m] = await this.dataSource.query(
-      `SELECT coalesce(sum(n),0)::int AS n, coalesce(sum(agree),0)::int AS agree, coalesce(sum(n_review),0)::int AS reviews,
-              coalesce(sum(n_overridden),0)::int AS overridden, coalesce(sum(ai_calls),0)::int AS "aiCalls",
-              coalesce(sum(ai_invalid + ai_failed),0)::int AS "aiFailures", coalesce(sum(ai_skipped),0)::int AS "aiSkipped",
-              coalesce(sum(cost_usd),0)::float8 AS "costUsd", coalesce(understudy_jsonb_sum_agg(routed), '{}') AS routed
-       FROM rollup_minute WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= now() - interval '1 hour'`,
-      [workflow, segment, champion.version],
-    );
-    const rereview = await this.dataSource.query(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2 AND resolved_at IS NULL`, [workflow, segment]);
-    // Blind beside anchored, per arm, for items the AI decided since the stage began: anchored reviews overstate agreement.
-    const arms = await this.evidence.byArm(workflow, segment, champion.version, new Date(s.stageStartedAt));
+    const { state: s, lastHour: m, openRereviewItems, arms } = await this.rollout.detail(workflow, segment);
     return {
       ...view(s),
       lastHour: {
@@ -77,7 +60,7 @@ export class SegmentsController {
         agreement: wilsonInterval(m.agree, m.n),
         overrideRate: m.reviews ? wilsonInterval(m.overridden, m.reviews) : null,
       },
-      openRereviewItems: rereview[0].n,
+      openRereviewItems,
       evidence: {
         since: s.stageStartedAt,
         arms: arms.map((a) => ({
@@ -157,14 +140,7 @@ export class SegmentsController {
   async rereview(@Param('workflow') w: string, @Param('segment') s: string, @Query('resolved') resolved?: string) {
     this.known(w);
     if (resolved !== undefined && resolved !== 'true' && resolved !== 'false') throw new DomainError(ErrorCode.Validation, 'resolved: must be true or false (isIn)');
-    return this.dataSource.query(
-      `SELECT r.id::text, r.item_id AS "itemId", r.created_at AS "listedAt", r.resolved_at AS "resolvedAt", r.resolved_by AS "resolvedBy",
-              d.decision, d.confidence, rd.created_at AS "decidedAt", r.revert_audit_id::text AS "revertAuditId"
-       FROM rereview_items r JOIN routing_decisions rd ON rd.id = r.routing_decision_id JOIN ai_decisions d ON d.id = rd.ai_decision_id
-       WHERE r.workflow = $1 AND r.segment = $2 ${resolved === undefined ? '' : resolved === 'true' ? 'AND r.resolved_at IS NOT NULL' : 'AND r.resolved_at IS NULL'}
-       ORDER BY r.id LIMIT 1000`,
-      [w, s],
-    );
+    return this.rollout.rereviewItems(w, s, resolved === undefined ? undefined : resolved === 'true');
   }
 
   @Post('rereview/:id/resolve')
@@ -175,25 +151,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: ResolvedRereviewView })
   @ApiErrors(400, 404)
   async resolve(@Param('id', intParam('id')) id: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
-    const rows = await this.dataSource.transaction(async (tx) => {
-      const [updated] = await tx.query(
-        // An item of a workflow outside the caller's scope is not found: the caller named no workflow, so a 403 would reveal one.
-        `UPDATE rereview_items SET resolved_at = now(), resolved_by = $2 WHERE id = $1 AND resolved_at IS NULL AND ($3::text[] IS NULL OR workflow = ANY($3::text[]))
-         RETURNING id::text, workflow, segment, item_id AS "itemId"`,
-        [id, actorOf(p).name, p.workflows],
-      );
-      const row = updated?.[0];
-      if (!row) throw new DomainError(ErrorCode.NotFound, `open re-review item ${id} was not found`);
-      await tx.query(`INSERT INTO audit_events (actor, actor_kind, action, workflow, segment, reason, details) VALUES ($1, 'person', 'rereview.resolved', $2, $3, $4, $5)`, [
-        actorOf(p).name,
-        row.workflow,
-        row.segment,
-        dto.reason,
-        { itemId: row.itemId, rereviewId: row.id },
-      ]);
-      return row;
-    });
-    return rows;
+    return this.rollout.resolveRereview(id, actorOf(p), dto.reason, p.workflows);
   }
 
   @Get('rollout/risk')
