@@ -14,6 +14,7 @@ import { InferenceModule } from './inference/inference.module';
 import { IngestModule } from './ingest/ingest.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { PortBindingsModule } from './port-bindings.module';
 import { ReportsModule } from './reports/reports.module';
 import { RetentionModule } from './retention/retention.module';
 import { RolloutModule } from './rollout/rollout.module';
@@ -39,6 +40,7 @@ export class AppModule {
         ComparisonModule,
         IngestModule,
         RoutingModule,
+        PortBindingsModule,
         InferenceModule,
         HealthModule,
         RolloutModule,

@@ -2,35 +2,23 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { ComparisonModule } from '../comparison/comparison.module';
-import type { FlagReader } from '../flags/flag-reader';
-import { FLAG_READER } from '../flags/flags.module';
 import { IngestModule } from '../ingest/ingest.module';
-import { RoutingModule } from '../routing/routing.module';
-import { RoutingService } from '../routing/routing.service';
-import { SegmentStateCache } from '../routing/segment-state.cache';
 import { WorkflowsModule } from '../workflows/workflows.module';
 import { BudgetService } from './budget.service';
 import { DECISION_MODEL } from './decision-model';
 import { DecisionWriter } from './decision-writer';
 import { JobRepository } from './job.repository';
 import { OpenAiDecisionModel } from './openai-decision-model';
-import { ROUTING_PLANNER } from './routing-planner';
-import { KILL_SWITCH_SOURCE, KillSwitchSource, RunnerService } from './runner.service';
+import { RunnerService } from './runner.service';
 
+// ROUTING_PLANNER and KILL_SWITCH_SOURCE are bound by the composition root (src/port-bindings.module.ts).
 @Module({
-  imports: [WorkflowsModule, ComparisonModule, IngestModule, RoutingModule],
+  imports: [WorkflowsModule, ComparisonModule, IngestModule],
   providers: [
     JobRepository,
     BudgetService,
     DecisionWriter,
     RunnerService,
-    { provide: ROUTING_PLANNER, useExisting: RoutingService },
-    {
-      // The flag, or the kill switch stored in PostgreSQL (set while Unleash did not answer): either stops the calls.
-      provide: KILL_SWITCH_SOURCE,
-      inject: [FLAG_READER, SegmentStateCache],
-      useFactory: (flags: FlagReader, stored: SegmentStateCache): KillSwitchSource => ({ killSwitch: async () => flags.killSwitch() || (await stored.killSwitch()) }),
-    },
     {
       provide: DECISION_MODEL,
       inject: [APP_CONFIG],
