@@ -20,7 +20,9 @@ import { SegmentStateCache } from './routing/segment-state.cache';
       // The flag, or the kill switch stored in PostgreSQL (set while Unleash did not answer): either stops the calls.
       provide: KILL_SWITCH_SOURCE,
       inject: [FLAG_READER, SegmentStateCache],
-      useFactory: (flags: FlagReader, stored: SegmentStateCache): KillSwitchSource => ({ killSwitch: async () => flags.killSwitch() || (await stored.killSwitch()) }),
+      useFactory: (flags: FlagReader, stored: SegmentStateCache): KillSwitchSource => ({
+        killSwitch: async () => flags.killSwitch() || (await stored.killSwitch()),
+      }),
     },
   ],
   exports: [ROUTING_PLANNER, KILL_SWITCH_SOURCE],
