@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { TokenService } from './auth/token.service';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { configureHttp } from './common/http/configure-http';
 import { migrateBeforeStart } from './database/data-source';
@@ -26,7 +27,8 @@ export async function createApp(env: Record<string, string | undefined>) {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     bufferLogs: false,
   });
-  configureHttp(app, logger);
+  const tokens = app.get(TokenService);
+  configureHttp(app, logger, (authorization) => tokens.tokenIdOf(authorization));
   return { app, config, logger };
 }
 

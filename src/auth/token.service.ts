@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AuditRepository } from '../audit/audit.repository';
 import { DomainError, ErrorCode } from '../common/domain-error';
-import { expiryOf, generateToken, hashToken, Role, tokenRefusal } from './domain/token';
+import { bearerToken, expiryOf, generateToken, hashToken, Role, tokenRefusal } from './domain/token';
 import { parseWorkflowScope } from './domain/workflow-scope';
 import { TokenRepository, TokenRow } from './token.repository';
 
@@ -28,6 +28,12 @@ export class TokenService {
   async authenticate(token: string): Promise<Principal | null> {
     const r = await this.check(token);
     return 'principal' in r ? r.principal : null;
+  }
+
+  /** The token id of an Authorization header's valid bearer token, or null (what the API rate limit keys on). */
+  async tokenIdOf(authorization: string | undefined): Promise<string | null> {
+    const token = bearerToken(authorization);
+    return token ? ((await this.authenticate(token))?.tokenId ?? null) : null;
   }
 
   /**

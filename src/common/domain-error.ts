@@ -25,6 +25,20 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * An outside system a request needed (e.g. Unleash) failed or refused. Its adapter's error extends
+ * this, so the one filter answers 503 UNAVAILABLE naming the system, without knowing the adapter.
+ */
+export class DependencyError extends Error {
+  constructor(
+    readonly dependency: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DependencyError';
+  }
+}
+
 export const notFound = (what: string, details?: Record<string, unknown>) =>
   new DomainError(ErrorCode.NotFound, `${what} was not found`, details);
 

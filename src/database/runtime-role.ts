@@ -7,6 +7,7 @@
 
 /** What granting needs of a connection: a TypeORM DataSource or QueryRunner (rows come back as an array). */
 export interface SqlQueryable {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeORM's query() is typed so; callers annotate the rows they read
   query(sql: string, parameters?: unknown[]): Promise<any>;
 }
 

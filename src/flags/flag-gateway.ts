@@ -1,3 +1,4 @@
+import { DependencyError } from '../common/domain-error';
 import type { SegmentSplit } from './domain/segment-split';
 
 export const KILL_SWITCH_FLAG = 'understudy.kill-switch';
@@ -50,13 +51,14 @@ export type FlagGatewayErrorCode =
   /** A name or split that cannot be written. */
   | 'FLAG_INVALID_INPUT';
 
-export class FlagGatewayError extends Error {
+/** Answered as 503 by the HTTP error filter, which knows it only as a DependencyError. */
+export class FlagGatewayError extends DependencyError {
   constructor(
     readonly code: FlagGatewayErrorCode,
     message: string,
     readonly details: { call?: string; status?: number; unleashMessage?: string } = {},
   ) {
-    super(message);
+    super('Unleash', message);
     this.name = 'FlagGatewayError';
   }
 }

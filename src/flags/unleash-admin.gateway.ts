@@ -1,14 +1,14 @@
+import { parseSegmentStrategies } from './domain/parse-segment-strategies';
+import type { SegmentSplit } from './domain/segment-split';
 import {
   ITEM_ID_CONTEXT_FIELD,
   SEGMENT_CONTEXT_FIELD,
   SEGMENT_STRATEGY_SORT_ORDER,
-  SegmentSplit,
   UnleashStrategy,
   UnleashStrategyPayload,
   buildFallbackStrategy,
   buildSegmentStrategy,
-  parseSegmentStrategies,
-} from './domain/segment-split';
+} from './domain/unleash-strategy';
 import { FlagGateway, FlagGatewayError, KILL_SWITCH_FLAG, WorkflowFlagState, workflowFlagName } from './flag-gateway';
 
 export interface UnleashAdminGatewayOptions {

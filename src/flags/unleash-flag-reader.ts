@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Unleash } from 'unleash-client';
-import { ITEM_ID_CONTEXT_FIELD, SEGMENT_CONTEXT_FIELD, WORKFLOW_CONTEXT_FIELD } from './domain/segment-split';
+import { ITEM_ID_CONTEXT_FIELD, SEGMENT_CONTEXT_FIELD, WORKFLOW_CONTEXT_FIELD } from './domain/unleash-strategy';
 import { isStage } from './domain/stage';
 import { KILL_SWITCH_FLAG, workflowFlagName } from './flag-gateway';
 import { FlagReader, StageDecision } from './flag-reader';

@@ -4,7 +4,7 @@ import { Logger } from 'pino';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger';
-import { createSharedProbe, SharedProbe } from '../health/domain/shared-probe';
+import { createSharedProbe, SharedProbe } from './domain/shared-probe';
 
 export interface OutgoingMessage {
   key: Buffer | string | null;

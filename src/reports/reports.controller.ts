@@ -12,7 +12,7 @@ import { AgreementReportResponse, AuditLogResponse, CalibrationReportResponse, C
 import { ReportsService } from './reports.service';
 
 /** A 200 that is JSON, or CSV with format=csv. */
-const jsonOrCsv = (model: Function, csv: string) =>
+const jsonOrCsv = (model: new (...args: never[]) => object, csv: string) =>
   ApiOkResponse({
     description: `JSON, or with format=csv ${csv}`,
     content: { 'application/json': { schema: { $ref: getSchemaPath(model) } }, 'text/csv': { schema: { type: 'string' } } },

@@ -36,9 +36,9 @@ export interface HumanDecisionEvent {
 }
 
 const CATEGORIES = ['billing', 'technical', 'account', 'shipping', 'returns', 'other'] as const;
-const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+type Priority = 'low' | 'normal' | 'high' | 'urgent';
 
-const TICKETS: Record<(typeof CATEGORIES)[number], Array<{ subject: string; body: string; priority: (typeof PRIORITIES)[number] }>> = {
+const TICKETS: Record<(typeof CATEGORIES)[number], Array<{ subject: string; body: string; priority: Priority }>> = {
   billing: [
     { subject: 'Charged twice for my subscription', body: 'Hi, I see two charges of {amount} on my card this month for the same plan. Please refund one of them.', priority: 'high' },
     { subject: 'Invoice address is wrong', body: 'Could you change the billing address on my invoices to our new office? Nothing urgent.', priority: 'low' },

@@ -3,8 +3,6 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Logger } from 'pino';
-import { bearerToken } from '../../auth/domain/token';
-import { TokenService } from '../../auth/token.service';
 import { AppConfig } from '../../config/app-config';
 import { APP_CONFIG } from '../../config/config.module';
 import { ErrorFilter } from './error.filter';
@@ -25,24 +23,17 @@ function packageRoot(): string {
 
 /**
  * HTTP-wide set-up: security headers, the dashboard link's token handoff, the API rate limit,
- * validation, the error filter, OpenAPI docs at /docs, the dashboard at /.
+ * validation, the error filter, OpenAPI docs at /docs, the dashboard at /. `tokenIdOf` (auth's, passed
+ * in by the composition root) names the caller the rate limit counts.
  */
-export function configureHttp(app: NestExpressApplication, logger: Logger): void {
+export function configureHttp(app: NestExpressApplication, logger: Logger, tokenIdOf: (authorization: string | undefined) => Promise<string | null>): void {
   const config = app.get<AppConfig>(APP_CONFIG);
-  const tokens = app.get(TokenService);
   if (config.http.trustProxyHops > 0) app.set('trust proxy', config.http.trustProxyHops);
   app.use(securityHeaders());
   app.use(dashboardTokenHandoff());
   app.use(
     '/api',
-    ...apiRateLimit(
-      config.http.rateLimit,
-      async (authorization) => {
-        const token = bearerToken(authorization);
-        return token ? ((await tokens.authenticate(token))?.tokenId ?? null) : null;
-      },
-      logger.child({ component: 'http' }),
-    ),
+    ...apiRateLimit(config.http.rateLimit, tokenIdOf, logger.child({ component: 'http' })),
   );
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new ErrorFilter(logger.child({ component: 'http' })));

@@ -1,9 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Logger } from 'pino';
-import { DomainError, ErrorCode } from '../domain-error';
+import { DependencyError, DomainError, ErrorCode } from '../domain-error';
 import { LOGGER } from '../logger';
-import { FlagGatewayError } from '../../flags/flag-gateway';
 
 const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Validation]: 400,
@@ -42,9 +41,9 @@ export class ErrorFilter implements ExceptionFilter {
     if (e instanceof DomainError) {
       status = STATUS[e.code];
       body = { code: e.code, message: e.message, id, ...(e.details ? { details: e.details } : {}) };
-    } else if (e instanceof FlagGatewayError) {
+    } else if (e instanceof DependencyError) {
       status = 503;
-      body = { code: ErrorCode.Unavailable, message: `Unleash: ${e.message}`, id };
+      body = { code: ErrorCode.Unavailable, message: `${e.dependency}: ${e.message}`, id };
     } else if (e instanceof HttpException) {
       status = e.getStatus();
       const r = e.getResponse() as { message?: unknown; details?: unknown } | string;

@@ -50,7 +50,7 @@ describe('updateGuard', () => {
   });
 
   it('breaches at h and reports the regressed window beside the baseline', () => {
-    let state = updateGuard(initialGuardState(), { n: 1000, agree: 920 }, params).state;
+    const state = updateGuard(initialGuardState(), { n: 1000, agree: 920 }, params).state;
     const windowStart = state.s === 0 ? state.n : state.windowStartIndex;
     let update = updateGuard(state, { n: 50, agree: 40 }, params);
     let batches = 1;
