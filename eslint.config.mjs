@@ -19,12 +19,16 @@ const root = path.dirname(fileURLToPath(import.meta.url));
  */
 const ALLOWED = {
   health: ['auth', 'common', 'config', 'flags', 'inference', 'kafka'],
-  rollout: ['audit', 'auth', 'common', 'comparison', 'config', 'database', 'flags', 'inference', 'metrics', 'routing', 'stats', 'workflows'],
+  rollout: ['audit', 'auth', 'common', 'comparison', 'config', 'database', 'flags', 'inference', 'metrics', 'outbox', 'routing', 'stats', 'workflows'],
   reports: ['audit', 'auth', 'common', 'comparison', 'stats', 'workflows'],
-  retention: ['audit', 'auth', 'common', 'config', 'database', 'workflows'],
-  routing: ['common', 'comparison', 'config', 'database', 'flags', 'inference', 'kafka', 'metrics', 'workflows'],
-  inference: ['common', 'comparison', 'config', 'database', 'ingest', 'metrics', 'shutdown', 'workflows'],
-  ingest: ['common', 'comparison', 'config', 'database', 'kafka', 'metrics', 'workflows'],
+  // Retention decides what goes; each table's owner removes it.
+  retention: ['audit', 'auth', 'common', 'config', 'database', 'inference', 'ingest', 'outbox', 'workflows'],
+  routing: ['common', 'comparison', 'config', 'database', 'flags', 'inference', 'metrics', 'outbox', 'workflows'],
+  // Ingest queues the AI's jobs through inference's job queue (inference owns ai_jobs).
+  ingest: ['common', 'comparison', 'config', 'database', 'inference', 'kafka', 'metrics', 'workflows'],
+  inference: ['common', 'comparison', 'config', 'database', 'metrics', 'shutdown', 'workflows'],
+  // The outbox knows no feature: what may leave is decided by its publish guard, bound at the root.
+  outbox: ['common', 'config', 'database', 'kafka', 'metrics'],
   comparison: ['common', 'database', 'metrics', 'stats', 'workflows'],
   workflows: ['audit', 'auth', 'common', 'config'],
   // The entity list TypeORM is given names the entities of audit and workflows.
@@ -38,7 +42,6 @@ const ALLOWED = {
   config: [],
   shutdown: [],
   stats: [],
-  simulator: [],
   dashboard: [],
 };
 /** The composition root: wires everything, imported by nothing in src. */
@@ -54,6 +57,7 @@ const CONTRACTS = [
   'src/comparison/comparison.types.ts',
   'src/flags/flag-reader.ts',
   'src/flags/flag-gateway.ts',
+  'src/inference/decision-model.ts',
 ];
 
 /** Packages domain code may not import: frameworks, drivers and outside systems' clients. */

@@ -1,6 +1,6 @@
 import type { Clock } from '../../common/clock';
 import { errorMessage } from '../../common/domain-error';
-import { findUnstorableString, storableText } from '../../database/storable-text';
+import { findUnstorableString, storableText } from '../../database/domain/storable-text';
 import type { WorkflowDefinition, WorkflowVersion } from '../../workflows/domain/workflow-definition';
 import type { ModelAnswer } from '../decision-model';
 import type { CallOutcome, ClaimedJob, DecisionRecord, FinishedJob } from './job';

@@ -1,4 +1,4 @@
-import { storableText } from '../../database/storable-text';
+import { storableText } from '../../database/domain/storable-text';
 import { decodeMessage, MAX_JSON_DEPTH } from './decode-message';
 import { validateEvent, workDecisionEventSchema, workItemEventSchema } from './work-events';
 

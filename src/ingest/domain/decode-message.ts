@@ -1,4 +1,4 @@
-import { findUnstorableString } from '../../database/storable-text';
+import { findUnstorableString } from '../../database/domain/storable-text';
 
 /**
  * Turns raw Kafka bytes into a JSON value, or a reason it cannot be stored. Everything refused
