@@ -10,7 +10,9 @@ export class TokenWorkflowScope1796400000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE api_tokens ADD COLUMN workflows text[]`);
-    await q.query(`ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_workflows_scope CHECK (workflows IS NULL OR (cardinality(workflows) >= 1 AND role <> 'admin'))`);
+    await q.query(
+      `ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_workflows_scope CHECK (workflows IS NULL OR (cardinality(workflows) >= 1 AND role <> 'admin'))`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -12,4 +12,17 @@ import { TokenWorkflowScope1796400000000 } from './1796400000000-TokenWorkflowSc
 import { BudgetClaims1796500000000 } from './1796500000000-BudgetClaims';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
-export const MIGRATIONS = [InitialSchema1795428000000, RollupHour1795500000000, OutboxRelayInstance1795600000000, BlindEvidence1795700000000, HumanParityPairs1795800000000, OutboxWithheld1795900000000, SegmentVersion1796000000000, TokenExpiry1796100000000, AuditHashChain1796200000000, PersonalDataRetention1796300000000, TokenWorkflowScope1796400000000, BudgetClaims1796500000000];
+export const MIGRATIONS = [
+  InitialSchema1795428000000,
+  RollupHour1795500000000,
+  OutboxRelayInstance1795600000000,
+  BlindEvidence1795700000000,
+  HumanParityPairs1795800000000,
+  OutboxWithheld1795900000000,
+  SegmentVersion1796000000000,
+  TokenExpiry1796100000000,
+  AuditHashChain1796200000000,
+  PersonalDataRetention1796300000000,
+  TokenWorkflowScope1796400000000,
+  BudgetClaims1796500000000,
+];

@@ -144,17 +144,31 @@ async function main(): Promise<void> {
   try {
     if (want('throughput')) {
       await section('throughput (model 0 ms)', async () => {
-        results.throughput0 = await runServiceThroughput(ctx, { name: 'tp0', items: q ? 8_000 : 40_000, warmup: q ? 500 : 2_000, latencyMs: 0, concurrency: 64 });
+        results.throughput0 = await runServiceThroughput(ctx, {
+          name: 'tp0',
+          items: q ? 8_000 : 40_000,
+          warmup: q ? 500 : 2_000,
+          latencyMs: 0,
+          concurrency: 64,
+        });
         log(`   service: ${fmt(results.throughput0.itemsPerSecond, 0)} items/s`);
         results.naive0 = await runNaiveThroughput(ctx, { name: 'naive0', latencyMs: 0, windowMs: q ? 8_000 : 15_000, items: q ? 5_000 : 15_000 });
         log(`   naive: ${fmt(results.naive0.itemsPerSecond, 0)} items/s`);
         results.modelClient = await runModelClient(ctx, { calls: q ? 1_000 : 3_000, concurrency: 64 });
-        log(`   model client CPU per call: ${fmt(results.modelClient.keepAlive.cpuMsPerCall, 3)} ms (built-in fetch ${fmt(results.modelClient.builtinFetch.cpuMsPerCall, 3)} ms)`);
+        log(
+          `   model client CPU per call: ${fmt(results.modelClient.keepAlive.cpuMsPerCall, 3)} ms (built-in fetch ${fmt(results.modelClient.builtinFetch.cpuMsPerCall, 3)} ms)`,
+        );
       });
     }
     if (want('latency')) {
       await section('throughput (model 500 ms)', async () => {
-        results.throughput500 = await runServiceThroughput(ctx, { name: 'tp500', items: q ? 3_000 : 10_000, warmup: q ? 300 : 1_000, latencyMs: 500, concurrency: 256 });
+        results.throughput500 = await runServiceThroughput(ctx, {
+          name: 'tp500',
+          items: q ? 3_000 : 10_000,
+          warmup: q ? 300 : 1_000,
+          latencyMs: 500,
+          concurrency: 256,
+        });
         log(`   service: ${fmt(results.throughput500.itemsPerSecond, 0)} items/s`);
         results.naive500 = await runNaiveThroughput(ctx, { name: 'naive500', latencyMs: 500, windowMs: q ? 6_000 : 10_000, items: 200 });
         log(`   naive: ${fmt(results.naive500.itemsPerSecond, 2)} items/s`);
@@ -168,7 +182,14 @@ async function main(): Promise<void> {
             ? `Profiled because the 0 ms throughput (${fmt(tp.itemsPerSecond, 0)} items/s) is below its 2,000 items/s target.`
             : 'Profiled in every full run: it shows where the time goes on the way to the 5,000 items/s goal.';
         const profileDir = path.join(dir, 'profile-tp0');
-        const result = await runServiceThroughput(ctx, { name: 'prof', items: q ? 5_000 : 15_000, warmup: 500, latencyMs: 0, concurrency: 64, cpuProfileDir: profileDir });
+        const result = await runServiceThroughput(ctx, {
+          name: 'prof',
+          items: q ? 5_000 : 15_000,
+          warmup: 500,
+          latencyMs: 0,
+          concurrency: 64,
+          cpuProfileDir: profileDir,
+        });
         results.profile = { result, summary: summariseProfileIn(profileDir, 15), why };
       });
     }
@@ -200,9 +221,16 @@ async function main(): Promise<void> {
     }
     if (want('judgement')) {
       await section('judgement', async () => {
-        results.judgement = simulateJudgement({ runs: q ? 300 : 1000, seed: 20261130, perDay: 2000, lookEveryMinutes: 30, labelDelayHours: 6, acceptWrong: 0.5 }, log);
+        results.judgement = simulateJudgement(
+          { runs: q ? 300 : 1000, seed: 20261130, perDay: 2000, lookEveryMinutes: 30, labelDelayHours: 6, acceptWrong: 0.5 },
+          log,
+        );
         const f = judgementFigures(results.judgement);
-        log(`   ${Object.entries(f).map(([k, v]) => `${k} ${fmt(v, 3)}`).join('; ')}`);
+        log(
+          `   ${Object.entries(f)
+            .map(([k, v]) => `${k} ${fmt(v, 3)}`)
+            .join('; ')}`,
+        );
       });
     }
     if (want('threshold')) {

@@ -245,7 +245,8 @@ class Demo {
       }
       // An archived flag keeps its name taken: delete it for good (404 when there is none).
       const deleted = await call('DELETE', `/api/admin/archive/${flag}`);
-      if (!deleted.ok && deleted.status !== 404) throw new DemoFailure(`could not delete the archived Unleash flag understudy.${workflow}: ${deleted.status} ${await deleted.text()}`);
+      if (!deleted.ok && deleted.status !== 404)
+        throw new DemoFailure(`could not delete the archived Unleash flag understudy.${workflow}: ${deleted.status} ${await deleted.text()}`);
     }
     const ks = await call('GET', `/api/admin/projects/default/features/${encodeURIComponent(this.plan.killSwitchFlag)}`);
     if (ks.ok) {
@@ -263,11 +264,18 @@ class Demo {
     const cli = path.join(this.root, 'dist', 'src', 'cli', 'create-token.js');
     if (!existsSync(cli)) throw new DemoFailure(`${cli} is missing: run \`npm run build\` first (npm run demo does)`);
     const out = await new Promise<string>((resolve, reject) =>
-      execFile(process.execPath, [cli, '--name', PM_NAME, '--role', 'program_manager'], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: dbUrl }, timeout: 60_000 }, (err, stdout, stderr) =>
-        err ? reject(new DemoFailure(`create-token failed: ${stderr || stdout || err.message}`)) : resolve(stdout),
+      execFile(
+        process.execPath,
+        [cli, '--name', PM_NAME, '--role', 'program_manager'],
+        { env: { PATH: process.env.PATH ?? '', DATABASE_URL: dbUrl }, timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new DemoFailure(`create-token failed: ${stderr || stdout || err.message}`)) : resolve(stdout)),
       ),
     );
-    const token = out.trim().split(/\s+/).reverse().find((w) => /^us_[A-Za-z0-9_-]{20,}$/.test(w));
+    const token = out
+      .trim()
+      .split(/\s+/)
+      .reverse()
+      .find((w) => /^us_[A-Za-z0-9_-]{20,}$/.test(w));
     if (!token) throw new DemoFailure(`create-token printed no token: ${out.trim().slice(0, 200)}`);
     this.token = token;
   }
@@ -371,16 +379,16 @@ class Demo {
     const plan = this.plan;
     const kafka = new Kafka({ clientId: 'demo-work-floor', brokers, logLevel: logLevel.NOTHING, retry: { retries: 10, initialRetryTime: 100 } });
     const generator = new WorkloadGenerator({
-        seed: 20261123,
-        triageWorkflow: plan.workflows.triage,
-        invoiceWorkflow: plan.workflows.invoice,
-        triageShare: plan.triageShare,
-        triageSegments: weightedSegments(plan.triage),
-        invoiceSegments: weightedSegments(plan.invoice),
-        idPrefix: `demo-${Date.now().toString(36)}-`,
-        startAt: new Date(),
-        gapMs: 1000 / plan.rate,
-      });
+      seed: 20261123,
+      triageWorkflow: plan.workflows.triage,
+      invoiceWorkflow: plan.workflows.invoice,
+      triageShare: plan.triageShare,
+      triageSegments: weightedSegments(plan.triage),
+      invoiceSegments: weightedSegments(plan.invoice),
+      idPrefix: `demo-${Date.now().toString(36)}-`,
+      startAt: new Date(),
+      gapMs: 1000 / plan.rate,
+    });
     this.floor = new WorkFloor({
       kafka,
       topics: { workItems: TOPICS.workItems, workDecisions: TOPICS.workDecisions, routing: TOPICS.routing },
@@ -440,7 +448,9 @@ class Demo {
         : ` Model: the MODEL SIMULATOR (a stand-in that answers from planted ground truth, not a model), accuracy per segment:\n   ${p.workflows.triage}: ${mix(p.triage)}\n   ${p.workflows.invoice}: ${mix(p.invoice)}`,
       ` The story: ${p.showcase.workflow} / ${p.showcase.segment} climbs shadow → supervised → confidence-routed (the demo's program`,
       `   manager approves that last stage through the API, as a person would on the dashboard)${p.realModel ? '.' : `; then the model drifts there`}`,
-      p.realModel ? '' : `   (accuracy ${pct(p.driftAccuracy)}) and the regression guard reverts it. Gates: config/workflows.demo.yaml${p.fast ? ' with fast-mode overrides' : ''}.`,
+      p.realModel
+        ? ''
+        : `   (accuracy ${pct(p.driftAccuracy)}) and the regression guard reverts it. Gates: config/workflows.demo.yaml${p.fast ? ' with fast-mode overrides' : ''}.`,
       ' Ctrl-C stops everything the demo started.',
       rule,
     ].filter((l) => l !== '');
@@ -496,7 +506,8 @@ class Demo {
   }
 
   private async step(): Promise<void> {
-    if (this.serviceExited) throw new DemoFailure(`the service stopped unexpectedly; its log ${path.join(this.dir, 'service.log')}:\n${tail(path.join(this.dir, 'service.log'))}`);
+    if (this.serviceExited)
+      throw new DemoFailure(`the service stopped unexpectedly; its log ${path.join(this.dir, 'service.log')}:\n${tail(path.join(this.dir, 'service.log'))}`);
     await this.readAudit();
     await this.advance();
     if (this.plan.timeoutMs !== null && Date.now() - this.startedAt > this.plan.timeoutMs) {
@@ -620,7 +631,10 @@ class Demo {
     }
     if (this.phase === 'reverted' && !this.revertAnnounced && this.timeline.revertAt) {
       this.revertAnnounced = true;
-      const { rows } = await this.pg!.query<{ n: number }>(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2`, [plan.showcase.workflow, plan.showcase.segment]);
+      const { rows } = await this.pg!.query<{ n: number }>(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2`, [
+        plan.showcase.workflow,
+        plan.showcase.segment,
+      ]);
       this.say(
         `${clock()}  ▶ The guard caught the drift ${Math.round((this.timeline.revertAt - (this.timeline.driftAt ?? this.timeline.revertAt)) / 1000)} s after it began and flipped the flag back in Unleash; ` +
           `${plan.showcase.segment} stays locked until a person resumes it.\n` +
@@ -647,7 +661,13 @@ class Demo {
     }
   }
 
-  private async showcaseRow(): Promise<{ stage: string; trafficPct: number; paused: boolean; pauseKind: string | null; lastVerdict: Record<string, unknown> | null } | null> {
+  private async showcaseRow(): Promise<{
+    stage: string;
+    trafficPct: number;
+    paused: boolean;
+    pauseKind: string | null;
+    lastVerdict: Record<string, unknown> | null;
+  } | null> {
     const { rows } = await this.pg!.query(
       `SELECT stage, traffic_pct::float8 AS "trafficPct", paused, pause_kind AS "pauseKind", last_verdict AS "lastVerdict" FROM segments WHERE workflow = $1 AND segment = $2`,
       [this.plan.showcase.workflow, this.plan.showcase.segment],
@@ -668,7 +688,16 @@ class Demo {
         decisionsPerSecond,
         agreement: rows,
         routed: this.floor!.stats.routed,
-        showcase: s ? { segment: this.plan.showcase.segment, stage: s.stage, trafficPct: s.trafficPct, paused: s.paused, pauseKind: s.pauseKind, verdict: (s.lastVerdict?.verdict as string | undefined) ?? null } : null,
+        showcase: s
+          ? {
+              segment: this.plan.showcase.segment,
+              stage: s.stage,
+              trafficPct: s.trafficPct,
+              paused: s.paused,
+              pauseKind: s.pauseKind,
+              verdict: (s.lastVerdict?.verdict as string | undefined) ?? null,
+            }
+          : null,
       }),
     );
   }

@@ -60,7 +60,13 @@ export function writeBenchWorkflows(ctx: BenchContext, name: string): BenchWorkf
 /** Topics of a run's own; many partitions, because each mock partition keeps only ~5 MiB. */
 export async function createBenchTopics(ctx: BenchContext, name: string, partitions = 32): Promise<TestTopics> {
   const p = `bench.${ctx.suffix}.${name}`;
-  const t: TestTopics = { workItems: `${p}.work.items`, workDecisions: `${p}.work.decisions`, routing: `${p}.ai.routing`, dlq: `${p}.dlq`, alerts: `${p}.alerts` };
+  const t: TestTopics = {
+    workItems: `${p}.work.items`,
+    workDecisions: `${p}.work.decisions`,
+    routing: `${p}.ai.routing`,
+    dlq: `${p}.dlq`,
+    alerts: `${p}.alerts`,
+  };
   const control = new KafkaControl(ctx.stack.kafka.control);
   try {
     await control.createTopics(Object.values(t).map((topic) => ({ name: topic, partitions })));

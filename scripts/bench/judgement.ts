@@ -72,7 +72,13 @@ export interface JudgementResult {
 const GUARD: GuardConfig = { minDetectableDrop: 0.06, targetArl0: 500_000, baselineConfidence: 0.95 };
 
 /** Items decided at a steady rate, each labelled after a uniform delay; returned in label-arrival order. */
-function labelStream(random: Random, count: number, perDay: number, delayMs: number, startMs = 0): Array<{ index: number; decidedMs: number; labelMs: number }> {
+function labelStream(
+  random: Random,
+  count: number,
+  perDay: number,
+  delayMs: number,
+  startMs = 0,
+): Array<{ index: number; decidedMs: number; labelMs: number }> {
   const spacing = 86_400_000 / perDay;
   const out = [];
   for (let i = 0; i < count; i++) {
@@ -142,7 +148,15 @@ function simulateGate(o: JudgementOptions, target: number, sc: GateScenario, see
       }
       ev = { ...ev, aiCalls: pooledN };
       if (!didPass) {
-        const e = evaluateStep({ current: { stage: sc.stage, trafficPct: sc.stage === 'shadow' ? 100 : sc.trafficPct }, evidence: ev, dwellMs: look, rollout, budgetOk: true, approvedStep: null, threshold: 0.8 });
+        const e = evaluateStep({
+          current: { stage: sc.stage, trafficPct: sc.stage === 'shadow' ? 100 : sc.trafficPct },
+          evidence: ev,
+          dwellMs: look,
+          rollout,
+          budgetOk: true,
+          approvedStep: null,
+          threshold: 0.8,
+        });
         if (e.verdict === 'pass') didPass = true;
       }
       // The rule it replaced: a fixed-sample Wilson bound on every comparison of the segment, re-run every cycle.
@@ -197,7 +211,16 @@ function simulateThreshold(o: JudgementOptions, seed: number): JudgementResult['
       }
       const now = new Date(look * o.lookEveryMinutes * 60_000);
       const rec = recommendThreshold({ n, correct, target, delta, minCount: 100, test: 'anytime' });
-      const move = nextThreshold({ current, source: current === null ? 'none' : 'computed', lastChangedAt: changedAt, certified: rec.threshold, auditsAbove: { n: 0, agree: 0 }, target, delta, now });
+      const move = nextThreshold({
+        current,
+        source: current === null ? 'none' : 'computed',
+        lastChangedAt: changedAt,
+        certified: rec.threshold,
+        auditsAbove: { n: 0, agree: 0 },
+        target,
+        delta,
+        now,
+      });
       if (move.kind === 'set') {
         current = move.value;
         changedAt = now;
@@ -230,7 +253,9 @@ function guardFor(cache: Map<number, ArmedGuard>, n0: number, agree0: number): A
   const key = Math.round((agree0 / n0) * 1000);
   let g = cache.get(key);
   if (!g) {
-    g = { params: armGuard({ stage: 'supervised', measured: { n: n0, agree: Math.round((key / 1000) * n0) }, target: 0.85, guard: GUARD, at: new Date(0) }).params };
+    g = {
+      params: armGuard({ stage: 'supervised', measured: { n: n0, agree: Math.round((key / 1000) * n0) }, target: 0.85, guard: GUARD, at: new Date(0) }).params,
+    };
     cache.set(key, g);
   }
   return g;
@@ -466,7 +491,10 @@ export function simulateManySegments(o: JudgementOptions, target: number, seed: 
       }
       // e-BH: the segments still in shadow form the family of this look.
       const waiting = segs.filter((s) => !s.ebh);
-      const control = crossSegmentControl(waiting.map((s) => promotionCandidate(s.state, { n: s.n, agree: s.agree }, rollout)!), rollout);
+      const control = crossSegmentControl(
+        waiting.map((s) => promotionCandidate(s.state, { n: s.n, agree: s.agree }, rollout)!),
+        rollout,
+      );
       for (const s of waiting) {
         const c = control.get(s.state.segment)!;
         if (!c.promoted) continue;
@@ -497,7 +525,15 @@ export function simulateManySegments(o: JudgementOptions, target: number, seed: 
 }
 
 function gateAloneInput(n: number, agree: number, rollout: RolloutConfig): Parameters<typeof evaluateStep>[0] {
-  return { current: { stage: 'shadow', trafficPct: 100 }, evidence: { blind: { n, agree }, anchored: { n: 0, overridden: 0 }, aiCalls: n, aiFailures: 0 }, dwellMs: 1e9, rollout, budgetOk: true, approvedStep: null, threshold: null };
+  return {
+    current: { stage: 'shadow', trafficPct: 100 },
+    evidence: { blind: { n, agree }, anchored: { n: 0, overridden: 0 }, aiCalls: n, aiFailures: 0 },
+    dwellMs: 1e9,
+    rollout,
+    budgetOk: true,
+    approvedStep: null,
+    threshold: null,
+  };
 }
 
 export function simulateJudgement(o: JudgementOptions, log: (line: string) => void = () => undefined): JudgementResult {

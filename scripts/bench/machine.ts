@@ -60,7 +60,10 @@ function osRelease(): string {
 
 /** 1-, 5- and 15-minute load averages, e.g. "3.52 / 2.90 / 2.10". */
 export function loadavg(): string {
-  return os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 }
 
 /** Peak resident set size (VmHWM) and current RSS of a process, in MiB, from /proc/<pid>/status. */

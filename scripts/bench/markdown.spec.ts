@@ -3,7 +3,16 @@ import { figureRows, renderMarkdown } from './markdown';
 import { distribution } from './stats';
 
 const base: BenchResults = {
-  machine: { cpuModel: 'Test CPU', cores: 2, memoryGiB: 8, node: 'v20', kernel: 'Linux 6', os: 'Debian', date: '2026-11-23T00:00:00Z', postgres: 'PostgreSQL 15' },
+  machine: {
+    cpuModel: 'Test CPU',
+    cores: 2,
+    memoryGiB: 8,
+    node: 'v20',
+    kernel: 'Linux 6',
+    os: 'Debian',
+    date: '2026-11-23T00:00:00Z',
+    postgres: 'PostgreSQL 15',
+  },
   command: 'npm run bench',
   quick: false,
   startedAt: '2026-11-23T00:00:00Z',

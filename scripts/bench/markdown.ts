@@ -73,7 +73,9 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
       value: `${fmt(t.overheadMs.p99, 1)} (p50 ${fmt(t.overheadMs.p50, 1)})`,
       target: '≤ 25',
       naive: r.naiveRouting ? `${fmt(r.naiveRouting.overheadMs.p99, 1)}, but it falls behind: from produced ${fmt(r.naiveRouting.fromProducedMs.p99, 0)}` : '—',
-      ratio: r.naiveRouting ? `from produced, p99: naive ÷ service ${ratio(r.naiveRouting.fromProducedMs.p99, t.fromProducedMs.p99)} (service ${fmt(t.fromProducedMs.p99, 0)})` : '—',
+      ratio: r.naiveRouting
+        ? `from produced, p99: naive ÷ service ${ratio(r.naiveRouting.fromProducedMs.p99, t.fromProducedMs.p99)} (service ${fmt(t.fromProducedMs.p99, 0)})`
+        : '—',
       status: status((t.overheadMs.p99 ?? Infinity) <= 25),
     });
   }
@@ -181,11 +183,17 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
 /** A profile's self time by area (the first `areas` of them), a blank line, and its top functions. */
 function profileTables(summary: ProfileSummary, areas = summary.areas.length): string[] {
   return [
-    table(['area', 'ms', 'share of busy'], summary.areas.slice(0, areas).map((a) => [a.area, fmt(a.ms, 0), pct(a.share, 1)])),
+    table(
+      ['area', 'ms', 'share of busy'],
+      summary.areas.slice(0, areas).map((a) => [a.area, fmt(a.ms, 0), pct(a.share, 1)]),
+    ),
     '',
     'Top functions by self time:',
     '',
-    table(['function', 'area', 'ms', 'share'], summary.functions.map((f) => [`\`${f.fn}\``, f.area, fmt(f.ms, 0), pct(f.share, 1)])),
+    table(
+      ['function', 'area', 'ms', 'share'],
+      summary.functions.map((f) => [`\`${f.fn}\``, f.area, fmt(f.ms, 0), pct(f.share, 1)]),
+    ),
   ];
 }
 
@@ -214,12 +222,26 @@ function throughputDetail(t: ThroughputResult, cores: number): string[][] {
     ['first item produced → last comparison stored', `${fmt(t.elapsedMs / 1000, 1)} s → **${fmt(t.itemsPerSecond, 0)} items/s**`],
     ['steady rate (10th → 90th percentile of comparison times)', `${fmt(t.steadyItemsPerSecond, 0)} items/s`],
     ['producing all items into Kafka took', `${fmt(t.produceMs / 1000, 1)} s (${fmt(t.items / (t.produceMs / 1000), 0)} items/s offered)`],
-    ['stage rates (database timestamps): ingest / AI decisions / comparisons', `${fmt(t.stages.ingestPerSecond, 0)} / ${fmt(t.stages.decisionsPerSecond, 0)} / ${fmt(t.stages.comparisonsPerSecond, 0)} items/s`],
+    [
+      'stage rates (database timestamps): ingest / AI decisions / comparisons',
+      `${fmt(t.stages.ingestPerSecond, 0)} / ${fmt(t.stages.decisionsPerSecond, 0)} / ${fmt(t.stages.comparisonsPerSecond, 0)} items/s`,
+    ],
     ['item received → comparison stored, p50 / p99 (backlog included)', `${fmt(t.lagMs.p50, 0)} / ${fmt(t.lagMs.p99, 0)} ms`],
-    ['human decisions stored beforehand through the service\'s ingest', `${fmt(t.decisionsIngest.count, 0)} in ${fmt(t.decisionsIngest.ms / 1000, 1)} s (${fmt(t.decisionsIngest.perSecond, 0)}/s)`],
-    ['CPU per item: service / PostgreSQL (its backends) / model simulator / Kafka mock', `${perItem(t.serviceCpuSeconds)} / ${perItem(t.postgresCpuSeconds)} / ${perItem(t.simulatorCpuSeconds)} / ${perItem(t.kafkaCpuSeconds)}`],
-    ...(t.latencyMs === 0 ? [['CPU-bound ceiling on this machine if nothing else ran: cores ÷ (service + PostgreSQL + simulator + Kafka CPU per item)', ceiling(t, cores)]] : []),
-    ['machine busy during the run (all processes, incl. other people\'s)', t.machineBusySeconds === null ? '—' : `${fmt(t.machineBusySeconds / (t.elapsedMs / 1000), 2)} of ${cores} cores`],
+    [
+      "human decisions stored beforehand through the service's ingest",
+      `${fmt(t.decisionsIngest.count, 0)} in ${fmt(t.decisionsIngest.ms / 1000, 1)} s (${fmt(t.decisionsIngest.perSecond, 0)}/s)`,
+    ],
+    [
+      'CPU per item: service / PostgreSQL (its backends) / model simulator / Kafka mock',
+      `${perItem(t.serviceCpuSeconds)} / ${perItem(t.postgresCpuSeconds)} / ${perItem(t.simulatorCpuSeconds)} / ${perItem(t.kafkaCpuSeconds)}`,
+    ],
+    ...(t.latencyMs === 0
+      ? [['CPU-bound ceiling on this machine if nothing else ran: cores ÷ (service + PostgreSQL + simulator + Kafka CPU per item)', ceiling(t, cores)]]
+      : []),
+    [
+      "machine busy during the run (all processes, incl. other people's)",
+      t.machineBusySeconds === null ? '—' : `${fmt(t.machineBusySeconds / (t.elapsedMs / 1000), 2)} of ${cores} cores`,
+    ],
     ['PostgreSQL transactions per item', t.transactions === null ? '—' : fmt(t.transactions / t.items, 3)],
     ['service peak RSS (VmHWM)', `${fmt(t.peakRssMiB, 0)} MiB`],
     ['load average before → after', `${t.loadBefore} → ${t.loadAfter}`],
@@ -236,7 +258,7 @@ export function renderMarkdown(r: BenchResults): string {
     'Written by `npm run bench` (scripts/bench.ts) on the local stack: PostgreSQL, the Kafka mock cluster (librdkafka), the real Unleash ' +
       'server and the MODEL SIMULATOR — each service instance and each simulator in a process of its own. Every figure is measured beside a ' +
       'NAIVE BASELINE in the same run (one message at a time, one INSERT per row, one model call at a time; scripts/bench/naive-pipeline.ts), ' +
-      'so it reads as a ratio too. The machine is shared: other people\'s tests run on it, hence the load averages beside each figure.',
+      "so it reads as a ratio too. The machine is shared: other people's tests run on it, hence the load averages beside each figure.",
   );
   out.push('');
   out.push('## Machine and run');
@@ -249,7 +271,10 @@ export function renderMarkdown(r: BenchResults): string {
         ['memory', `${m.memoryGiB} GiB`],
         ['OS / kernel', `${m.os} / ${m.kernel}`],
         ['Node', m.node],
-        ['CPU speed probe (200,000 JSON round trips of a small object, best of 3; lower is faster)', m.cpuProbeMs !== undefined ? `${fmt(m.cpuProbeMs, 0)} ms` : '—'],
+        [
+          'CPU speed probe (200,000 JSON round trips of a small object, best of 3; lower is faster)',
+          m.cpuProbeMs !== undefined ? `${fmt(m.cpuProbeMs, 0)} ms` : '—',
+        ],
         ['PostgreSQL', m.postgres ?? '—'],
         ['date', r.startedAt],
         ['command', `\`${r.command}\`${r.quick ? ' (quick: smaller sizes, not for comparison)' : ''}`],
@@ -267,7 +292,12 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
   out.push('## Figures');
   out.push('');
-  out.push(table(['figure', 'Understudy', 'target', 'naive baseline', 'ratio', ''], figureRows(r).map((x) => [x.figure, x.value, x.target, x.naive, x.ratio, mark(x.status)])));
+  out.push(
+    table(
+      ['figure', 'Understudy', 'target', 'naive baseline', 'ratio', ''],
+      figureRows(r).map((x) => [x.figure, x.value, x.target, x.naive, x.ratio, mark(x.status)]),
+    ),
+  );
 
   if (r.throughput0 || r.throughput500) {
     out.push('');
@@ -276,9 +306,9 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       'One service instance (`node dist/src/main.js`, production defaults: `DATABASE_POOL_SIZE=20`, `CONTROLLER_ENABLED=false`) consumes ' +
         '`work.items` (32 partitions) and `work.decisions`; the MODEL SIMULATOR runs in its own process (`node dist-tools/tools/simulator/main.js`, ' +
-        'accuracy 0.9, logprobs on). Both shipped workflows (support-ticket triage and invoice extraction, 60/40) under names of the run\'s own, ' +
+        "accuracy 0.9, logprobs on). Both shipped workflows (support-ticket triage and invoice extraction, 60/40) under names of the run's own, " +
         'with two settings lifted that would cap the figure instead of the service: the per-workflow model rate limit (500 and 300 calls/s) and ' +
-        'the daily token budget. Every item\'s human decision is sent first (through the service\'s own ingest), so each AI decision completes a ' +
+        "the daily token budget. Every item's human decision is sent first (through the service's own ingest), so each AI decision completes a " +
         'comparison; then the items are produced as fast as Kafka takes them while the service consumes, and the clock runs from the first item ' +
         'produced to the moment the last comparison is stored. No segment is beyond shadow, so nothing is routed.',
     );
@@ -312,14 +342,22 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       'The naive pipeline, in its own process, on the same kind of items with their human decisions already stored: kafkajs `eachMessage` ' +
         '(one message at a time), then one INSERT per row, each its own commit (work item, job, AI decision, job update, comparison, rollup ' +
-        'counter), with one model call at a time through the same openai SDK adapter and the service\'s own validation, prompt, parsing and ' +
+        "counter), with one model call at a time through the same openai SDK adapter and the service's own validation, prompt, parsing and " +
         'comparison code. Measured over a fixed window from its first stored comparison.',
     );
     out.push('');
     out.push(
       table(
         ['run', 'items/s', 'comparisons in window', 'window', 'load before → after'],
-        [r.naive0, r.naive500].filter((x): x is NaiveThroughputResult => !!x).map((n) => [`model ${n.latencyMs} ms`, fmt(n.itemsPerSecond, 2), fmt(n.completed, 0), `${fmt(n.windowMs / 1000, 1)} s`, `${n.loadBefore} → ${n.loadAfter}`]),
+        [r.naive0, r.naive500]
+          .filter((x): x is NaiveThroughputResult => !!x)
+          .map((n) => [
+            `model ${n.latencyMs} ms`,
+            fmt(n.itemsPerSecond, 2),
+            fmt(n.completed, 0),
+            `${fmt(n.windowMs / 1000, 1)} s`,
+            `${n.loadBefore} → ${n.loadAfter}`,
+          ]),
       ),
     );
   }
@@ -364,9 +402,9 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(...profileTables(p.summary));
     out.push('');
     out.push(
-      'The anonymous function of keep-alive-fetch is `JSON.parse` of the model\'s answers (with their token logprobs); `writev` is the sockets\' ' +
+      "The anonymous function of keep-alive-fetch is `JSON.parse` of the model's answers (with their token logprobs); `writev` is the sockets' " +
         'system calls (queries to PostgreSQL, requests to the model). One HTTP call per item, its JSON both ways and the garbage they leave ' +
-        'are most of the service\'s CPU; what is left of the database\'s work is batched (see transactions per item).',
+        "are most of the service's CPU; what is left of the database's work is batched (see transactions per item).",
     );
     out.push('');
     out.push('Same run, CPU by process:');
@@ -385,10 +423,12 @@ export function renderMarkdown(r: BenchResults): string {
         `(a produce request every 20 ms) for ${fmt(t.items / t.ratePerSecond, 0)} s after a warm-up; the simulator answers at once. Measured per item:`,
     );
     out.push('');
-    out.push('- **overhead** = the routing event\'s Kafka timestamp (set by the producer when the relay sends it) − `work_items.received_at` ' +
-      '(the start of the ingest transaction that stored the item, i.e. right after the consumer got it) − `ai_decisions.latency_ms` (the model call as the runner timed it);');
-    out.push('- **from produced** = the same, but from the moment the item was produced (adds the time it waited in Kafka and in the consumer\'s fetch);');
-    out.push('- the phases split at `ai_decisions.created_at` (the start of the decision writer\'s transaction).');
+    out.push(
+      "- **overhead** = the routing event's Kafka timestamp (set by the producer when the relay sends it) − `work_items.received_at` " +
+        '(the start of the ingest transaction that stored the item, i.e. right after the consumer got it) − `ai_decisions.latency_ms` (the model call as the runner timed it);',
+    );
+    out.push("- **from produced** = the same, but from the moment the item was produced (adds the time it waited in Kafka and in the consumer's fetch);");
+    out.push("- the phases split at `ai_decisions.created_at` (the start of the decision writer's transaction).");
     out.push('');
     const row = (x: RoutingResult, label: string) => [
       label,
@@ -402,26 +442,35 @@ export function renderMarkdown(r: BenchResults): string {
     ];
     out.push(
       table(
-        ['', 'routed / sent', 'overhead p50 / p95 / p99 / max (ms)', 'from produced p50 / p99', 'received → decision stored, minus model (p50 / p99)', 'decision stored → event (p50 / p99)', 'model ms p50 / p99', 'load'],
+        [
+          '',
+          'routed / sent',
+          'overhead p50 / p95 / p99 / max (ms)',
+          'from produced p50 / p99',
+          'received → decision stored, minus model (p50 / p99)',
+          'decision stored → event (p50 / p99)',
+          'model ms p50 / p99',
+          'load',
+        ],
         [row(t, 'Understudy'), ...(r.naiveRouting ? [row(r.naiveRouting, 'naive')] : [])],
       ),
     );
     if (t.toDecisionMs && t.decisionToEventMs) {
       const d = (x: { p50: number | null; p95: number | null; p99: number | null }) => `${fmt(x.p50, 1)} / ${fmt(x.p95, 1)} / ${fmt(x.p99, 1)}`;
       out.push('');
-      out.push('Where the time goes, per item (ms, p50 / p95 / p99), from the database\'s own timestamps:');
+      out.push("Where the time goes, per item (ms, p50 / p95 / p99), from the database's own timestamps:");
       out.push('');
       out.push(
         table(
           ['phase', 'what happens (sequential round trips to PostgreSQL)', 'ms'],
           [
             [
-              'consumed → decision writer\'s transaction starts, minus model time',
-              'ingest transaction (BEGIN, advisory locks, items + jobs + segments in one statement, earlier independent decisions, COMMIT); the runner wakes and claims (1); the model call\'s client overhead; the writer\'s 2 ms linger and any flush in progress',
+              "consumed → decision writer's transaction starts, minus model time",
+              "ingest transaction (BEGIN, advisory locks, items + jobs + segments in one statement, earlier independent decisions, COMMIT); the runner wakes and claims (1); the model call's client overhead; the writer's 2 ms linger and any flush in progress",
               d(t.toDecisionMs),
             ],
             [
-              'writer\'s transaction starts → event sent',
+              "writer's transaction starts → event sent",
               'decision writer transaction (BEGIN, advisory locks, AI decisions, routing + outbox rows in one statement, human decisions, job states, budget, rollups with the hourly trigger, COMMIT); then the relay publishes the rows it was handed (kafkajs send, acks from all replicas)',
               d(t.decisionToEventMs),
             ],
@@ -461,12 +510,12 @@ export function renderMarkdown(r: BenchResults): string {
       out.push('');
       out.push(
         'At a few items per batch, `writev` — the system call under every query node-postgres sends — is the largest single cost: on this ' +
-          'virtual machine a socket write that wakes another process costs on the order of 0.1 ms of CPU, so the service\'s CPU, and with it ' +
+          "virtual machine a socket write that wakes another process costs on the order of 0.1 ms of CPU, so the service's CPU, and with it " +
           'the queueing on a saturated two-core machine, follows the number of statements per item more than anything the service computes. ' +
           'Two changes cut it (counted with BENCH_STATEMENT_LOG=1 on 2026-11-23): the runner claims from the job queue only on news of jobs ' +
           '(before, every finished call set off a claim: 14,022 claim queries for ~12,000 items, after ~5,300), and the decision writer hands the outbox rows it commits straight to ' +
           'the relay, which publishes them without a poll and a second read (the poll keeps everything else, and these rows after a grace). ' +
-          'What would cut further: fewer statements in the decision writer\'s transaction (job states, budget and rollups merged into one ' +
+          "What would cut further: fewer statements in the decision writer's transaction (job states, budget and rollups merged into one " +
           'statement) and handing ingested jobs to the runner without a claim. Tried and left out: two decision-writer transactions at ' +
           'once (72–96 ms p99 either way over two runs each: the second meets the first on the shared budget and rollup rows and waits for ' +
           'its commit there, and the extra transactions cost CPU the machine does not have).',
@@ -490,9 +539,9 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `${fmt(x.comparisons, 0)} comparisons of the triage workflow spread evenly over the seven days a report covers by default, in nine segments ` +
         '(unequal volumes and agreement, ~15 % reviews, 5 % audits, confidences, labels, per-field agreement, AI calls with tokens and latency). ' +
-        'Each is added to the service\'s own `RollupAccumulator` (what ingest and the decision writer call for every comparison) and the rows are ' +
-        'written with the service\'s own `RollupRepository` upsert, one day per transaction. Rollups are sums, so this gives exactly the rows the ' +
-        'service would have written batch by batch — running a million items through the service would exceed the benchmark\'s time budget and ' +
+        "Each is added to the service's own `RollupAccumulator` (what ingest and the decision writer call for every comparison) and the rows are " +
+        "written with the service's own `RollupRepository` upsert, one day per transaction. Rollups are sums, so this gives exactly the rows the " +
+        "service would have written batch by batch — running a million items through the service would exceed the benchmark's time budget and " +
         'produce the same rows. The database keeps the hourly rollups from them (rollup_hour, statement triggers).',
     );
     out.push('');
@@ -503,15 +552,18 @@ export function renderMarkdown(r: BenchResults): string {
           ['rollup_minute rows / rollup_confusion rows', `${fmt(x.rollupRows, 0)} / ${fmt(x.confusionRows, 0)}`],
           ['building the rollups (accumulate + upsert, hourly rows by trigger)', `${fmt(x.buildMs / 1000, 1)} s`],
           ['comparisons counted by the agreement report', fmt(x.reportTotalN, 0)],
-          ['raw rows for the naive baseline, batched INSERT (20,000 rows per statement)', `${fmt(x.rawInsert.rows, 0)} in ${fmt(x.rawInsert.ms / 1000, 1)} s = ${fmt(x.rawInsert.perSecond, 0)} rows/s`],
+          [
+            'raw rows for the naive baseline, batched INSERT (20,000 rows per statement)',
+            `${fmt(x.rawInsert.rows, 0)} in ${fmt(x.rawInsert.ms / 1000, 1)} s = ${fmt(x.rawInsert.perSecond, 0)} rows/s`,
+          ],
           ['load before → after', `${x.loadBefore} → ${x.loadAfter}`],
         ],
       ),
     );
     out.push('');
     out.push(
-      'Each endpoint is called over HTTP with an analyst\'s bearer token, warm (3 calls first), then timed 20 times in a row. The naive ' +
-        'baseline computes the same figures by scanning the raw comparison rows (a copy of the comparisons table\'s columns and its ' +
+      "Each endpoint is called over HTTP with an analyst's bearer token, warm (3 calls first), then timed 20 times in a row. The naive " +
+        "baseline computes the same figures by scanning the raw comparison rows (a copy of the comparisons table's columns and its " +
         '(workflow, segment, created_at) index), straight in SQL without HTTP — which favours it.',
     );
     out.push('');
@@ -520,14 +572,20 @@ export function renderMarkdown(r: BenchResults): string {
         ['', 'Understudy: median / p95 / max (ms)', 'naive scan of raw rows: median / p95 (ms)'],
         x.endpoints.map((e) => {
           const n = x.naive.find((y) => y.name === e.name);
-          return [`${e.name} — \`GET ${e.path.replace(/workflow=[^&]+/, 'workflow=…').replace(/workflows\/[^/]+/, 'workflows/…')}\``, `${fmt(e.ms.p50, 1)} / ${fmt(e.ms.p95, 1)} / ${fmt(e.ms.max, 1)}`, n ? `${fmt(n.ms.p50, 1)} / ${fmt(n.ms.p95, 1)}` : '—'];
+          return [
+            `${e.name} — \`GET ${e.path.replace(/workflow=[^&]+/, 'workflow=…').replace(/workflows\/[^/]+/, 'workflows/…')}\``,
+            `${fmt(e.ms.p50, 1)} / ${fmt(e.ms.p95, 1)} / ${fmt(e.ms.max, 1)}`,
+            n ? `${fmt(n.ms.p50, 1)} / ${fmt(n.ms.p95, 1)}` : '—',
+          ];
         }),
       ),
     );
     const minuteOnly = x.naive.find((n) => n.name.startsWith('per-minute rollups only'));
     if (minuteOnly) {
       out.push('');
-      out.push(`For scale: the agreement query over per-minute rollups alone (what the report read before rollup_hour) took ${fmt(minuteOnly.ms.p50, 0)} ms (median, SQL only).`);
+      out.push(
+        `For scale: the agreement query over per-minute rollups alone (what the report read before rollup_hour) took ${fmt(minuteOnly.ms.p50, 0)} ms (median, SQL only).`,
+      );
     }
     out.push('');
     out.push(
@@ -540,7 +598,7 @@ export function renderMarkdown(r: BenchResults): string {
     const j = r.judgement;
     const o = j.options;
     out.push('');
-    out.push('## Judgement: do the rollout\'s decisions carry the risk they state?');
+    out.push("## Judgement: do the rollout's decisions carry the risk they state?");
     out.push('');
     out.push(
       `${fmt(o.runs, 0)} simulated runs per figure through the project's own decision code (scripts/bench/judgement.ts): \`classifyLabel\`/\`armOf\`, ` +
@@ -584,7 +642,13 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       table(
         ['model', 'fails: recommendThreshold', 'fails: naive', 'runs with a threshold: certified / naive', 'coverage p50: certified / naive'],
-        t.scenarios.map((s) => [s.scenario, pct(s.certifiedFailShare, 1), pct(s.naiveFailShare, 1), `${pct(s.certifiedShare, 1)} / ${pct(s.naiveShare, 1)}`, `${pct(s.certifiedCoverageP50, 1)} / ${pct(s.naiveCoverageP50, 1)}`]),
+        t.scenarios.map((s) => [
+          s.scenario,
+          pct(s.certifiedFailShare, 1),
+          pct(s.naiveFailShare, 1),
+          `${pct(s.certifiedShare, 1)} / ${pct(s.naiveShare, 1)}`,
+          `${pct(s.certifiedCoverageP50, 1)} / ${pct(s.naiveCoverageP50, 1)}`,
+        ]),
       ),
     );
   }

@@ -28,7 +28,9 @@ export async function runModelClient(ctx: BenchContext, o: { calls: number; conc
     const file = path.join(ctx.root, 'config', 'workflows.yaml');
     const def = parseWorkflowFile(readFileSync(file, 'utf8'), file)[0].definition;
     const gen = new WorkloadGenerator({ seed: 9, triageShare: 1, triageWorkflow: def.name });
-    const requests = gen.batch(o.calls).map((i) => buildModelRequest(def, { itemId: i.itemId, segment: i.segment, attributes: i.attributes, input: i.input }).request);
+    const requests = gen
+      .batch(o.calls)
+      .map((i) => buildModelRequest(def, { itemId: i.itemId, segment: i.segment, attributes: i.attributes, input: i.input }).request);
     const adapter = new OpenAiDecisionModel({ baseUrl: sim.url, apiKey: 'bench', timeoutMs: 30_000 });
     const sdk = new OpenAI({ baseURL: sim.url, apiKey: 'bench', maxRetries: 0, timeout: 30_000 });
     const viaBuiltin = (r: ModelRequest) => sdk.chat.completions.create(chatCompletionBody(r));

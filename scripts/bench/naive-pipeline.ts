@@ -85,19 +85,39 @@ async function main(): Promise<void> {
       const answer = await model.complete(request);
       const parsed = parseModelOutput(answer.content, def.decision.schema, asksSelfReportedConfidence(def));
       const decision = parsed.ok ? parsed.decision : null;
-      const confidence = parsed.ok ? (confidenceFromLogprobs(answer.content ?? '', answer.logprobs, Object.keys(def.comparator.fields)) ?? parsed.selfConfidence) : null;
+      const confidence = parsed.ok
+        ? (confidenceFromLogprobs(answer.content ?? '', answer.logprobs, Object.keys(def.comparator.fields)) ?? parsed.selfConfidence)
+        : null;
       const d = (
         await pg.query(
           `INSERT INTO ai_decisions (job_id, workflow, item_id, segment, workflow_version, is_champion, model, prompt_version, valid, decision, raw_output, error,
              confidence, confidence_source, input_hash, prompt_tokens, completion_tokens, cost_usd, latency_ms, attempts)
            VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, 1) RETURNING id::text`,
           [
-            job.id, e.workflow, e.itemId, seg.segment, def.version, def.model.name, def.prompt.version, parsed.ok, decision, parsed.ok ? null : answer.content,
-            parsed.ok ? null : parsed.error, confidence, confidence === null ? 'none' : 'logprobs', inputHash, answer.promptTokens, answer.completionTokens, answer.latencyMs,
+            job.id,
+            e.workflow,
+            e.itemId,
+            seg.segment,
+            def.version,
+            def.model.name,
+            def.prompt.version,
+            parsed.ok,
+            decision,
+            parsed.ok ? null : answer.content,
+            parsed.ok ? null : parsed.error,
+            confidence,
+            confidence === null ? 'none' : 'logprobs',
+            inputHash,
+            answer.promptTokens,
+            answer.completionTokens,
+            answer.latencyMs,
           ],
         )
       ).rows[0];
-      await pg.query(`UPDATE ai_jobs SET state = $2, locked_by = NULL, locked_at = NULL, updated_at = now() WHERE id = $1`, [job.id, parsed.ok ? 'completed' : 'failed']);
+      await pg.query(`UPDATE ai_jobs SET state = $2, locked_by = NULL, locked_at = NULL, updated_at = now() WHERE id = $1`, [
+        job.id,
+        parsed.ok ? 'completed' : 'failed',
+      ]);
       if (config.routingTopic && decision) {
         await pg.query(
           `INSERT INTO routing_decisions (ai_decision_id, workflow, item_id, segment, stage, action, reason, confidence) VALUES ($1, $2, $3, $4, 'supervised', 'suggest', 'naive', $5)`,
@@ -106,7 +126,21 @@ async function main(): Promise<void> {
         await producer.send({
           topic: config.routingTopic,
           acks: -1,
-          messages: [{ key: e.itemId, value: JSON.stringify({ eventId: `routing-${d.id}`, itemId: e.itemId, workflow: e.workflow, segment: seg.segment, action: 'suggest', decision, confidence, aiDecisionId: d.id }) }],
+          messages: [
+            {
+              key: e.itemId,
+              value: JSON.stringify({
+                eventId: `routing-${d.id}`,
+                itemId: e.itemId,
+                workflow: e.workflow,
+                segment: seg.segment,
+                action: 'suggest',
+                decision,
+                confidence,
+                aiDecisionId: d.id,
+              }),
+            },
+          ],
         });
       }
       if (!decision) return;
@@ -116,7 +150,20 @@ async function main(): Promise<void> {
         await pg.query(
           `INSERT INTO comparisons (workflow, item_id, segment, workflow_version, is_champion, ai_decision_id, human_decision_id, human_kind, agree, field_agreement, ai_label, human_label, confidence)
            VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT DO NOTHING`,
-          [e.workflow, e.itemId, seg.segment, def.version, d.id, h.id, h.kind, r.agree, r.fields, labelOf(decision, def.decision.labelField), labelOf(h.decision, def.decision.labelField), confidence],
+          [
+            e.workflow,
+            e.itemId,
+            seg.segment,
+            def.version,
+            d.id,
+            h.id,
+            h.kind,
+            r.agree,
+            r.fields,
+            labelOf(decision, def.decision.labelField),
+            labelOf(h.decision, def.decision.labelField),
+            confidence,
+          ],
         );
         await pg.query(
           `INSERT INTO rollup_minute AS r (workflow, segment, workflow_version, minute, n, agree) VALUES ($1, $2, $3, date_trunc('minute', now()), 1, $4)

@@ -57,13 +57,27 @@ async function waitUntil(what: string, proc: Proc, probe: () => Promise<boolean>
 }
 
 /** The MODEL SIMULATOR's CLI (dist-tools/tools/simulator/main.js) with one default scenario for every model. */
-export async function startSimulator(ctx: { root: string; tools: string; dir: string }, name: string, scenario: Record<string, unknown>): Promise<Proc & { url: string }> {
+export async function startSimulator(
+  ctx: { root: string; tools: string; dir: string },
+  name: string,
+  scenario: Record<string, unknown>,
+): Promise<Proc & { url: string }> {
   const port = await freePort();
   const scenarioFile = path.join(ctx.dir, `${name}.scenario.json`);
   writeFileSync(scenarioFile, JSON.stringify(scenario));
-  const { proc } = launch(ctx.root, [path.join(ctx.tools, 'tools', 'simulator', 'main.js'), '--port', String(port), '--scenario', scenarioFile], {}, path.join(ctx.dir, `${name}.log`));
+  const { proc } = launch(
+    ctx.root,
+    [path.join(ctx.tools, 'tools', 'simulator', 'main.js'), '--port', String(port), '--scenario', scenarioFile],
+    {},
+    path.join(ctx.dir, `${name}.log`),
+  );
   const url = `http://127.0.0.1:${port}/v1`;
-  await waitUntil('the model simulator', proc, async () => (await fetch(`http://127.0.0.1:${port}/_simulator/health`, { signal: AbortSignal.timeout(1000) })).ok, 20_000);
+  await waitUntil(
+    'the model simulator',
+    proc,
+    async () => (await fetch(`http://127.0.0.1:${port}/_simulator/health`, { signal: AbortSignal.timeout(1000) })).ok,
+    20_000,
+  );
   return { ...proc, url };
 }
 

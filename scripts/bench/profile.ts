@@ -73,14 +73,22 @@ export function summariseProfile(p: CpuProfile, top = 15): ProfileSummary {
   return {
     totalMs: totalUs / 1000,
     busyMs: busyUs / 1000,
-    areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([area, us]) => ({ area, ms: us / 1000, share: share(us) })),
-    functions: [...fns.entries()].sort((a, b) => b[1].us - a[1].us).slice(0, top).map(([fn, f]) => ({ fn, area: f.area, ms: f.us / 1000, share: share(f.us) })),
+    areas: [...areas.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([area, us]) => ({ area, ms: us / 1000, share: share(us) })),
+    functions: [...fns.entries()]
+      .sort((a, b) => b[1].us - a[1].us)
+      .slice(0, top)
+      .map(([fn, f]) => ({ fn, area: f.area, ms: f.us / 1000, share: share(f.us) })),
   };
 }
 
 /** The newest .cpuprofile in a folder, parsed. */
 export function readProfile(dir: string): CpuProfile | null {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort();
   if (files.length === 0) return null;
   return JSON.parse(readFileSync(path.join(dir, files[files.length - 1]), 'utf8')) as CpuProfile;
 }

@@ -172,10 +172,37 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       const t0 = performance.now();
       const acc = new RollupAccumulator();
       for (const c of chunk) {
-        acc.addComparison({ workflow: wf, segment: c.segment, version: 1, at: c.at, aiDecidedAt: c.at, routeStage: c.routeAction === null ? 'shadow' : 'confidence-routed', routeThreshold: null, agree: c.agree, humanKind: c.humanKind, verdict: c.verdict, routeAction: c.routeAction, confidence: c.confidence, fields: c.fields, aiLabel: c.aiLabel, humanLabel: c.humanLabel });
-        acc.addAiCall({ workflow: wf, segment: c.segment, version: 1, at: c.at, outcome: 'ok', promptTokens: 310, completionTokens: 42, costUsd: 0.0000717, latencyMs: 200 + Math.round(c.confidence * 900) });
+        acc.addComparison({
+          workflow: wf,
+          segment: c.segment,
+          version: 1,
+          at: c.at,
+          aiDecidedAt: c.at,
+          routeStage: c.routeAction === null ? 'shadow' : 'confidence-routed',
+          routeThreshold: null,
+          agree: c.agree,
+          humanKind: c.humanKind,
+          verdict: c.verdict,
+          routeAction: c.routeAction,
+          confidence: c.confidence,
+          fields: c.fields,
+          aiLabel: c.aiLabel,
+          humanLabel: c.humanLabel,
+        });
+        acc.addAiCall({
+          workflow: wf,
+          segment: c.segment,
+          version: 1,
+          at: c.at,
+          outcome: 'ok',
+          promptTokens: 310,
+          completionTokens: 42,
+          costUsd: 0.0000717,
+          latencyMs: 200 + Math.round(c.confidence * 900),
+        });
         acc.addRouted({ workflow: wf, segment: c.segment, version: 1, at: c.at, action: c.routeAction ?? 'none' });
-        if (c.humanKind === 'independent' && Number(c.itemId.slice(2)) % 20 === 0) acc.addHumanPair({ workflow: wf, segment: c.segment, version: 1, at: c.at, agree: c.fields.category });
+        if (c.humanKind === 'independent' && Number(c.itemId.slice(2)) % 20 === 0)
+          acc.addHumanPair({ workflow: wf, segment: c.segment, version: 1, at: c.at, agree: c.fields.category });
       }
       await ds.transaction((tx) => repo.write(tx, acc));
       buildMs += performance.now() - t0;
@@ -212,11 +239,12 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
     await pg.query(`VACUUM ANALYZE bench_raw_comparisons`);
     await pg.query(`VACUUM ANALYZE rollup_minute`);
     await pg.query(`VACUUM ANALYZE rollup_confusion`);
-    await pg.query(
-      `INSERT INTO segments (workflow, segment) SELECT $1, s FROM unnest($2::text[]) s ON CONFLICT DO NOTHING`,
-      [wf, CHANNELS.flatMap((c) => REGIONS.map((r) => `${c}|${r}`))],
-    );
-    const counts = (await pg.query(`SELECT (SELECT count(*) FROM rollup_minute)::int AS minute, (SELECT count(*) FROM rollup_confusion)::int AS confusion`)).rows[0];
+    await pg.query(`INSERT INTO segments (workflow, segment) SELECT $1, s FROM unnest($2::text[]) s ON CONFLICT DO NOTHING`, [
+      wf,
+      CHANNELS.flatMap((c) => REGIONS.map((r) => `${c}|${r}`)),
+    ]);
+    const counts = (await pg.query(`SELECT (SELECT count(*) FROM rollup_minute)::int AS minute, (SELECT count(*) FROM rollup_confusion)::int AS confusion`))
+      .rows[0];
 
     const token = execFileSync(process.execPath, [path.join(ctx.dist, 'src', 'cli', 'create-token.js'), '--name', 'bench analyst', '--role', 'analyst'], {
       env: { PATH: process.env.PATH ?? '', DATABASE_URL: dbUrl },

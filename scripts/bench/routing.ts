@@ -61,7 +61,14 @@ export interface RoutingResult {
 }
 
 function steadyItems(workflows: { triage: string; invoice: string }, prefix: string, count: number): GeneratedItem[] {
-  const gen = new WorkloadGenerator({ seed: 77, triageWorkflow: workflows.triage, invoiceWorkflow: workflows.invoice, idPrefix: `${prefix}-`, triageShare: 1, triageSegments: [['email', 'eu']] });
+  const gen = new WorkloadGenerator({
+    seed: 77,
+    triageWorkflow: workflows.triage,
+    invoiceWorkflow: workflows.invoice,
+    idPrefix: `${prefix}-`,
+    triageShare: 1,
+    triageSegments: [['email', 'eu']],
+  });
   return gen.batch(count);
 }
 
@@ -151,7 +158,10 @@ async function measure(
   };
 }
 
-export async function runServiceRouting(ctx: BenchContext, o: { name: string; perSecond: number; seconds: number; cpuProfileDir?: string }): Promise<RoutingResult> {
+export async function runServiceRouting(
+  ctx: BenchContext,
+  o: { name: string; perSecond: number; seconds: number; cpuProfileDir?: string },
+): Promise<RoutingResult> {
   const loadBefore = loadavg();
   const workflows = writeBenchWorkflows(ctx, o.name);
   const topics = await createBenchTopics(ctx, o.name, 8);
@@ -181,7 +191,8 @@ export async function runServiceRouting(ctx: BenchContext, o: { name: string; pe
     let next = 0;
     const deadline = Date.now() + 60_000;
     while (seen.size === 0) {
-      if (Date.now() > deadline) throw new Error(`${o.name}: no routing event within 60 s — does the service see the supervised split in Unleash? log ${service.logFile}`);
+      if (Date.now() > deadline)
+        throw new Error(`${o.name}: no routing event within 60 s — does the service see the supervised split in Unleash? log ${service.logFile}`);
       await produceSteadily(ctx, topics.workItems, all.slice(next, (next += 20)), 1000);
       await sleep(500);
     }
@@ -208,7 +219,15 @@ export async function runServiceRouting(ctx: BenchContext, o: { name: string; pe
     // The probe's own statements (a SELECT and an INSERT each time) are not the service's.
     const transactionsPerItem = tx0 !== null && tx1 !== null ? (tx1 - tx0 - 2 * probe.roundTripMs.n) / timed.length : null;
     const m = await measure(pg, o.name, o.perSecond, timed, sentAt, seen, true);
-    return { ...m, ...probe, transactionsPerItem, peakRssMiB: mem.peakRssMiB, serviceCpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null, loadBefore, loadAfter: loadavg() };
+    return {
+      ...m,
+      ...probe,
+      transactionsPerItem,
+      peakRssMiB: mem.peakRssMiB,
+      serviceCpuSeconds: cpu0 !== null && cpu1 !== null ? cpu1 - cpu0 : null,
+      loadBefore,
+      loadAfter: loadavg(),
+    };
   } finally {
     await consumer.disconnect().catch(() => undefined);
     await service.stop();
@@ -244,12 +263,20 @@ export async function runNaiveRouting(ctx: BenchContext, o: { name: string; perS
   const pg = await pgClient(dbUrl);
   const seen = new Map<string, { ts: number; action: string }>();
   const consumer = await routingConsumer(ctx, topics.routing, `bench-routing-${ctx.suffix}-${o.name}`, seen);
-  const naive = await startNaive(ctx, o.name, { databaseUrl: dbUrl, itemsTopic: topics.workItems, routingTopic: topics.routing, modelBaseUrl: sim.url, workflowsFile: workflows.file });
+  const naive = await startNaive(ctx, o.name, {
+    databaseUrl: dbUrl,
+    itemsTopic: topics.workItems,
+    routingTopic: topics.routing,
+    modelBaseUrl: sim.url,
+    workflowsFile: workflows.file,
+  });
   try {
     const all = steadyItems(workflows, `${ctx.suffix}-${o.name}`, 50 + o.perSecond * o.seconds);
     const warm = all.slice(0, 50);
     await produceSteadily(ctx, topics.workItems, warm, 100);
-    await waitForProgress('the naive pipeline\'s first routing events', async () => ({ done: warm.every((i) => seen.has(i.itemId)), progress: seen.size }), { stallMs: 60_000 });
+    await waitForProgress("the naive pipeline's first routing events", async () => ({ done: warm.every((i) => seen.has(i.itemId)), progress: seen.size }), {
+      stallMs: 60_000,
+    });
     const timed = all.slice(50);
     const sentAt = await produceSteadily(ctx, topics.workItems, timed, o.perSecond);
     // It falls behind at this rate: measure what it routed within a bounded wait.

@@ -69,7 +69,14 @@ interface Workload {
 }
 
 function makeWorkload(workflows: { triage: string; invoice: string }, prefix: string, count: number, seed: number): Workload {
-  const gen = new WorkloadGenerator({ seed, triageWorkflow: workflows.triage, invoiceWorkflow: workflows.invoice, idPrefix: `${prefix}-`, startAt: new Date(Date.now() - 3_600_000), gapMs: 10 });
+  const gen = new WorkloadGenerator({
+    seed,
+    triageWorkflow: workflows.triage,
+    invoiceWorkflow: workflows.invoice,
+    idPrefix: `${prefix}-`,
+    startAt: new Date(Date.now() - 3_600_000),
+    gapMs: 10,
+  });
   const items = gen.batch(count);
   return { items, decisions: items.map((i) => gen.humanDecision(i, { errorRate: 0.05 })) };
 }
@@ -81,7 +88,9 @@ async function count(pg: Client, sql: string, params: unknown[] = []): Promise<n
 /** CPU seconds so far of each PostgreSQL backend connected to the client's database. */
 async function backendCpu(pg: Client): Promise<Map<number, number>> {
   // The benchmark's own connection (progress polling) does not count.
-  const rows = (await pg.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows as Array<{ pid: number }>;
+  const rows = (await pg.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)).rows as Array<{
+    pid: number;
+  }>;
   const out = new Map<number, number>();
   for (const r of rows) {
     const s = cpuSecondsOf(r.pid);
@@ -132,7 +141,11 @@ export async function runServiceThroughput(ctx: BenchContext, o: ThroughputOptio
 
     // 1. Every item's human decision, through the service's own ingest (not timed as throughput).
     const d0 = Date.now();
-    await produceAll(producer, topics.workDecisions, w.decisions.map((d) => ({ key: d.itemId, value: JSON.stringify(d) })));
+    await produceAll(
+      producer,
+      topics.workDecisions,
+      w.decisions.map((d) => ({ key: d.itemId, value: JSON.stringify(d) })),
+    );
     await waitForProgress('storing the human decisions', async () => {
       const n = await count(pg, `SELECT count(*)::int AS n FROM human_decisions`);
       return { done: n >= total, progress: n };
@@ -140,7 +153,11 @@ export async function runServiceThroughput(ctx: BenchContext, o: ThroughputOptio
     const decisionsMs = Date.now() - d0;
 
     // 2. Warm-up: the consumer group has joined, connections are open, code is compiled.
-    await produceAll(producer, topics.workItems, w.items.slice(0, o.warmup).map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })));
+    await produceAll(
+      producer,
+      topics.workItems,
+      w.items.slice(0, o.warmup).map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })),
+    );
     await waitForProgress('the warm-up items', async () => {
       const n = await count(pg, `SELECT count(*)::int AS n FROM comparisons`);
       return { done: n >= o.warmup, progress: n, detail: async () => JSON.stringify(await jobStates(pg)) };
@@ -156,7 +173,12 @@ export async function runServiceThroughput(ctx: BenchContext, o: ThroughputOptio
     const busy0 = machineBusySeconds();
     const t0 = Date.now();
     let produceMs = 0;
-    const producing = produceAll(producer, topics.workItems, w.items.slice(o.warmup).map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })), 1000).then(() => {
+    const producing = produceAll(
+      producer,
+      topics.workItems,
+      w.items.slice(o.warmup).map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })),
+      1000,
+    ).then(() => {
       produceMs = Date.now() - t0;
     });
     let t1 = 0;
@@ -253,7 +275,10 @@ export interface NaiveThroughputResult {
  * The naive pipeline (naive-pipeline.ts) in its own process on the same kind of workload, for a
  * fixed time: items completed per second from its first completion to the end of the window.
  */
-export async function runNaiveThroughput(ctx: BenchContext, o: { name: string; latencyMs: number; windowMs: number; items: number }): Promise<NaiveThroughputResult> {
+export async function runNaiveThroughput(
+  ctx: BenchContext,
+  o: { name: string; latencyMs: number; windowMs: number; items: number },
+): Promise<NaiveThroughputResult> {
   const loadBefore = loadavg();
   const workflows = writeBenchWorkflows(ctx, o.name);
   const topics = await createBenchTopics(ctx, o.name);
@@ -269,21 +294,35 @@ export async function runNaiveThroughput(ctx: BenchContext, o: { name: string; l
      FROM jsonb_to_recordset($1::jsonb) AS x("eventId" text, workflow text, "itemId" text, decision jsonb, actor text, kind text, "decidedAt" timestamptz)`,
     [JSON.stringify(w.decisions)],
   );
-  await produceAll(producer, topics.workItems, w.items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })));
+  await produceAll(
+    producer,
+    topics.workItems,
+    w.items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })),
+  );
   await producer.disconnect();
-  const naive = await startNaive(ctx, o.name, { databaseUrl: dbUrl, itemsTopic: topics.workItems, routingTopic: null, modelBaseUrl: sim.url, workflowsFile: workflows.file });
+  const naive = await startNaive(ctx, o.name, {
+    databaseUrl: dbUrl,
+    itemsTopic: topics.workItems,
+    routingTopic: null,
+    modelBaseUrl: sim.url,
+    workflowsFile: workflows.file,
+  });
   try {
     await waitForProgress('the naive pipeline to start', async () => {
       const n = await count(pg, `SELECT count(*)::int AS n FROM comparisons`);
       return { done: n > 0, progress: 0 };
     });
     await sleep(o.windowMs);
-    const r = (
-      await pg.query(
-        `SELECT count(*)::int AS n, extract(epoch FROM max(created_at) - min(created_at)) * 1000 AS ms FROM comparisons`,
-      )
-    ).rows[0];
-    return { name: o.name, latencyMs: o.latencyMs, completed: r.n, windowMs: Number(r.ms), itemsPerSecond: perSecond(r.n - 1, Number(r.ms)), loadBefore, loadAfter: loadavg() };
+    const r = (await pg.query(`SELECT count(*)::int AS n, extract(epoch FROM max(created_at) - min(created_at)) * 1000 AS ms FROM comparisons`)).rows[0];
+    return {
+      name: o.name,
+      latencyMs: o.latencyMs,
+      completed: r.n,
+      windowMs: Number(r.ms),
+      itemsPerSecond: perSecond(r.n - 1, Number(r.ms)),
+      loadBefore,
+      loadAfter: loadavg(),
+    };
   } finally {
     await naive.stop(5000);
     await sim.stop();

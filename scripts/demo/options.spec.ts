@@ -18,8 +18,37 @@ describe('parseDemoArgs', () => {
   });
 
   it('reads every option, as --flag value and --flag=value', () => {
-    const o = parseDemoArgs(['--fast', '--database', 'understudy_demo_test_ab12', '--port=0', '--unleash-port', '4343', '--suffix', 'ab12', '--rate', '12.5', '--timeout', '240', '--state-file', '/tmp/s.json', '--hold', '--model', 'gpt-4.1-mini']);
-    expect(o).toMatchObject({ fast: true, database: 'understudy_demo_test_ab12', port: 0, unleashPort: 4343, suffix: 'ab12', rate: 12.5, timeoutSeconds: 240, stateFile: '/tmp/s.json', hold: true, model: 'gpt-4.1-mini' });
+    const o = parseDemoArgs([
+      '--fast',
+      '--database',
+      'understudy_demo_test_ab12',
+      '--port=0',
+      '--unleash-port',
+      '4343',
+      '--suffix',
+      'ab12',
+      '--rate',
+      '12.5',
+      '--timeout',
+      '240',
+      '--state-file',
+      '/tmp/s.json',
+      '--hold',
+      '--model',
+      'gpt-4.1-mini',
+    ]);
+    expect(o).toMatchObject({
+      fast: true,
+      database: 'understudy_demo_test_ab12',
+      port: 0,
+      unleashPort: 4343,
+      suffix: 'ab12',
+      rate: 12.5,
+      timeoutSeconds: 240,
+      stateFile: '/tmp/s.json',
+      hold: true,
+      model: 'gpt-4.1-mini',
+    });
     expect(parseDemoArgs(['-h']).help).toBe(true);
   });
 

@@ -50,7 +50,9 @@ describe('the demo plan', () => {
         // … and the expected agreement clears the gate's confidence sequence at the minimum sample.
         const agreement = showcase.accuracy * (1 - plan.humanErrorRate);
         const n = gate.minSample;
-        expect(confidenceSequence(Math.round(agreement * n), n, gate.confidence, priorCentredOn(gate.agreementTarget)).lower).toBeGreaterThan(gate.agreementTarget);
+        expect(confidenceSequence(Math.round(agreement * n), n, gate.confidence, priorCentredOn(gate.agreementTarget)).lower).toBeGreaterThan(
+          gate.agreementTarget,
+        );
       }
       const best = Math.max(...[...plan.triage, ...plan.invoice].filter((m) => segmentKey(m) !== SHOWCASE_SEGMENT).map((m) => m.accuracy));
       expect(best).toBeLessThan(showcase.accuracy - 0.05);
@@ -72,7 +74,7 @@ describe('the demo plan', () => {
     expect(names).toEqual(['support-triage-x1', 'invoice-extraction-x1']);
   });
 
-  it('a real model never sees the simulator\'s ground truth, and gets a slow work floor', () => {
+  it("a real model never sees the simulator's ground truth, and gets a slow work floor", () => {
     const plan = buildPlan(parseDemoArgs(['--model', 'gpt-4.1-mini']), true);
     expect(plan.rate).toBe(2);
     const doc = parse(demoWorkflowsYaml(DEMO_FILE, plan)) as { workflows: Array<{ redact: string[]; model: { name: string } }> };

@@ -167,7 +167,13 @@ export function demoWorkflowsYaml(source: string, plan: DemoPlan): string {
       rollout.supervisedBlindShare = 0.5;
       rollout.auditShare = 0.5;
       rollout.gates.supervised = { ...rollout.gates.supervised, minSample: 100, minDwellMinutes: 0.15 };
-      rollout.gates['confidence-routed'] = { ...rollout.gates['confidence-routed'], minSample: 100, minDwellMinutes: 0.15, agreementTarget: 0.85, maxOverrideRate: 0.15 };
+      rollout.gates['confidence-routed'] = {
+        ...rollout.gates['confidence-routed'],
+        minSample: 100,
+        minDwellMinutes: 0.15,
+        agreementTarget: 0.85,
+        maxOverrideRate: 0.15,
+      };
     }
   }
   const text = stringify(doc);

@@ -26,7 +26,16 @@ export class TokenRepository {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Stores a new token, inside the caller's transaction when one is given. */
-  async create(name: string, role: Role, hash: string, prefix: string, createdBy: string, expiresAt: Date | null, workflows: string[] | null = null, tx?: EntityManager): Promise<TokenRow> {
+  async create(
+    name: string,
+    role: Role,
+    hash: string,
+    prefix: string,
+    createdBy: string,
+    expiresAt: Date | null,
+    workflows: string[] | null = null,
+    tx?: EntityManager,
+  ): Promise<TokenRow> {
     const [row] = await (tx ?? this.dataSource.manager).query(
       `INSERT INTO api_tokens (id, name, role, token_hash, token_prefix, created_by, expires_at, workflows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
       [randomUUID(), name, role, hash, prefix, createdBy, expiresAt, workflows],
@@ -50,7 +59,10 @@ export class TokenRepository {
   }
 
   async touch(id: string): Promise<void> {
-    await this.dataSource.query(`UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [id]);
+    await this.dataSource.query(
+      `UPDATE api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+      [id],
+    );
   }
 
   async count(): Promise<number> {

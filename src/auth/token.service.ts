@@ -92,7 +92,13 @@ export class TokenService {
     const row = await this.tokens.revoke(id);
     if (!row) throw new DomainError(ErrorCode.NotFound, `token ${id} was not found`);
     this.cache.clear();
-    await this.audit.append({ actor, actorKind: 'person', action: 'token.revoked', reason, details: { tokenId: id, name: row.name, role: row.role, workflows: row.workflows } });
+    await this.audit.append({
+      actor,
+      actorKind: 'person',
+      action: 'token.revoked',
+      reason,
+      details: { tokenId: id, name: row.name, role: row.role, workflows: row.workflows },
+    });
     return row;
   }
 }

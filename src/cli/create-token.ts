@@ -25,7 +25,8 @@ async function main(): Promise<void> {
   if (process.argv.includes('--expires-in') && !expiresIn) throw new Error('--expires-in needs a lifetime, e.g. 90d');
   const expiresAt = expiryOf(expiresIn, new Date());
   const workflowsArg = arg('workflows');
-  if (process.argv.includes('--workflows') && (!workflowsArg || workflowsArg.startsWith('--'))) throw new Error('--workflows needs a comma-separated list of workflows, e.g. support-triage,invoice-intake');
+  if (process.argv.includes('--workflows') && (!workflowsArg || workflowsArg.startsWith('--')))
+    throw new Error('--workflows needs a comma-separated list of workflows, e.g. support-triage,invoice-intake');
   const workflows = workflowsArg === undefined ? null : parseWorkflowScope(workflowsArg, role);
   const ds = createDataSource(loadDatabaseConfig(process.env), 'understudy-token');
   await ds.initialize();

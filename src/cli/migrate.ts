@@ -12,7 +12,11 @@ async function main(): Promise<void> {
   if (command === 'up') {
     const { applied, grantedTo } = await migrateDatabase(db, 'understudy-migrate');
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
-    console.log(grantedTo ? `runtime role "${grantedTo}": granted reads and writes, on audit_events reads and appends only` : 'no runtime role configured: the owner runs the service (see README, "Database roles")');
+    console.log(
+      grantedTo
+        ? `runtime role "${grantedTo}": granted reads and writes, on audit_events reads and appends only`
+        : 'no runtime role configured: the owner runs the service (see README, "Database roles")',
+    );
     return;
   }
   const ds = createDataSource({ ...db, url: db.migrationUrl }, 'understudy-migrate');

@@ -39,8 +39,7 @@ export class DependencyError extends Error {
   }
 }
 
-export const notFound = (what: string, details?: Record<string, unknown>) =>
-  new DomainError(ErrorCode.NotFound, `${what} was not found`, details);
+export const notFound = (what: string, details?: Record<string, unknown>) => new DomainError(ErrorCode.NotFound, `${what} was not found`, details);
 
 /** Message of any thrown value, for logs and job errors. */
 export function errorMessage(e: unknown): string {

@@ -93,7 +93,10 @@ export class ComparisonRepository {
   }
 
   /** Earlier comparisons of other decisions against the same human decisions (for paired tests). */
-  async comparisonsOnHumanDecisions(tx: Tx, humanDecisionIds: string[]): Promise<Array<{ humanDecisionId: string; aiDecisionId: string; version: number; agree: boolean }>> {
+  async comparisonsOnHumanDecisions(
+    tx: Tx,
+    humanDecisionIds: string[],
+  ): Promise<Array<{ humanDecisionId: string; aiDecisionId: string; version: number; agree: boolean }>> {
     if (humanDecisionIds.length === 0) return [];
     return tx.query(
       `SELECT human_decision_id::text AS "humanDecisionId", ai_decision_id::text AS "aiDecisionId", workflow_version AS version, agree

@@ -39,7 +39,10 @@ describe('loadConfig', () => {
 
   it('keeps inputs and model output 90 days by default, hourly in batches, and turns either off at 0', () => {
     expect(loadConfig(minimal).retention).toEqual({ inputDays: 90, modelOutputDays: 90, intervalMs: 3_600_000, batchSize: 200, maxBatchesPerRun: 50 });
-    expect(loadConfig({ ...minimal, RETENTION_INPUT_DAYS: '0', RETENTION_MODEL_OUTPUT_DAYS: '0.5' }).retention).toMatchObject({ inputDays: null, modelOutputDays: 0.5 });
+    expect(loadConfig({ ...minimal, RETENTION_INPUT_DAYS: '0', RETENTION_MODEL_OUTPUT_DAYS: '0.5' }).retention).toMatchObject({
+      inputDays: null,
+      modelOutputDays: 0.5,
+    });
     expect(problemsOf({ ...minimal, RETENTION_INPUT_DAYS: '-1' })[0]).toMatch(/^RETENTION_INPUT_DAYS: /);
   });
 
@@ -93,8 +96,12 @@ describe('loadConfig', () => {
   });
 
   it('refuses an alert webhook without a signing secret', () => {
-    expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x' })[0]).toMatch(/^ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL/);
-    expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x', ALERT_WEBHOOK_SECRET: 'short' })[0]).toMatch(/^ALERT_WEBHOOK_SECRET: at least 16/);
+    expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x' })[0]).toMatch(
+      /^ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL/,
+    );
+    expect(problemsOf({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x', ALERT_WEBHOOK_SECRET: 'short' })[0]).toMatch(
+      /^ALERT_WEBHOOK_SECRET: at least 16/,
+    );
     const c = loadConfig({ ...minimal, ALERT_WEBHOOK_URL: 'https://hooks.example.org/x', ALERT_WEBHOOK_SECRET: 'a-secret-of-some-length' });
     expect(c.controller).toMatchObject({ alertWebhookSecret: 'a-secret-of-some-length', alertWebhookBackoff: { baseMs: 1000, maxMs: 300000 } });
   });
@@ -121,7 +128,15 @@ describe('loadConfig', () => {
 
     it('reads the CA, client certificate and key, and takes a SASL mechanism with its credentials (a managed Kafka)', () => {
       const c = loadConfig(
-        { ...minimal, KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem', KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem', KAFKA_SSL_KEY_FILE: '/etc/kafka/client.key', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'understudy', KAFKA_SASL_PASSWORD: 's3cret' },
+        {
+          ...minimal,
+          KAFKA_SSL_CA_FILE: '/etc/kafka/ca.pem',
+          KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem',
+          KAFKA_SSL_KEY_FILE: '/etc/kafka/client.key',
+          KAFKA_SASL_MECHANISM: 'scram-sha-512',
+          KAFKA_SASL_USERNAME: 'understudy',
+          KAFKA_SASL_PASSWORD: 's3cret',
+        },
         read,
       );
       expect(c.kafka.ssl).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY', rejectUnauthorized: true });
@@ -131,8 +146,12 @@ describe('loadConfig', () => {
 
     it('names what is missing or unreadable', () => {
       expect(problems({ KAFKA_SSL_CA_FILE: '/nope.pem' })).toEqual(['KAFKA_SSL_CA_FILE: cannot read /nope.pem (ENOENT: no such file)']);
-      expect(problems({ KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem' })).toEqual(['KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE: a client certificate needs its key, and a key its certificate']);
-      expect(problems({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toEqual(['KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: set all three, or none']);
+      expect(problems({ KAFKA_SSL_CERT_FILE: '/etc/kafka/client.pem' })).toEqual([
+        'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE: a client certificate needs its key, and a key its certificate',
+      ]);
+      expect(problems({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' })).toEqual([
+        'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: set all three, or none',
+      ]);
       expect(problems({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })[0]).toMatch(/^KAFKA_SASL_MECHANISM: /);
     });
   });

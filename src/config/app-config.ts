@@ -7,13 +7,16 @@ import { z } from 'zod';
  * the start with a message that names it (see loadConfig).
  */
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const csv = z
   .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  )
   .pipe(z.array(z.string().min(1)).min(1));
 const url = z.url({ protocol: /^https?$/ });
 const topic = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'a Kafka topic name (letters, digits, . _ -)');
@@ -36,7 +39,10 @@ const envSchema = z.object({
   DATABASE_POOL_SIZE: int(2, 200).default(20),
   DATABASE_MIGRATIONS_CHECK: z.enum(['fail', 'run', 'off']).default('fail'),
   /** The schema owner's connection, used only to migrate; default DATABASE_URL (one user owns and runs everything). */
-  DATABASE_MIGRATION_URL: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').optional(),
+  DATABASE_MIGRATION_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+    .optional(),
   /** The role the service runs as, granted what it needs after every migration; default DATABASE_URL's user when DATABASE_MIGRATION_URL names another. */
   DATABASE_RUNTIME_ROLE: z.string().min(1).max(63).optional(),
 
@@ -69,7 +75,10 @@ const envSchema = z.object({
   UNLEASH_ENVIRONMENT: z.string().min(1).default('development'),
   UNLEASH_REFRESH_MS: int(100).default(5000),
   UNLEASH_BACKUP_PATH: z.string().min(1).optional(),
-  UNLEASH_KILL_SWITCH_FLAG: z.string().regex(/^[a-zA-Z0-9._-]+$/).default('understudy.kill-switch'),
+  UNLEASH_KILL_SWITCH_FLAG: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]+$/)
+    .default('understudy.kill-switch'),
 
   MODEL_BASE_URL: url,
   MODEL_API_KEY: z.string().min(1).default('not-needed-for-the-simulator'),
@@ -123,10 +132,7 @@ export interface ModelPrice {
   outputPerMillion: number;
 }
 
-const pricesSchema = z.record(
-  z.string(),
-  z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }),
-);
+const pricesSchema = z.record(z.string(), z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }));
 
 export interface AppConfig {
   env: Env['NODE_ENV'];
@@ -236,14 +242,14 @@ export function loadConfig(env: Record<string, string | undefined>, readFile: (p
     }
     const p = pricesSchema.safeParse(raw);
     if (!p.success) {
-      throw new ConfigError(
-        p.error.issues.map((i) => `MODEL_PRICES_JSON.${i.path.join('.')}: ${i.message}`),
-      );
+      throw new ConfigError(p.error.issues.map((i) => `MODEL_PRICES_JSON.${i.path.join('.')}: ${i.message}`));
     }
     prices = { ...prices, ...p.data };
   }
   if (e.JOB_LEASE_MS <= e.MODEL_TIMEOUT_MS) {
-    throw new ConfigError([`JOB_LEASE_MS: must exceed MODEL_TIMEOUT_MS (${e.MODEL_TIMEOUT_MS}), or a call still running loses its job to another instance (got ${e.JOB_LEASE_MS})`]);
+    throw new ConfigError([
+      `JOB_LEASE_MS: must exceed MODEL_TIMEOUT_MS (${e.MODEL_TIMEOUT_MS}), or a call still running loses its job to another instance (got ${e.JOB_LEASE_MS})`,
+    ]);
   }
   if (e.ALERT_WEBHOOK_URL && !e.ALERT_WEBHOOK_SECRET) {
     throw new ConfigError(['ALERT_WEBHOOK_SECRET: is required with ALERT_WEBHOOK_URL (webhooks are signed so the receiver can tell them from forgeries)']);
@@ -343,14 +349,19 @@ function kafkaSecurity(e: Env, readFile: (path: string) => string): Pick<AppConf
       return undefined;
     }
   };
-  if (!!e.KAFKA_SSL_CERT_FILE !== !!e.KAFKA_SSL_KEY_FILE) problems.push('KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE: a client certificate needs its key, and a key its certificate');
+  if (!!e.KAFKA_SSL_CERT_FILE !== !!e.KAFKA_SSL_KEY_FILE)
+    problems.push('KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE: a client certificate needs its key, and a key its certificate');
   const files = { ca: read('KAFKA_SSL_CA_FILE'), cert: read('KAFKA_SSL_CERT_FILE'), key: read('KAFKA_SSL_KEY_FILE') };
   const useSsl = e.KAFKA_SSL || !!(e.KAFKA_SSL_CA_FILE || e.KAFKA_SSL_CERT_FILE || e.KAFKA_SSL_KEY_FILE);
   const saslGiven = [e.KAFKA_SASL_MECHANISM, e.KAFKA_SASL_USERNAME, e.KAFKA_SASL_PASSWORD].filter((v) => v !== undefined).length;
   if (saslGiven > 0 && saslGiven < 3) problems.push('KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: set all three, or none');
   if (problems.length > 0) throw new ConfigError(problems);
   const ssl = useSsl
-    ? { ...(files.ca ? { ca: files.ca } : {}), ...(files.cert ? { cert: files.cert, key: files.key } : {}), rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED }
+    ? {
+        ...(files.ca ? { ca: files.ca } : {}),
+        ...(files.cert ? { cert: files.cert, key: files.key } : {}),
+        rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED,
+      }
     : (false as const);
   const sasl = saslGiven === 3 ? { mechanism: e.KAFKA_SASL_MECHANISM!, username: e.KAFKA_SASL_USERNAME!, password: e.KAFKA_SASL_PASSWORD! } : null;
   return { ssl, sasl };
@@ -359,7 +370,13 @@ function kafkaSecurity(e: Env, readFile: (path: string) => string): Pick<AppConf
 /** The documented variables, for the README's configuration table and `--help`. */
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
-const databaseEnvSchema = envSchema.pick({ DATABASE_URL: true, DATABASE_POOL_SIZE: true, DATABASE_MIGRATIONS_CHECK: true, DATABASE_MIGRATION_URL: true, DATABASE_RUNTIME_ROLE: true });
+const databaseEnvSchema = envSchema.pick({
+  DATABASE_URL: true,
+  DATABASE_POOL_SIZE: true,
+  DATABASE_MIGRATIONS_CHECK: true,
+  DATABASE_MIGRATION_URL: true,
+  DATABASE_RUNTIME_ROLE: true,
+});
 
 function userOf(url: string): string | null {
   try {
@@ -379,7 +396,9 @@ function databaseConfig(e: z.infer<typeof databaseEnvSchema>): AppConfig['databa
   const serviceUser = userOf(e.DATABASE_URL);
   const runtimeRole = e.DATABASE_RUNTIME_ROLE ?? (owner && serviceUser && serviceUser !== owner ? serviceUser : null);
   if (runtimeRole !== null && runtimeRole === owner) {
-    throw new ConfigError([`DATABASE_RUNTIME_ROLE: must not be the schema owner, the user of ${e.DATABASE_MIGRATION_URL ? 'DATABASE_MIGRATION_URL' : 'DATABASE_URL'} (got "${runtimeRole}")`]);
+    throw new ConfigError([
+      `DATABASE_RUNTIME_ROLE: must not be the schema owner, the user of ${e.DATABASE_MIGRATION_URL ? 'DATABASE_MIGRATION_URL' : 'DATABASE_URL'} (got "${runtimeRole}")`,
+    ]);
   }
   return { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, migrationsCheck: e.DATABASE_MIGRATIONS_CHECK, migrationUrl, runtimeRole };
 }
@@ -389,9 +408,7 @@ export function loadDatabaseConfig(env: Record<string, string | undefined>): App
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = databaseEnvSchema.safeParse(cleaned);
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.code === 'invalid_type' ? 'is required' : i.message}`),
-    );
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.code === 'invalid_type' ? 'is required' : i.message}`));
   }
   return databaseConfig(parsed.data);
 }

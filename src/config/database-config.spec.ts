@@ -30,19 +30,36 @@ describe('the database roles', () => {
     });
   });
 
-  it('migrate as the owner and run as DATABASE_URL\'s user, who is granted what the service needs', () => {
-    const db = loadConfig({ ...minimal, DATABASE_URL: 'postgres://understudy_app:pw@db/understudy', DATABASE_MIGRATION_URL: 'postgres://understudy_owner:pw@db/understudy' }).database;
-    expect(db).toMatchObject({ url: 'postgres://understudy_app:pw@db/understudy', migrationUrl: 'postgres://understudy_owner:pw@db/understudy', runtimeRole: 'understudy_app' });
+  it("migrate as the owner and run as DATABASE_URL's user, who is granted what the service needs", () => {
+    const db = loadConfig({
+      ...minimal,
+      DATABASE_URL: 'postgres://understudy_app:pw@db/understudy',
+      DATABASE_MIGRATION_URL: 'postgres://understudy_owner:pw@db/understudy',
+    }).database;
+    expect(db).toMatchObject({
+      url: 'postgres://understudy_app:pw@db/understudy',
+      migrationUrl: 'postgres://understudy_owner:pw@db/understudy',
+      runtimeRole: 'understudy_app',
+    });
   });
 
   it('grant to a named role instead, e.g. a group the login user belongs to', () => {
-    const db = loadConfig({ ...minimal, DATABASE_URL: 'postgres://app-7@db/understudy', DATABASE_MIGRATION_URL: 'postgres://owner@db/understudy', DATABASE_RUNTIME_ROLE: 'understudy_runtime' }).database;
+    const db = loadConfig({
+      ...minimal,
+      DATABASE_URL: 'postgres://app-7@db/understudy',
+      DATABASE_MIGRATION_URL: 'postgres://owner@db/understudy',
+      DATABASE_RUNTIME_ROLE: 'understudy_runtime',
+    }).database;
     expect(db.runtimeRole).toBe('understudy_runtime');
   });
 
   it('refuse a runtime role that is the owner itself', () => {
-    expect(problemsOf({ ...minimal, DATABASE_RUNTIME_ROLE: 'understudy' })).toEqual([expect.stringMatching(/^DATABASE_RUNTIME_ROLE: must not be the schema owner, the user of DATABASE_URL/)]);
-    expect(problemsOf({ ...minimal, DATABASE_MIGRATION_URL: 'postgres://owner@db/understudy', DATABASE_RUNTIME_ROLE: 'owner' })).toEqual([expect.stringMatching(/the user of DATABASE_MIGRATION_URL/)]);
+    expect(problemsOf({ ...minimal, DATABASE_RUNTIME_ROLE: 'understudy' })).toEqual([
+      expect.stringMatching(/^DATABASE_RUNTIME_ROLE: must not be the schema owner, the user of DATABASE_URL/),
+    ]);
+    expect(problemsOf({ ...minimal, DATABASE_MIGRATION_URL: 'postgres://owner@db/understudy', DATABASE_RUNTIME_ROLE: 'owner' })).toEqual([
+      expect.stringMatching(/the user of DATABASE_MIGRATION_URL/),
+    ]);
   });
 
   it('refuse a migration URL that is not postgres', () => {
@@ -50,6 +67,10 @@ describe('the database roles', () => {
   });
 
   it('are read the same way by the command-line tools', () => {
-    expect(loadDatabaseConfig({ DATABASE_URL: 'postgres://app@db/u', DATABASE_MIGRATION_URL: 'postgres://owner@db/u' })).toMatchObject({ url: 'postgres://app@db/u', migrationUrl: 'postgres://owner@db/u', runtimeRole: 'app' });
+    expect(loadDatabaseConfig({ DATABASE_URL: 'postgres://app@db/u', DATABASE_MIGRATION_URL: 'postgres://owner@db/u' })).toMatchObject({
+      url: 'postgres://app@db/u',
+      migrationUrl: 'postgres://owner@db/u',
+      runtimeRole: 'app',
+    });
   });
 });

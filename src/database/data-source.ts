@@ -52,9 +52,7 @@ export async function pendingMigrations(ds: DataSource): Promise<string[]> {
   const runner = ds.createQueryRunner();
   try {
     const exists = await runner.hasTable('schema_migrations');
-    const applied = new Set<string>(
-      exists ? (await runner.query('SELECT name FROM schema_migrations')).map((r: { name: string }) => r.name) : [],
-    );
+    const applied = new Set<string>(exists ? (await runner.query('SELECT name FROM schema_migrations')).map((r: { name: string }) => r.name) : []);
     return ds.migrations.map((m) => m.name ?? m.constructor.name).filter((name) => !applied.has(name));
   } finally {
     await runner.release();

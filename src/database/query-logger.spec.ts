@@ -10,9 +10,16 @@ describe('logging a failed query', () => {
 
   it('logs the SQLSTATE, the statement and the masked message, never the parameters', () => {
     const error = Object.assign(new Error('invalid input syntax for type integer: "jane.doe@example.com"'), { code: '22P02' });
-    new QueryLogger(sink).logQueryError(error, 'INSERT INTO work_items (item_id, input)\n   VALUES ($1, $2)', ['item-1', { email: 'jane.doe@example.com', iban: 'DE89370400440532013000' }]);
+    new QueryLogger(sink).logQueryError(error, 'INSERT INTO work_items (item_id, input)\n   VALUES ($1, $2)', [
+      'item-1',
+      { email: 'jane.doe@example.com', iban: 'DE89370400440532013000' },
+    ]);
     expect(lines).toEqual([
-      { level: 'error', obj: { code: '22P02', error: 'invalid input syntax for type integer: "…"', sql: 'INSERT INTO work_items (item_id, input) VALUES ($1, $2)' }, msg: 'database query failed' },
+      {
+        level: 'error',
+        obj: { code: '22P02', error: 'invalid input syntax for type integer: "…"', sql: 'INSERT INTO work_items (item_id, input) VALUES ($1, $2)' },
+        msg: 'database query failed',
+      },
     ]);
     expect(JSON.stringify(lines)).not.toMatch(/jane|DE89/);
   });

@@ -23,7 +23,10 @@ export class QueryLogger implements TypeOrmLogger {
 
   logQueryError(error: string | Error, query: string, _parameters?: unknown[]): void {
     const e = typeof error === 'string' ? { message: error } : (error as Error & { code?: string });
-    this.sink?.error({ code: (e as { code?: string }).code ?? null, error: maskValues(e.message), sql: query.replace(/\s+/g, ' ').slice(0, MAX_SQL) }, 'database query failed');
+    this.sink?.error(
+      { code: (e as { code?: string }).code ?? null, error: maskValues(e.message), sql: query.replace(/\s+/g, ' ').slice(0, MAX_SQL) },
+      'database query failed',
+    );
   }
 
   logQuerySlow(time: number, query: string): void {

@@ -1,6 +1,6 @@
 import { runtimeGrantStatements } from './runtime-role';
 
-describe('the runtime role\'s privileges', () => {
+describe("the runtime role's privileges", () => {
   const statements = runtimeGrantStatements('public', 'understudy_app', ['ai_jobs', 'audit_events', 'schema_migrations']);
 
   it('read and append only on the audit log, read only on the migrations table, read and write elsewhere', () => {
@@ -10,7 +10,9 @@ describe('the runtime role\'s privileges', () => {
   });
 
   it('are exactly these: anything granted before is revoked first', () => {
-    expect(statements.indexOf('REVOKE ALL ON TABLE "public"."audit_events" FROM "understudy_app"')).toBe(statements.indexOf('GRANT SELECT, INSERT ON TABLE "public"."audit_events" TO "understudy_app"') - 1);
+    expect(statements.indexOf('REVOKE ALL ON TABLE "public"."audit_events" FROM "understudy_app"')).toBe(
+      statements.indexOf('GRANT SELECT, INSERT ON TABLE "public"."audit_events" TO "understudy_app"') - 1,
+    );
     expect(statements).toContain('REVOKE CREATE ON SCHEMA "public" FROM "understudy_app"');
     expect(statements.join('\n')).not.toMatch(/TRUNCATE|TRIGGER|REFERENCES|GRANT ALL|GRANT CREATE/);
   });

@@ -59,17 +59,28 @@ export async function grantRuntimeRole(db: SqlQueryable, role: string): Promise<
     [role],
   );
   if (found.length === 0) {
-    throw new RuntimeRoleError(`the runtime role "${role}" does not exist: create it first (CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '…'), then migrate again`);
+    throw new RuntimeRoleError(
+      `the runtime role "${role}" does not exist: create it first (CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD '…'), then migrate again`,
+    );
   }
-  if (found[0].superuser) throw new RuntimeRoleError(`the runtime role "${role}" is a superuser: it could alter the schema and the audit log; give the service an ordinary role`);
+  if (found[0].superuser)
+    throw new RuntimeRoleError(`the runtime role "${role}" is a superuser: it could alter the schema and the audit log; give the service an ordinary role`);
   if (found[0].owner) {
-    throw new RuntimeRoleError(`the runtime role "${role}" is, or is a member of, "${found[0].ownerName}", which owns the schema: it could drop the audit log's triggers; give the service a role of its own`);
+    throw new RuntimeRoleError(
+      `the runtime role "${role}" is, or is a member of, "${found[0].ownerName}", which owns the schema: it could drop the audit log's triggers; give the service a role of its own`,
+    );
   }
   const [{ schema }]: Array<{ schema: string }> = await db.query(`SELECT current_schema() AS schema`);
   const tables: Array<{ name: string }> = await db.query(
     `SELECT c.relname AS name FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') ORDER BY 1`,
   );
   // One multi-statement query is one transaction: the role never holds half of its privileges.
-  await db.query(runtimeGrantStatements(schema, role, tables.map((t) => t.name)).join(';\n'));
+  await db.query(
+    runtimeGrantStatements(
+      schema,
+      role,
+      tables.map((t) => t.name),
+    ).join(';\n'),
+  );
   return { schema, tables: tables.length };
 }

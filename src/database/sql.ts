@@ -11,8 +11,5 @@ export type Tx = EntityManager;
 export async function lockItems(tx: Tx, keys: Array<{ workflow: string; itemId: string }>): Promise<void> {
   if (keys.length === 0) return;
   const unique = [...new Set(keys.map((k) => `${k.workflow}\u0001${k.itemId}`))];
-  await tx.query(
-    `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) AS x ORDER BY 1) s`,
-    [unique],
-  );
+  await tx.query(`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(x, 0) AS k FROM unnest($1::text[]) AS x ORDER BY 1) s`, [unique]);
 }

@@ -145,8 +145,7 @@ export class UnleashAdminGateway implements FlagGateway {
     const strategies = env.strategies ?? [];
     const existing = parseSegmentStrategies(strategies, flagName).segments.find((s) => s.segment === segment);
     const existingRaw = existing ? strategies.find((s) => s.id === existing.strategyId) : undefined;
-    const sharedWith =
-      existingRaw?.constraints?.find((c) => c.contextName === SEGMENT_CONTEXT_FIELD)?.values?.filter((v) => v !== segment) ?? [];
+    const sharedWith = existingRaw?.constraints?.find((c) => c.contextName === SEGMENT_CONTEXT_FIELD)?.values?.filter((v) => v !== segment) ?? [];
     if (existing && sharedWith.length > 0) {
       // An operator's strategy covers several segments: rewriting it would move the others too.
       // A dedicated strategy evaluated just before it takes this segment over; the shared one stays.
@@ -164,11 +163,7 @@ export class UnleashAdminGateway implements FlagGateway {
         payload,
       );
     } else {
-      await this.createStrategy(
-        flagName,
-        { ...payload, sortOrder: SEGMENT_STRATEGY_SORT_ORDER },
-        `create strategy for segment ${segment} of ${flagName}`,
-      );
+      await this.createStrategy(flagName, { ...payload, sortOrder: SEGMENT_STRATEGY_SORT_ORDER }, `create strategy for segment ${segment} of ${flagName}`);
     }
   }
 
@@ -272,11 +267,7 @@ export class UnleashAdminGateway implements FlagGateway {
     const res = await this.call('POST', '/api/admin/context', `create context field ${field.name}`, field, [409]);
     if (res.status !== 409 || !field.stickiness) return;
     // It existed: stickiness must still be allowed on it, or Unleash's UI will not offer it.
-    const current = await this.call<AdminContextField>(
-      'GET',
-      `/api/admin/context/${encodeURIComponent(field.name)}`,
-      `read context field ${field.name}`,
-    );
+    const current = await this.call<AdminContextField>('GET', `/api/admin/context/${encodeURIComponent(field.name)}`, `read context field ${field.name}`);
     if (current.body && current.body.stickiness !== true) {
       await this.call('PUT', `/api/admin/context/${encodeURIComponent(field.name)}`, `allow stickiness on ${field.name}`, {
         ...current.body,
@@ -307,7 +298,7 @@ export class UnleashAdminGateway implements FlagGateway {
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      const reason = err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : err.cause?.code ?? err.cause?.message ?? err.message;
+      const reason = err.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
       throw new FlagGatewayError('FLAG_BACKEND_UNREACHABLE', `Unleash ${what} (${call}) failed: ${reason}`, { call });
     }
     const text = await res.text();
@@ -333,9 +324,7 @@ export class UnleashAdminGateway implements FlagGateway {
 function describeUnleashError(parsed: unknown, text: string): string {
   if (parsed && typeof parsed === 'object') {
     const p = parsed as { name?: string; message?: string; details?: Array<{ message?: string; description?: string }> };
-    const details = (p.details ?? [])
-      .map((d) => d.description ?? d.message)
-      .filter((m): m is string => typeof m === 'string' && m !== p.message);
+    const details = (p.details ?? []).map((d) => d.description ?? d.message).filter((m): m is string => typeof m === 'string' && m !== p.message);
     const head = [p.name, p.message].filter(Boolean).join(': ');
     if (head || details.length) return [head, ...details].filter(Boolean).join(' — ');
   }

@@ -111,9 +111,7 @@ export class UnleashFlagReader implements FlagReader {
     const outcome = await Promise.race([gotState, timeout]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      this.log.warn(
-        `Unleash flags: no state after ${this.startTimeoutMs} ms (Unleash unreachable and no backup); every item is in shadow until flags arrive`,
-      );
+      this.log.warn(`Unleash flags: no state after ${this.startTimeoutMs} ms (Unleash unreachable and no backup); every item is in shadow until flags arrive`);
     } else if (!this.synchronized) {
       this.log.warn('Unleash flags: running on the backup file (last known state); Unleash not reached yet');
     }

@@ -78,7 +78,8 @@ export class HealthService {
       unleash.detail = `${unleash.detail}; routing on the last known flag state`;
     }
     const circuit = this.runner.circuitState;
-    const model: CheckResult = circuit === 'closed' ? { status: 'up', detail: 'circuit closed' } : { status: 'degraded', detail: `circuit ${circuit}: items go to humans` };
+    const model: CheckResult =
+      circuit === 'closed' ? { status: 'up', detail: 'circuit closed' } : { status: 'degraded', detail: `circuit ${circuit}: items go to humans` };
     const checks = { postgres, kafka, unleash, model };
     const status = postgres.status === 'down' ? 'down' : Object.values(checks).every((c) => c.status === 'up') ? 'up' : 'degraded';
     return { status, instance: this.config.instanceId, checks };

@@ -41,7 +41,10 @@ export class BudgetRepository {
   async growClaim(workflow: string, day: string, instance: string, claimTtlMs: number, decide: (facts: ClaimFacts) => Amount | null): Promise<Amount | null> {
     return this.dataSource.transaction(async (tx) => {
       await tx.query(`INSERT INTO budget_usage (workflow, day) VALUES ($1, $2::date) ON CONFLICT DO NOTHING`, [workflow, day]);
-      const [committed] = await tx.query(`SELECT tokens::text, cost_usd::text AS cost FROM budget_usage WHERE workflow = $1 AND day = $2::date FOR UPDATE`, [workflow, day]);
+      const [committed] = await tx.query(`SELECT tokens::text, cost_usd::text AS cost FROM budget_usage WHERE workflow = $1 AND day = $2::date FOR UPDATE`, [
+        workflow,
+        day,
+      ]);
       const [others] = await tx.query(
         `SELECT coalesce(sum(tokens), 0)::text AS tokens, coalesce(sum(cost_usd), 0)::text AS cost FROM budget_claims
          WHERE workflow = $1 AND day = $2::date AND instance <> $3 AND renewed_at > now() - $4 * interval '1 millisecond'`,

@@ -79,7 +79,11 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
       return { ok: false, wait: false, reason: `budget exhausted: ${used.tokens} of ${limits.dailyTokens} daily tokens used (${def.name}, ${used.day})` };
     }
     if (limits.dailyCostUsd !== undefined && used.cost + cost > limits.dailyCostUsd) {
-      return { ok: false, wait: false, reason: `budget exhausted: ${used.cost.toFixed(4)} of ${limits.dailyCostUsd} USD daily cost used (${def.name}, ${used.day})` };
+      return {
+        ok: false,
+        wait: false,
+        reason: `budget exhausted: ${used.cost.toFixed(4)} of ${limits.dailyCostUsd} USD daily cost used (${def.name}, ${used.day})`,
+      };
     }
     const ledger = this.ledger(def.name, used.day);
     if (ledger.tryHold(call)) return { ok: true };
@@ -192,8 +196,10 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   private serially<T>(workflow: string, fn: () => Promise<T>): Promise<T> {
     const before = this.queues.get(workflow) ?? Promise.resolve();
     const run = before.then(fn, fn);
-    this.queues.set(workflow, run.catch(() => undefined));
+    this.queues.set(
+      workflow,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }
-

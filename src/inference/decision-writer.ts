@@ -86,7 +86,10 @@ export class DecisionWriter implements OnModuleDestroy {
     const spent = usageByWorkflow(batch);
     const day = now.toISOString().slice(0, 10);
     const routing = await this.dataSource.transaction(async (tx) => {
-      await lockItems(tx, decided.map((d) => d.job));
+      await lockItems(
+        tx,
+        decided.map((d) => d.job),
+      );
       const inserted = await this.decisions.insert(
         tx,
         [...first.values()].map((d) => ({
@@ -112,9 +115,34 @@ export class DecisionWriter implements OnModuleDestroy {
         const r = d.record;
         acc.addAiCall(decidedCall(d, now));
         if (this.isChampion(d)) {
-          routable.push({ aiDecisionId: id, workflow: d.job.workflow, itemId: d.job.itemId, segment: d.job.segment, version: d.job.version, valid: r.valid, decision: r.decision, confidence: r.confidence, model: r.model, promptVersion: r.promptVersion, receivedAt: new Date(d.job.receivedAt) });
+          routable.push({
+            aiDecisionId: id,
+            workflow: d.job.workflow,
+            itemId: d.job.itemId,
+            segment: d.job.segment,
+            version: d.job.version,
+            valid: r.valid,
+            decision: r.decision,
+            confidence: r.confidence,
+            model: r.model,
+            promptVersion: r.promptVersion,
+            receivedAt: new Date(d.job.receivedAt),
+          });
         }
-        forComparison.push({ id, workflow: d.job.workflow, itemId: d.job.itemId, segment: d.job.segment, version: d.job.version, valid: r.valid, decision: r.decision, confidence: r.confidence, routeAction: null, routeStage: null, routeThreshold: null, decidedAt: now });
+        forComparison.push({
+          id,
+          workflow: d.job.workflow,
+          itemId: d.job.itemId,
+          segment: d.job.segment,
+          version: d.job.version,
+          valid: r.valid,
+          decision: r.decision,
+          confidence: r.confidence,
+          routeAction: null,
+          routeStage: null,
+          routeThreshold: null,
+          decidedAt: now,
+        });
       }
       const plan = await this.routing.plan(tx, routable, acc);
       for (const c of forComparison) {

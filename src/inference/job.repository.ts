@@ -147,10 +147,10 @@ export class JobRepository {
 
   /** An item's jobs in these workflows, locked (the erasure decides which to skip and whether one runs). */
   itemJobsForErasure(tx: Tx, itemId: string, workflows: string[]): Promise<Array<{ id: string; workflow: string; state: string }>> {
-    return tx.query(
-      `SELECT id::text, workflow, state FROM ai_jobs WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`,
-      [itemId, workflows],
-    );
+    return tx.query(`SELECT id::text, workflow, state FROM ai_jobs WHERE item_id = $1 AND workflow = ANY($2::text[]) ORDER BY id FOR NO KEY UPDATE`, [
+      itemId,
+      workflows,
+    ]);
   }
 
   /** Jobs that have not started are not run any more (their input is gone). */

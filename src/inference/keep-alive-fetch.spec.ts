@@ -37,7 +37,11 @@ describe('keepAliveFetch', () => {
 
   it('sends method, headers and body, and answers status, headers, json() and text() like fetch', async () => {
     const f = keepAliveFetch();
-    const r = await f(`${base}/v1/x`, { method: 'POST', headers: new Headers({ 'content-type': 'application/json', authorization: 'Bearer k' }), body: '{"a":1}' });
+    const r = await f(`${base}/v1/x`, {
+      method: 'POST',
+      headers: new Headers({ 'content-type': 'application/json', authorization: 'Bearer k' }),
+      body: '{"a":1}',
+    });
     expect(r.status).toBe(200);
     expect(r.ok).toBe(true);
     expect(r.headers.get('x-request-id')).toBe('req-1');
@@ -69,7 +73,10 @@ describe('keepAliveFetch', () => {
     const pending = keepAliveFetch()(`${base}/hang`, { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
-    await expect(keepAliveFetch()('http://127.0.0.1:1/nothing')).rejects.toMatchObject({ name: 'TypeError', cause: expect.objectContaining({ code: 'ECONNREFUSED' }) });
+    await expect(keepAliveFetch()('http://127.0.0.1:1/nothing')).rejects.toMatchObject({
+      name: 'TypeError',
+      cause: expect.objectContaining({ code: 'ECONNREFUSED' }),
+    });
   });
 
   it('hands what it does not handle (a streamed body) to the fallback', async () => {
@@ -86,24 +93,37 @@ describe('keepAliveFetch', () => {
     it('completes a chat call', async () => {
       respond = (_req, res) => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: '{"a":1}' }, finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } }));
+        res.end(
+          JSON.stringify({
+            id: 'c1',
+            object: 'chat.completion',
+            created: 1,
+            model: 'm',
+            choices: [{ index: 0, message: { role: 'assistant', content: '{"a":1}' }, finish_reason: 'stop', logprobs: null }],
+            usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
+          }),
+        );
       };
       const r = await client().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
       expect(r.choices[0].message.content).toBe('{"a":1}');
       expect(JSON.parse(seen[0].body)).toMatchObject({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     });
 
-    it('keeps the SDK\'s errors: a 429 with Retry-After, a timeout, a refused connection', async () => {
+    it("keeps the SDK's errors: a 429 with Retry-After, a timeout, a refused connection", async () => {
       respond = (_req, res) => {
         res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
         res.end(JSON.stringify({ error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } }));
       };
-      const e429 = await client().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+      const e429 = await client()
+        .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e) => e);
       expect(e429).toBeInstanceOf(RateLimitError);
       expect(e429.headers.get('retry-after')).toBe('2');
 
       respond = () => undefined;
-      const slow = await client(100).chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+      const slow = await client(100)
+        .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] })
+        .catch((e) => e);
       expect(slow).toBeInstanceOf(APIConnectionTimeoutError);
 
       const gone = new OpenAI({ baseURL: 'http://127.0.0.1:1/v1', apiKey: 'k', maxRetries: 0, fetch: keepAliveFetch() });
@@ -127,7 +147,9 @@ describe('keepAliveFetch', () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       res.end(bomb);
     };
-    await expect(f(`${base}/bomb`, { method: 'POST', body: 'x' })).rejects.toMatchObject({ cause: { message: 'the answer decompresses to more than 65536 bytes' } });
+    await expect(f(`${base}/bomb`, { method: 'POST', body: 'x' })).rejects.toMatchObject({
+      cause: { message: 'the answer decompresses to more than 65536 bytes' },
+    });
     // Within the cap, compressed or not, answers still arrive.
     respond = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });

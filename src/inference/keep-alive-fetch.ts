@@ -60,34 +60,38 @@ export function keepAliveFetch(opts: KeepAliveFetchOptions = {}): FetchLike {
       });
       if (body !== undefined && body !== null) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
       const transport = url.protocol === 'https:' ? https : http;
-      const req = transport.request(url, { method: init.method ?? 'GET', headers, agent: url.protocol === 'https:' ? agents['https:'] : agents['http:'] }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > maxBytes) return req.destroy(new Error(`the answer exceeds ${maxBytes} bytes`));
-          chunks.push(c);
-        });
-        res.on('error', fail);
-        res.on('close', () => {
-          // A connection lost mid-answer (a no-op once the answer was read whole).
-          if (!res.complete) fail(new Error('the connection closed before the answer was complete'));
-        });
-        res.on('end', () => {
-          signal?.removeEventListener('abort', onAbort);
-          try {
-            const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-            const text = decode(raw, res.headers['content-encoding'], maxBytes);
-            const status = res.statusCode ?? 0;
-            const responseHeaders = new Headers();
-            for (let i = 0; i < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
-            responseHeaders.delete('content-encoding');
-            resolve(smallResponse(url.href, status, res.statusMessage ?? '', responseHeaders, NO_BODY_STATUS.has(status) ? '' : text));
-          } catch (e) {
-            fail(e as Error);
-          }
-        });
-      });
+      const req = transport.request(
+        url,
+        { method: init.method ?? 'GET', headers, agent: url.protocol === 'https:' ? agents['https:'] : agents['http:'] },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > maxBytes) return req.destroy(new Error(`the answer exceeds ${maxBytes} bytes`));
+            chunks.push(c);
+          });
+          res.on('error', fail);
+          res.on('close', () => {
+            // A connection lost mid-answer (a no-op once the answer was read whole).
+            if (!res.complete) fail(new Error('the connection closed before the answer was complete'));
+          });
+          res.on('end', () => {
+            signal?.removeEventListener('abort', onAbort);
+            try {
+              const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+              const text = decode(raw, res.headers['content-encoding'], maxBytes);
+              const status = res.statusCode ?? 0;
+              const responseHeaders = new Headers();
+              for (let i = 0; i < res.rawHeaders.length; i += 2) responseHeaders.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+              responseHeaders.delete('content-encoding');
+              resolve(smallResponse(url.href, status, res.statusMessage ?? '', responseHeaders, NO_BODY_STATUS.has(status) ? '' : text));
+            } catch (e) {
+              fail(e as Error);
+            }
+          });
+        },
+      );
       const onAbort = () => {
         aborted = abortError(signal!);
         req.destroy(aborted);

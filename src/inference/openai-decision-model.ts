@@ -64,7 +64,8 @@ export function classify(e: unknown): ModelCallError {
         retryAfterMs: parseRetryAfter(e.headers?.get('retry-after'), new Date()),
       });
     }
-    if (status >= 500 || status === 408 || status === 409) return new ModelCallError({ kind: 'server_error', message: `model server error (${status}): ${e.message}` });
+    if (status >= 500 || status === 408 || status === 409)
+      return new ModelCallError({ kind: 'server_error', message: `model server error (${status}): ${e.message}` });
     return new ModelCallError({ kind: 'client_error', message: `model refused the request (${status}): ${e.message}` });
   }
   return new ModelCallError({ kind: 'connection', message: e instanceof Error ? e.message : String(e) });

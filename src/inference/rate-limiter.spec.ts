@@ -57,7 +57,11 @@ describe('RateLimiter', () => {
   /** Calls started within `ms` when `n` are asked for at once. */
   async function startedWithin(limiter: RateLimiter, n: number, ms: number): Promise<number> {
     let started = 0;
-    for (let i = 0; i < n; i++) void limiter.acquire().then(() => started++).catch(() => undefined);
+    for (let i = 0; i < n; i++)
+      void limiter
+        .acquire()
+        .then(() => started++)
+        .catch(() => undefined);
     for (let t = 0; t < ms; t += 10) {
       advance(10);
       await Promise.resolve();

@@ -148,7 +148,8 @@ export class RunnerService implements OnApplicationBootstrap, OnModuleDestroy {
       const released = await this.jobs.releaseExpired(this.config.model.jobLeaseMs);
       const settled = await this.jobs.settle(this.config.model.jobMaxClaims);
       if (released > 0) this.log.warn({ jobs: released }, 'released jobs whose lease expired');
-      if (settled.failed > 0) this.log.error({ jobs: settled.failed, maxClaims: this.config.model.jobMaxClaims }, 'jobs claimed too often without an outcome: failed');
+      if (settled.failed > 0)
+        this.log.error({ jobs: settled.failed, maxClaims: this.config.model.jobMaxClaims }, 'jobs claimed too often without an outcome: failed');
       if (released > 0) this.news();
     } catch (e) {
       this.log.error({ err: errorMessage(e) }, 'tending job leases failed');

@@ -14,7 +14,6 @@ const CHUNK = 500;
 /** At most this many messages of concurrently consumed partitions go into one transaction. */
 const MAX_COMBINED = 2000;
 
-
 /**
  * Consumes work.items and work.decisions in one consumer group, in batches. Offsets are
  * resolved only after a chunk is stored (or dead-lettered), so a crash redelivers rather than
@@ -144,7 +143,10 @@ export class IngestConsumer implements OnApplicationBootstrap, OnModuleDestroy {
           taken.push(list.shift()!);
         }
         try {
-          await this.storeChunk(topic, taken.flatMap((t) => t.messages));
+          await this.storeChunk(
+            topic,
+            taken.flatMap((t) => t.messages),
+          );
           for (const t of taken) t.done();
         } catch (e) {
           for (const t of taken) t.done(e ?? new Error('storing failed'));

@@ -85,7 +85,15 @@ export class IngestService {
         refused.push({ message: m, reason: seg.error });
         continue;
       }
-      items.push({ eventId: e.eventId, workflow: e.workflow, itemId: e.itemId, segment: seg.segment, attributes: e.attributes, input: e.input, occurredAt: e.occurredAt });
+      items.push({
+        eventId: e.eventId,
+        workflow: e.workflow,
+        itemId: e.itemId,
+        segment: seg.segment,
+        attributes: e.attributes,
+        input: e.input,
+        occurredAt: e.occurredAt,
+      });
     }
     await this.boundSegments(items);
     const versions: Record<string, number[]> = {};
@@ -95,18 +103,20 @@ export class IngestService {
     }
     let stored = 0;
     if (items.length > 0) {
-      stored = await this.dataSource.transaction(async (tx) => {
-        await lockItems(tx, items);
-        const inserted = await this.repo.insertItems(tx, items);
-        await this.jobQueue.enqueue(tx, inserted, versions);
-        const acc = new RollupAccumulator();
-        await this.comparisons.onItems(tx, inserted, acc);
-        await this.rollups.write(tx, acc);
-        return inserted;
-      }).then((inserted) => {
-        this.countOverflow(inserted);
-        return inserted.length;
-      });
+      stored = await this.dataSource
+        .transaction(async (tx) => {
+          await lockItems(tx, items);
+          const inserted = await this.repo.insertItems(tx, items);
+          await this.jobQueue.enqueue(tx, inserted, versions);
+          const acc = new RollupAccumulator();
+          await this.comparisons.onItems(tx, inserted, acc);
+          await this.rollups.write(tx, acc);
+          return inserted;
+        })
+        .then((inserted) => {
+          this.countOverflow(inserted);
+          return inserted.length;
+        });
       // The runner of this instance claims them at once instead of at its next poll.
       if (stored > 0) this.jobQueue.announce(stored);
     }
@@ -162,7 +172,10 @@ export class IngestService {
       const { event: e, active } = checked;
       const missing = Object.keys(active.champion.definition.comparator.fields).filter((f) => !(f in e.decision));
       if (missing.length > 0) {
-        refused.push({ message: m, reason: `decision.${missing[0]} is required: ${e.workflow} compares ${Object.keys(active.champion.definition.comparator.fields).join(', ')}` });
+        refused.push({
+          message: m,
+          reason: `decision.${missing[0]} is required: ${e.workflow} compares ${Object.keys(active.champion.definition.comparator.fields).join(', ')}`,
+        });
         continue;
       }
       decisions.push({

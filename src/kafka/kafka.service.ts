@@ -25,7 +25,10 @@ export class PublishAbandonedError extends Error {
 function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
-    p.then(() => undefined, () => undefined),
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, Math.max(0, ms));
     }),
@@ -45,10 +48,14 @@ export class KafkaService implements OnModuleDestroy {
   private readonly log: Logger;
   private readonly probe: SharedProbe;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig, @Inject(LOGGER) logger: Logger) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
     this.log = logger.child({ component: 'kafka' });
     const log = this.log;
-    if (config.kafka.sasl && config.kafka.ssl === false) log.warn({ mechanism: config.kafka.sasl.mechanism }, 'SASL without TLS: credentials and data cross the network in the clear');
+    if (config.kafka.sasl && config.kafka.ssl === false)
+      log.warn({ mechanism: config.kafka.sasl.mechanism }, 'SASL without TLS: credentials and data cross the network in the clear');
     this.kafka = new Kafka({
       clientId: config.kafka.clientId,
       brokers: config.kafka.brokers,

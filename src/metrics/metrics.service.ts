@@ -20,7 +20,7 @@ export class MetricsService {
   });
   readonly segmentOverflow = new Counter({
     name: 'understudy_segment_overflow_total',
-    help: 'Work items stored in their workflow\'s overflow segment because the segment bound was reached, by workflow',
+    help: "Work items stored in their workflow's overflow segment because the segment bound was reached, by workflow",
     labelNames: ['workflow'] as const,
     registers: [this.registry],
   });

@@ -111,8 +111,16 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       await this.publish(rows);
     } catch (e) {
-      this.log.warn({ err: errorMessage(e), rows: rows.length, retryAfterMs: DIRECT_GRACE_MS }, 'publishing committed outbox rows failed; the poll will retry them');
-      await this.outbox.markFailed(rows.map((r) => r.id), errorMessage(e).slice(0, 1000)).catch(() => undefined);
+      this.log.warn(
+        { err: errorMessage(e), rows: rows.length, retryAfterMs: DIRECT_GRACE_MS },
+        'publishing committed outbox rows failed; the poll will retry them',
+      );
+      await this.outbox
+        .markFailed(
+          rows.map((r) => r.id),
+          errorMessage(e).slice(0, 1000),
+        )
+        .catch(() => undefined);
       return;
     }
     try {
@@ -194,7 +202,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   /** Sends rows to their topics, one produce request per topic. */
   private async publish(rows: OutgoingRow[]): Promise<void> {
     for (const [topic, list] of byTopic(rows)) {
-      await this.kafka.publish(topic, list.map((r) => ({ key: r.key, value: r.value, headers: { 'x-understudy-outbox-id': r.id } })));
+      await this.kafka.publish(
+        topic,
+        list.map((r) => ({ key: r.key, value: r.value, headers: { 'x-understudy-outbox-id': r.id } })),
+      );
     }
   }
 

@@ -73,7 +73,9 @@ export class OutboxRepository {
 
   /** Rows published: marked sent, unless a relay that published them too marked them first. */
   async markSent(ids: string[], tx?: Tx): Promise<void> {
-    await (tx ?? this.dataSource.manager).query(`UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL`, [ids]);
+    await (tx ?? this.dataSource.manager).query(`UPDATE outbox SET sent_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL`, [
+      ids,
+    ]);
   }
 
   /** Rows withheld at publish time: done, with why (id → reason). */

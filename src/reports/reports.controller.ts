@@ -31,7 +31,10 @@ export class ReportsController {
 
   @Get('reports/agreement')
   @Roles('analyst', 'program_manager')
-  @ApiOperation({ summary: 'Agreement by segment, day, version, model or prompt version: Wilson interval, kappa, confusion matrix, fields, overrides, human baseline, cost, latency (JSON or CSV)' })
+  @ApiOperation({
+    summary:
+      'Agreement by segment, day, version, model or prompt version: Wilson interval, kappa, confusion matrix, fields, overrides, human baseline, cost, latency (JSON or CSV)',
+  })
   @jsonOrCsv(AgreementReportResponse, 'a file with one line per row (README, "For analysts")')
   @ApiErrors(400, 404)
   async agreement(@Query() q: AgreementQuery, @Res({ passthrough: true }) res: Response) {
@@ -83,7 +86,10 @@ export class ReportsController {
     if (q.format === 'csv') {
       res.setHeader('content-type', 'text/csv; charset=utf-8');
       res.setHeader('content-disposition', 'attachment; filename="audit.csv"');
-      return toCsv(['id', 'at', 'actor', 'actorKind', 'action', 'workflow', 'segment', 'reason', 'details'], events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })));
+      return toCsv(
+        ['id', 'at', 'actor', 'actorKind', 'action', 'workflow', 'segment', 'reason', 'details'],
+        events.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+      );
     }
     return { events };
   }

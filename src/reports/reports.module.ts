@@ -5,5 +5,10 @@ import { ReportsController } from './reports.controller';
 import { ReportsRepository } from './reports.repository';
 import { ReportsService } from './reports.service';
 
-@Module({ imports: [WorkflowsModule, ComparisonModule], controllers: [ReportsController], providers: [ReportsRepository, ReportsService], exports: [ReportsService] })
+@Module({
+  imports: [WorkflowsModule, ComparisonModule],
+  controllers: [ReportsController],
+  providers: [ReportsRepository, ReportsService],
+  exports: [ReportsService],
+})
 export class ReportsModule {}

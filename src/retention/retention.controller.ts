@@ -21,7 +21,7 @@ export class RetentionController {
   @ApiOperation({
     summary: "Erase one item's personal data in every workflow (admin)",
     description:
-      'Removes the input, the model\'s free text and people\'s free text of every work item and decision with this itemId, ' +
+      "Removes the input, the model's free text and people's free text of every work item and decision with this itemId, " +
       'keeps their SHA-256 hashes, the compared fields and every count; audited with who and why. Idempotent. ' +
       '404 when no workflow holds the item; 409 while an AI call for it is in flight.',
   })

@@ -7,5 +7,10 @@ import { RetentionController } from './retention.controller';
 import { RetentionRepository } from './retention.repository';
 import { RetentionService } from './retention.service';
 
-@Module({ imports: [WorkflowsModule, IngestModule, InferenceModule, OutboxModule], controllers: [RetentionController], providers: [RetentionRepository, RetentionService], exports: [RetentionService] })
+@Module({
+  imports: [WorkflowsModule, IngestModule, InferenceModule, OutboxModule],
+  controllers: [RetentionController],
+  providers: [RetentionRepository, RetentionService],
+  exports: [RetentionService],
+})
 export class RetentionModule {}

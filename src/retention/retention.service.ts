@@ -89,7 +89,10 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       this.log.info('retention is off (RETENTION_INPUT_DAYS and RETENTION_MODEL_OUTPUT_DAYS are 0): personal content is kept');
       return;
     }
-    this.scheduler.addInterval(PURGE_INTERVAL, setInterval(() => void this.tick(), this.policy.intervalMs));
+    this.scheduler.addInterval(
+      PURGE_INTERVAL,
+      setInterval(() => void this.tick(), this.policy.intervalMs),
+    );
   }
 
   onModuleDestroy(): void {
@@ -122,7 +125,7 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       let removed = NO_REMOVALS;
       let batches = 0;
       const inBatches = async (step: (tx: Tx) => Promise<{ taken: number; removed: RemovalCounts }>) => {
-        for (let done = 0; ; ) {
+        for (let done = 0; ;) {
           const r = await this.repo.transaction(step);
           done++;
           batches++;
@@ -175,7 +178,10 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
         throw new DomainError(ErrorCode.NotFound, `item "${itemId}" was not found: no workflow holds a work item or a decision with this itemId`, { itemId });
       }
       // The same item locks ingest and the decision writer take: nothing of the item is written meanwhile.
-      await lockItems(tx, workflows.map((workflow) => ({ workflow, itemId })));
+      await lockItems(
+        tx,
+        workflows.map((workflow) => ({ workflow, itemId })),
+      );
       const jobs = planErasureJobs(await this.jobs.itemJobsForErasure(tx, itemId, workflows));
       if (jobs.kind === 'in-flight') {
         throw new DomainError(
@@ -190,11 +196,20 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
       const outputs = await this.jobs.itemAiOutputsForErasure(tx, itemId, workflows);
       const removed: RemovalCounts = {
         inputs: await this.ingest.removeInputs(tx, inputs.filter((r) => !r.removed).map(removeInput), 'erasure'),
-        humanDecisions: await this.ingest.removeHumanFreeText(tx, humans.filter((r) => !r.removed).map((r) => removeHumanFreeText(r, kept(r.workflow))), 'erasure'),
+        humanDecisions: await this.ingest.removeHumanFreeText(
+          tx,
+          humans.filter((r) => !r.removed).map((r) => removeHumanFreeText(r, kept(r.workflow))),
+          'erasure',
+        ),
         aiOutputs: 0,
         routingEvents: 0,
       };
-      const ai = await this.removeAiOutputs(tx, outputs.filter((r) => !r.removed), kept, 'erasure');
+      const ai = await this.removeAiOutputs(
+        tx,
+        outputs.filter((r) => !r.removed),
+        kept,
+        'erasure',
+      );
       removed.aiOutputs = ai.aiOutputs;
       removed.routingEvents = ai.routingEvents;
       const alreadyRemoved = {
@@ -219,8 +234,15 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   /** AI outputs and the routing events that carried them, in the caller's transaction. */
   private async removeAiOutputs(tx: Tx, rows: StoredAiOutputText[], kept: (workflow: string) => string[], cause: RemovalCause): Promise<RemovalCounts> {
-    const aiOutputs = await this.jobs.removeAiOutputs(tx, rows.map((r) => removeAiOutput(r, kept(r.workflow))), cause);
-    const events = await this.outbox.payloadsOfAiDecisions(tx, rows.map((r) => r.id));
+    const aiOutputs = await this.jobs.removeAiOutputs(
+      tx,
+      rows.map((r) => removeAiOutput(r, kept(r.workflow))),
+      cause,
+    );
+    const events = await this.outbox.payloadsOfAiDecisions(
+      tx,
+      rows.map((r) => r.id),
+    );
     const routingEvents = await this.outbox.removeFreeText(
       tx,
       events.map((e) => ({ id: e.id, payload: removeRoutingPayload(e.payload, kept(String(e.payload.workflow ?? ''))) })),

@@ -13,7 +13,10 @@ export class AdvisoryLeader {
   private since: Date | null = null;
   private readonly log: Logger;
 
-  constructor(private readonly config: { databaseUrl: string; instanceId: string }, logger: Logger) {
+  constructor(
+    private readonly config: { databaseUrl: string; instanceId: string },
+    logger: Logger,
+  ) {
     this.log = logger.child({ component: 'leader' });
   }
 

@@ -42,9 +42,11 @@ export class AlertRepository {
 
   /** A failed attempt: its error, and when to try again. */
   async markAttemptFailed(tx: Tx, id: string, attempts: number, error: string, retryInMs: number): Promise<void> {
-    await tx.query(
-      `UPDATE alerts SET webhook_attempts = $2, webhook_last_error = $3, webhook_next_at = now() + make_interval(secs => $4) WHERE id = $1`,
-      [id, attempts, error, retryInMs / 1000],
-    );
+    await tx.query(`UPDATE alerts SET webhook_attempts = $2, webhook_last_error = $3, webhook_next_at = now() + make_interval(secs => $4) WHERE id = $1`, [
+      id,
+      attempts,
+      error,
+      retryInMs / 1000,
+    ]);
   }
 }

@@ -42,7 +42,10 @@ export class RereviewRepository {
   }
 
   async openCount(workflow: string, segment: string): Promise<number> {
-    const rows = await this.dataSource.query(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2 AND resolved_at IS NULL`, [workflow, segment]);
+    const rows = await this.dataSource.query(`SELECT count(*)::int AS n FROM rereview_items WHERE workflow = $1 AND segment = $2 AND resolved_at IS NULL`, [
+      workflow,
+      segment,
+    ]);
     return rows[0].n;
   }
 

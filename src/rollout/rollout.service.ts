@@ -79,7 +79,10 @@ export class RolloutService {
       })
       .catch((e: unknown) => {
         if ((e as { driverError?: { code?: string } }).driverError?.code === LOCK_NOT_AVAILABLE) {
-          throw new DomainError(ErrorCode.Conflict, `${segment} of ${workflow} is busy (the controller has held it over ${PERSON_LOCK_TIMEOUT_MS / 1000} s): try again`);
+          throw new DomainError(
+            ErrorCode.Conflict,
+            `${segment} of ${workflow} is busy (the controller has held it over ${PERSON_LOCK_TIMEOUT_MS / 1000} s): try again`,
+          );
         }
         throw e;
       });
@@ -94,7 +97,10 @@ export class RolloutService {
    * re-review items, and blind beside anchored evidence per arm for items the AI decided since the
    * stage began (anchored reviews overstate agreement).
    */
-  async detail(workflow: string, segment: string): Promise<{ state: SegmentState; lastHour: RollupLastHour; openRereviewItems: number; arms: Array<ArmEvidence & { arm: Arm }> }> {
+  async detail(
+    workflow: string,
+    segment: string,
+  ): Promise<{ state: SegmentState; lastHour: RollupLastHour; openRereviewItems: number; arms: Array<ArmEvidence & { arm: Arm }> }> {
     const champion = this.champion(workflow);
     const s = await this.segments.get(workflow, segment);
     if (!s) throw new DomainError(ErrorCode.NotFound, `segment ${segment} of ${workflow} was not found`);
@@ -119,7 +125,15 @@ export class RolloutService {
       const row = await this.rereview.resolve(tx, id, actor.name, workflows);
       if (!row) throw new DomainError(ErrorCode.NotFound, `open re-review item ${id} was not found`);
       await this.audit.append(
-        { actor: actor.name, actorKind: actor.kind, action: 'rereview.resolved', workflow: row.workflow, segment: row.segment, reason, details: { itemId: row.itemId, rereviewId: row.id } },
+        {
+          actor: actor.name,
+          actorKind: actor.kind,
+          action: 'rereview.resolved',
+          workflow: row.workflow,
+          segment: row.segment,
+          reason,
+          details: { itemId: row.itemId, rereviewId: row.id },
+        },
         tx,
       );
       return row;
@@ -208,8 +222,15 @@ export class RolloutService {
     const flagName = this.config.unleash.killSwitchFlag;
     await this.dataSource.transaction(async (tx) => {
       await this.snapshots.set(tx, flagName, { enabled, pending: true });
-      await this.audit.append({ actor: actor.name, actorKind: actor.kind, action: 'kill-switch.changed', reason, details: { after: enabled, flag: flagName } }, tx);
-      await this.alerts.raise(tx, { kind: 'kill-switch.changed', summary: `Kill switch ${enabled ? 'ON: nothing leaves Understudy' : 'off'} (${actor.name}: ${reason})`, details: { after: enabled, by: actor.name } });
+      await this.audit.append(
+        { actor: actor.name, actorKind: actor.kind, action: 'kill-switch.changed', reason, details: { after: enabled, flag: flagName } },
+        tx,
+      );
+      await this.alerts.raise(tx, {
+        kind: 'kill-switch.changed',
+        summary: `Kill switch ${enabled ? 'ON: nothing leaves Understudy' : 'off'} (${actor.name}: ${reason})`,
+        details: { after: enabled, by: actor.name },
+      });
     });
     this.alerts.committed();
     this.segmentCache.invalidate();

@@ -53,17 +53,23 @@ export class SegmentDecisions {
     const stageEvidence = await this.evidence.arms(workflow, segment, v, [s.stage], stageStart, tx);
     const stepEvidence = await this.evidence.arms(workflow, segment, v, [s.stage], new Date(s.stepStartedAt), tx);
     const minute = await this.evidence.byArm(workflow, segment, v, now, tx);
-    const minuteEvidence = Object.fromEntries(ARMS.map((arm) => {
-      const e = minute.find((m) => m.arm === arm);
-      return [arm, { blindN: e?.blindN ?? 0, blindAgree: e?.blindAgree ?? 0 }];
-    })) as SegmentFacts['minuteEvidence'];
+    const minuteEvidence = Object.fromEntries(
+      ARMS.map((arm) => {
+        const e = minute.find((m) => m.arm === arm);
+        return [arm, { blindN: e?.blindN ?? 0, blindAgree: e?.blindAgree ?? 0 }];
+      }),
+    ) as SegmentFacts['minuteEvidence'];
     const windowStart = new Date(now.getTime() - r.thresholdWindowDays * 86_400_000);
     const baseline = await this.evidence.arms(workflow, segment, v, ['shadow', 'supervised'], windowStart, tx);
-    const earliestLabelledInWindow = s.stage === 'shadow' ? null : await this.evidence.earliestDecisionLabelledSince(workflow, segment, v, s.stage, guardWindowStart(s), tx);
+    const earliestLabelledInWindow =
+      s.stage === 'shadow' ? null : await this.evidence.earliestDecisionLabelledSince(workflow, segment, v, s.stage, guardWindowStart(s), tx);
     const calibration = await this.evidence.calibrationBins(workflow, segment, v, calibrationFrom(s, r, now), tx);
     const parityAsked = r.gates.supervised.humanParityMargin !== undefined || r.gates['confidence-routed'].humanParityMargin !== undefined;
     const parityPairs = parityAsked ? await this.evidence.parityPairs(workflow, segment, v, windowStart, tx) : null;
-    const audits = s.threshold !== null && s.thresholdUpdatedAt ? await this.evidence.arms(workflow, segment, v, ['confidence-routed'], new Date(s.thresholdUpdatedAt), tx) : null;
+    const audits =
+      s.threshold !== null && s.thresholdUpdatedAt
+        ? await this.evidence.arms(workflow, segment, v, ['confidence-routed'], new Date(s.thresholdUpdatedAt), tx)
+        : null;
     return {
       now,
       version: v,

@@ -41,7 +41,17 @@ const FIELD_TO_COLUMN: Record<string, string> = {
   thresholdDetails: 'threshold_details',
   thresholdUpdatedAt: 'threshold_updated_at',
 };
-const JSON_FIELDS = new Set(['flagSplit', 'stepBase', 'pendingStep', 'approvedStep', 'lastVerdict', 'baseline', 'guardState', 'guardParams', 'thresholdDetails']);
+const JSON_FIELDS = new Set([
+  'flagSplit',
+  'stepBase',
+  'pendingStep',
+  'approvedStep',
+  'lastVerdict',
+  'baseline',
+  'guardState',
+  'guardParams',
+  'thresholdDetails',
+]);
 
 @Injectable()
 export class SegmentRepository {
@@ -93,7 +103,9 @@ export class SegmentRepository {
 
   /** Segments with a split owed to Unleash (written to PostgreSQL, not yet confirmed by Unleash). */
   async owingFlagWrites(workflow: string): Promise<SegmentState[]> {
-    return this.dataSource.query(`SELECT ${COLUMNS} FROM segments WHERE workflow = $1 AND (flag_split->>'pending')::boolean IS TRUE ORDER BY segment`, [workflow]);
+    return this.dataSource.query(`SELECT ${COLUMNS} FROM segments WHERE workflow = $1 AND (flag_split->>'pending')::boolean IS TRUE ORDER BY segment`, [
+      workflow,
+    ]);
   }
 
   /** Marks an owed split written, unless another move replaced it meanwhile. */

@@ -139,7 +139,8 @@ export class SegmentsController {
   @ApiErrors(400, 404)
   async rereview(@Param('workflow') w: string, @Param('segment') s: string, @Query('resolved') resolved?: string) {
     this.known(w);
-    if (resolved !== undefined && resolved !== 'true' && resolved !== 'false') throw new DomainError(ErrorCode.Validation, 'resolved: must be true or false (isIn)');
+    if (resolved !== undefined && resolved !== 'true' && resolved !== 'false')
+      throw new DomainError(ErrorCode.Validation, 'resolved: must be true or false (isIn)');
     return this.rollout.rereviewItems(w, s, resolved === undefined ? undefined : resolved === 'true');
   }
 
@@ -166,7 +167,10 @@ export class SegmentsController {
   @Get('kill-switch')
   @Roles(...EVERYONE)
   @CrossWorkflow()
-  @ApiOperation({ summary: 'Whether the global kill switch is on: stored in PostgreSQL or set in Unleash (unleash null when Unleash does not answer; pending while a write to it is owed)' })
+  @ApiOperation({
+    summary:
+      'Whether the global kill switch is on: stored in PostgreSQL or set in Unleash (unleash null when Unleash does not answer; pending while a write to it is owed)',
+  })
   @ApiOkResponse({ type: KillSwitchResponse })
   killSwitch() {
     return this.rollout.killSwitch();
@@ -175,7 +179,10 @@ export class SegmentsController {
   @Put('kill-switch')
   @Roles('ops', 'program_manager')
   @CrossWorkflow()
-  @ApiOperation({ summary: 'Pull or release the global kill switch: when on, nothing leaves Understudy (ops, program manager; a workflow-scoped token may pull it, not release it)' })
+  @ApiOperation({
+    summary:
+      'Pull or release the global kill switch: when on, nothing leaves Understudy (ops, program manager; a workflow-scoped token may pull it, not release it)',
+  })
   @ApiOkResponse({ type: KillSwitchChangeResponse })
   @ApiErrors(400)
   setKillSwitch(@Body() dto: KillSwitchDto, @CurrentPrincipal() p: Principal) {
@@ -203,10 +210,27 @@ export function view(s: SegmentState) {
     approvedStep: s.approvedStep,
     gate: s.lastVerdict,
     // What Unleash holds for the segment: pending while a write is owed (the stored stage is in force meanwhile).
-    flag: s.flagSplit ? { stage: s.flagSplit.stage, trafficPct: s.flagSplit.trafficPct, pending: s.flagSplit.pending === true, writtenAt: s.flagSplit.writtenAt ?? null, irregular: s.flagSplit.irregular ?? null } : null,
+    flag: s.flagSplit
+      ? {
+          stage: s.flagSplit.stage,
+          trafficPct: s.flagSplit.trafficPct,
+          pending: s.flagSplit.pending === true,
+          writtenAt: s.flagSplit.writtenAt ?? null,
+          irregular: s.flagSplit.irregular ?? null,
+        }
+      : null,
     lastEvaluatedAt: s.lastEvaluatedAt,
     baseline: s.baseline,
-    guard: s.guardParams && s.guardState ? { statistic: s.guardState.s, threshold: s.guardParams.h, baseline: s.guardParams.p0, alternative: s.guardParams.p1, window: { n: s.guardState.windowN, agree: s.guardState.windowAgree } } : null,
+    guard:
+      s.guardParams && s.guardState
+        ? {
+            statistic: s.guardState.s,
+            threshold: s.guardParams.h,
+            baseline: s.guardParams.p0,
+            alternative: s.guardParams.p1,
+            window: { n: s.guardState.windowN, agree: s.guardState.windowAgree },
+          }
+        : null,
     threshold: s.threshold,
     thresholdSource: s.thresholdSource,
     thresholdDetails: s.thresholdDetails,

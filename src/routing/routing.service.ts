@@ -117,7 +117,11 @@ export class RoutingService implements RoutingPlanner {
     );
     // Where this instance runs the relay, it publishes the rows itself right after the commit.
     const relayInstance = this.config.roles.relay ? this.config.instanceId : null;
-    const ids = await this.outbox.enqueue(tx, events.map((e) => ({ topic, key: e.itemId, payload: e })), relayInstance);
+    const ids = await this.outbox.enqueue(
+      tx,
+      events.map((e) => ({ topic, key: e.itemId, payload: e })),
+      relayInstance,
+    );
     if (relayInstance === null || ids.length === 0) return { routes: routed, committed: () => undefined };
     const rows: DirectOutboxRow[] = ids.map((id, i) => ({ id, topic, key: events[i].itemId, value: JSON.stringify(events[i]) }));
     // Once the batch commits, its rows go to the relay, which publishes them at once — no poll, no

@@ -73,7 +73,12 @@ export class SegmentStateCache implements OnModuleDestroy {
     try {
       const rows = await this.stored.segments();
       const killSwitch = await this.stored.killSwitch();
-      this.state = new Map(rows.map((r) => [`${r.workflow}\u0001${r.segment}`, { threshold: r.threshold, thresholdSource: r.thresholdSource, stage: r.stage, version: r.version }]));
+      this.state = new Map(
+        rows.map((r) => [
+          `${r.workflow}\u0001${r.segment}`,
+          { threshold: r.threshold, thresholdSource: r.thresholdSource, stage: r.stage, version: r.version },
+        ]),
+      );
       this.storedKillSwitch = killSwitch;
       this.loadedAt = started;
     } catch (e) {

@@ -37,7 +37,10 @@ describe('runShutdown', () => {
         events.push(`end ${name}`);
       },
     });
-    await shutdownOver([step('close', 'http', 1), step('flush-decisions', 'writer', 5), step('stop-intake', 'consumer', 20), step('stop-intake', 'runner', 5)], 2000);
+    await shutdownOver(
+      [step('close', 'http', 1), step('flush-decisions', 'writer', 5), step('stop-intake', 'consumer', 20), step('stop-intake', 'runner', 5)],
+      2000,
+    );
     expect(events).toEqual(['start consumer', 'start runner', 'end runner', 'end consumer', 'start writer', 'end writer', 'start http', 'end http']);
   });
 
@@ -64,7 +67,10 @@ describe('runShutdown', () => {
     ]);
     // The consumer was given up at its phase's deadline: 40 % of the budget.
     expect(report.steps[0].ms).toBe(400);
-    expect(log.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { consequence: string }).consequence)).toEqual(['offsets redelivered', 'rows stay unsent']);
+    expect(log.lines.filter((l) => l.level === 'warn').map((l) => (l.obj as { consequence: string }).consequence)).toEqual([
+      'offsets redelivered',
+      'rows stay unsent',
+    ]);
   });
 
   it('hands a step its phase deadline, and leaves the time of a phase that ended early to the next', async () => {
@@ -102,7 +108,14 @@ describe('runShutdown', () => {
     let closed = false;
     const report = await shutdownOver(
       [
-        { phase: 'stop-intake', name: 'broken', ifAbandoned: 'x', run: () => { throw new Error('boom'); } },
+        {
+          phase: 'stop-intake',
+          name: 'broken',
+          ifAbandoned: 'x',
+          run: () => {
+            throw new Error('boom');
+          },
+        },
         { phase: 'flush-decisions', name: 'rejecting', ifAbandoned: 'y', run: () => Promise.reject(new Error('db down')) },
         { phase: 'close', name: 'close', ifAbandoned: '-', run: async () => void (closed = true) },
       ],

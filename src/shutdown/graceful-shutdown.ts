@@ -47,8 +47,10 @@ export async function runShutdown(steps: ShutdownStep[], totalMs: number, log: S
         const outcome = await settleBy(() => step.run(deadline), deadline - started);
         const ms = now() - started;
         outcomes.push({ name: step.name, phase, outcome: outcome.kind, ms });
-        if (outcome.kind === 'abandoned') log.warn({ step: step.name, phase, waitedMs: ms, consequence: step.ifAbandoned }, `shutdown: stopped waiting for ${step.name}`);
-        else if (outcome.kind === 'failed') log.error({ step: step.name, phase, err: errorText(outcome.error), consequence: step.ifAbandoned }, `shutdown: ${step.name} failed`);
+        if (outcome.kind === 'abandoned')
+          log.warn({ step: step.name, phase, waitedMs: ms, consequence: step.ifAbandoned }, `shutdown: stopped waiting for ${step.name}`);
+        else if (outcome.kind === 'failed')
+          log.error({ step: step.name, phase, err: errorText(outcome.error), consequence: step.ifAbandoned }, `shutdown: ${step.name} failed`);
       }),
     );
   }

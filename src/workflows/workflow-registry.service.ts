@@ -163,7 +163,14 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
       }
       await this.repo.insert(def, hash, role, actor, tx);
       await this.audit.append(
-        { actor, actorKind: 'person', action: 'workflow.version-created', workflow: def.name, reason, details: { version: def.version, role, model: def.model.name, promptVersion: def.prompt.version } },
+        {
+          actor,
+          actorKind: 'person',
+          action: 'workflow.version-created',
+          workflow: def.name,
+          reason,
+          details: { version: def.version, role, model: def.model.name, promptVersion: def.prompt.version },
+        },
         tx,
       );
     });

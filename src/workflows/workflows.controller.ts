@@ -67,7 +67,12 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Run a stored version as a challenger in shadow (admin)' })
   @ApiOkResponse({ type: WorkflowVersionSummary })
   @ApiErrors(400, 404, 409)
-  async challenger(@Param('workflow') workflow: string, @Param('version', intParam('version')) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+  async challenger(
+    @Param('workflow') workflow: string,
+    @Param('version', intParam('version')) version: number,
+    @Body() dto: ReasonDto,
+    @CurrentPrincipal() p: Principal,
+  ) {
     return summary(await this.registry.setRole(workflow, version, 'challenger', actorOf(p).name, dto.reason));
   }
 
@@ -77,7 +82,12 @@ export class WorkflowsController {
   @ApiOperation({ summary: 'Stop running a challenger (admin)' })
   @ApiOkResponse({ type: WorkflowVersionSummary })
   @ApiErrors(400, 404, 409)
-  async retire(@Param('workflow') workflow: string, @Param('version', intParam('version')) version: number, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
+  async retire(
+    @Param('workflow') workflow: string,
+    @Param('version', intParam('version')) version: number,
+    @Body() dto: ReasonDto,
+    @CurrentPrincipal() p: Principal,
+  ) {
     return summary(await this.registry.setRole(workflow, version, 'retired', actorOf(p).name, dto.reason));
   }
 }

@@ -31,7 +31,12 @@ interface RouteSpec {
   invalid?: { path?: string; body?: unknown; field: string };
 }
 
-const r = (method: RouteSpec['method'], path: string, allowed: Role[], invalid?: RouteSpec['invalid']): RouteSpec => ({ method, path, allowed: [...allowed, 'admin'], invalid });
+const r = (method: RouteSpec['method'], path: string, allowed: Role[], invalid?: RouteSpec['invalid']): RouteSpec => ({
+  method,
+  path,
+  allowed: [...allowed, 'admin'],
+  invalid,
+});
 const PM: Role[] = ['program_manager'];
 const ALL: Role[] = ['program_manager', 'analyst', 'ops'];
 const SEG = '/api/workflows/:workflow/segments/:segment';
@@ -45,7 +50,11 @@ const ROUTES: RouteSpec[] = [
   r('GET', '/api/workflows', ALL),
   r('GET', '/api/workflows/:workflow/versions', ALL),
   r('POST', '/api/workflows/:workflow/versions', [], { body: { reason: 'a new prompt' }, field: 'definition' }),
-  r('POST', '/api/workflows/:workflow/versions/:version/challenger', [], { path: '/api/workflows/:workflow/versions/two/challenger', body: { reason: 'test' }, field: 'version' }),
+  r('POST', '/api/workflows/:workflow/versions/:version/challenger', [], {
+    path: '/api/workflows/:workflow/versions/two/challenger',
+    body: { reason: 'test' },
+    field: 'version',
+  }),
   r('POST', '/api/workflows/:workflow/versions/:version/retire', [], { body: { reason: '' }, field: 'reason' }),
   r('GET', '/api/workflows/:workflow/segments', ALL),
   r('GET', SEG, ALL),
@@ -92,7 +101,12 @@ describe('the API', () => {
   let contract: OpenApiContract;
   const tokens = {} as Record<Role, string>;
   const fill = (p: string) =>
-    p.replace(':itemId', 'no-such-item').replace(':workflow', wf.triage).replace(':segment', encodeURIComponent(SEGMENT)).replace(':version', '1').replace(':id', '00000000-0000-4000-8000-000000000000');
+    p
+      .replace(':itemId', 'no-such-item')
+      .replace(':workflow', wf.triage)
+      .replace(':segment', encodeURIComponent(SEGMENT))
+      .replace(':version', '1')
+      .replace(':id', '00000000-0000-4000-8000-000000000000');
   /** A request whose answer must be as the OpenAPI document describes it (status, content type, schema). */
   const call = async (method: string, path: string, role: Role | null, body?: unknown) => {
     const res = await api(service.url, method, path, { token: role ? tokens[role] : undefined, body });
@@ -122,10 +136,15 @@ describe('the API', () => {
     });
     await floor.start();
     traffic = floor.run(1_000_000, 40, () => stopTraffic);
-    await waitFor('the segment to wait for approval', async () => {
-      const s = await call('GET', fill(SEG), 'analyst');
-      return s.status === 200 && s.body.pendingStep !== null;
-    }, 120_000, 500);
+    await waitFor(
+      'the segment to wait for approval',
+      async () => {
+        const s = await call('GET', fill(SEG), 'analyst');
+        return s.status === 200 && s.body.pendingStep !== null;
+      },
+      120_000,
+      500,
+    );
   });
 
   afterAll(async () => {
@@ -207,13 +226,22 @@ describe('the API', () => {
     expect((await call('GET', '/api/tokens', 'admin')).body.map((t: { name: string }) => t.name)).toContain('temp analyst');
     const stored = await pg.query(`SELECT token_hash FROM api_tokens WHERE id = $1`, [created.body.id]);
     expect(stored.rows[0].token_hash).not.toContain(created.body.token.slice(3));
-    expect((await pg.query(`SELECT count(*)::int n FROM api_tokens WHERE token_hash LIKE '%' || $1 || '%'`, [created.body.token.slice(3, 20)])).rows[0].n).toBe(0);
+    expect((await pg.query(`SELECT count(*)::int n FROM api_tokens WHERE token_hash LIKE '%' || $1 || '%'`, [created.body.token.slice(3, 20)])).rows[0].n).toBe(
+      0,
+    );
     expect((await call('POST', `/api/tokens/${created.body.id}/revoke`, 'admin', { reason: 'no longer needed' })).status).toBe(200);
     // Revocations reach every instance within 5 s (the token cache).
-    await waitFor('the revoked token to be refused', async () => (await api(service.url, 'GET', '/api/me', { token: created.body.token })).status === 401, 10_000, 250);
+    await waitFor(
+      'the revoked token to be refused',
+      async () => (await api(service.url, 'GET', '/api/me', { token: created.body.token })).status === 401,
+      10_000,
+      250,
+    );
 
     // Workflows and versions; a challenger version in shadow, then retired.
-    expect((await call('GET', '/api/workflows', 'ops')).body.map((w: { workflow: string }) => w.workflow)).toEqual(expect.arrayContaining([wf.triage, wf.invoice]));
+    expect((await call('GET', '/api/workflows', 'ops')).body.map((w: { workflow: string }) => w.workflow)).toEqual(
+      expect.arrayContaining([wf.triage, wf.invoice]),
+    );
     expect((await call('GET', fill('/api/workflows/:workflow/versions'), 'analyst')).body).toHaveLength(1);
     const def = (parse(readFileSync(wf.file, 'utf8')).workflows as Array<Record<string, unknown>>).find((w) => w.name === wf.triage)!;
     const { role: _role, ...definition } = def;
@@ -231,7 +259,9 @@ describe('the API', () => {
     expect(list.body.map((s: { segment: string }) => s.segment)).toEqual([SEGMENT]);
     const seg = (await call('GET', fill(SEG), 'ops')).body;
     expect(seg.gate.verdict).toBe('awaiting-approval');
-    expect(seg.gate.criteria.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['minimum-sample', 'minimum-dwell', 'agreement', 'error-rate', 'budget', 'approval']));
+    expect(seg.gate.criteria.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(['minimum-sample', 'minimum-dwell', 'agreement', 'error-rate', 'budget', 'approval']),
+    );
     expect(seg.lastHour.n).toBeGreaterThan(0);
     // Blind and anchored agreement side by side, per arm (in shadow: all blind).
     const shadowArm = seg.evidence.arms.find((a: { arm: string }) => a.arm === 'shadow');
@@ -251,7 +281,10 @@ describe('the API', () => {
     expect((await call('POST', fill(`${SEG}/approve`), 'program_manager', { reason: 'looks good in the weekly review' })).status).toBe(200);
     await waitFor('the approved promotion', async () => (await call('GET', fill(SEG), 'ops')).body.stage === 'supervised', 30_000, 300);
     // Hold and resume.
-    expect((await call('POST', fill(`${SEG}/hold`), 'program_manager', { reason: 'waiting for the new team' })).body).toMatchObject({ paused: true, pauseKind: 'hold' });
+    expect((await call('POST', fill(`${SEG}/hold`), 'program_manager', { reason: 'waiting for the new team' })).body).toMatchObject({
+      paused: true,
+      pauseKind: 'hold',
+    });
     expect((await call('POST', fill(`${SEG}/hold`), 'program_manager', { reason: 'twice' })).status).toBe(409);
     expect((await call('POST', fill(`${SEG}/resume`), 'program_manager', { reason: 'team is ready' })).body.paused).toBe(false);
     // Ops roll back; Unleash shows it.
@@ -260,7 +293,13 @@ describe('the API', () => {
     const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
     expect((await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split).toEqual({ stage: 'shadow', trafficPct: 100 });
     expect((await call('POST', fill(`${SEG}/resume`), 'program_manager', { reason: 'fixed' })).status).toBe(200);
-    const gateHolds = () => waitFor('the gate to hold again', async () => ['awaiting-approval', 'pass'].includes((await call('GET', fill(SEG), 'ops')).body.gate?.verdict), 120_000, 500);
+    const gateHolds = () =>
+      waitFor(
+        'the gate to hold again',
+        async () => ['awaiting-approval', 'pass'].includes((await call('GET', fill(SEG), 'ops')).body.gate?.verdict),
+        120_000,
+        500,
+      );
     // A resume restarts the step, so the gate judges fresh evidence: a verdict from before it does
     // not count, not even the moment after the resume.
     await gateHolds();
@@ -273,13 +312,21 @@ describe('the API', () => {
     const promoted = await call('POST', fill(`${SEG}/promote`), 'program_manager', { reason: 'approved in the steering meeting' });
     expect(promoted).toMatchObject({ status: 200, body: { stage: 'supervised' } });
     // Thresholds: fixed, then back to computed.
-    expect((await call('PUT', fill(`${SEG}/threshold`), 'program_manager', { reason: 'policy', threshold: 0.9 })).body).toMatchObject({ threshold: 0.9, thresholdSource: 'fixed' });
+    expect((await call('PUT', fill(`${SEG}/threshold`), 'program_manager', { reason: 'policy', threshold: 0.9 })).body).toMatchObject({
+      threshold: 0.9,
+      thresholdSource: 'fixed',
+    });
     expect((await call('PUT', fill(`${SEG}/threshold`), 'program_manager', { reason: 'back to computed', threshold: null })).body.thresholdSource).toBe('none');
 
     // Re-review items: listed and resolved.
     const [rd] = (await pg.query(`SELECT id FROM routing_decisions LIMIT 1`)).rows;
     const [audit] = (await pg.query(`SELECT id FROM audit_events LIMIT 1`)).rows;
-    const [item] = (await pg.query(`INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id) SELECT workflow, segment, item_id, id, $2 FROM routing_decisions WHERE id = $1 RETURNING id`, [rd.id, audit.id])).rows;
+    const [item] = (
+      await pg.query(
+        `INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id) SELECT workflow, segment, item_id, id, $2 FROM routing_decisions WHERE id = $1 RETURNING id`,
+        [rd.id, audit.id],
+      )
+    ).rows;
     expect((await call('GET', fill(`${SEG}/rereview?resolved=false`), 'ops')).body.map((x: { id: string }) => x.id)).toEqual([String(item.id)]);
     expect((await call('POST', `/api/rereview/${item.id}/resolve`, 'ops', { reason: 'checked, fine' })).status).toBe(200);
     expect((await call('POST', `/api/rereview/${item.id}/resolve`, 'ops', { reason: 'again' })).status).toBe(404);
@@ -288,7 +335,10 @@ describe('the API', () => {
     const ks = `understudy.kill-switch-${suffix}`;
     expect((await call('PUT', '/api/kill-switch', 'ops', { reason: 'incident 42', enabled: true })).body).toEqual({ enabled: true, unleash: 'written' });
     expect((await call('GET', '/api/kill-switch', 'analyst')).body).toEqual({ enabled: true, stored: true, unleash: true, pending: false });
-    expect((await call('PUT', '/api/kill-switch', 'program_manager', { reason: 'incident over', enabled: false })).body).toEqual({ enabled: false, unleash: 'written' });
+    expect((await call('PUT', '/api/kill-switch', 'program_manager', { reason: 'incident over', enabled: false })).body).toEqual({
+      enabled: false,
+      unleash: 'written',
+    });
     expect(ks).toBeTruthy();
 
     // Reports, JSON and CSV; calibration; paired comparison.
@@ -298,13 +348,25 @@ describe('the API', () => {
     const csv = await call('GET', `/api/reports/agreement?workflow=${wf.triage}&groupBy=day&format=csv`, 'program_manager');
     expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
     expect(csv.text.split('\r\n')[0]).toMatch(/^key,n,agree,agreement_rate,agreement_lower_95/);
-    expect((await call('GET', `/api/reports/calibration?workflow=${wf.triage}&segment=${encodeURIComponent(SEGMENT)}`, 'analyst')).body.calibration.bins).toHaveLength(20);
+    expect(
+      (await call('GET', `/api/reports/calibration?workflow=${wf.triage}&segment=${encodeURIComponent(SEGMENT)}`, 'analyst')).body.calibration.bins,
+    ).toHaveLength(20);
     expect((await call('GET', `/api/reports/compare?workflow=${wf.triage}&versionA=1&versionB=2`, 'analyst')).body.mcnemar).toHaveProperty('verdict');
 
     // The audit log holds every action with its actor and reason, filterable, and as CSV.
     const log = await call('GET', `/api/audit?workflow=${wf.triage}&segment=${encodeURIComponent(SEGMENT)}&limit=500`, 'ops');
     const actions = log.body.events.map((e: { action: string }) => e.action);
-    expect(actions).toEqual(expect.arrayContaining(['segment.approved', 'stage.promoted', 'segment.held', 'segment.resumed', 'stage.rolled-back', 'threshold.changed', 'rereview.resolved']));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'segment.approved',
+        'stage.promoted',
+        'segment.held',
+        'segment.resumed',
+        'stage.rolled-back',
+        'threshold.changed',
+        'rereview.resolved',
+      ]),
+    );
     const rolledBack = log.body.events.find((e: { action: string }) => e.action === 'stage.rolled-back');
     expect(rolledBack).toMatchObject({ actor: 'test ops (ops)', actorKind: 'person', reason: 'complaints from agents' });
     expect((await call('GET', '/api/audit?action=kill-switch.*&format=csv', 'analyst')).text).toContain('incident 42');
@@ -313,10 +375,15 @@ describe('the API', () => {
   it("erases one item's personal data for an admin, again without effect, and answers 404 for an unknown item", async () => {
     const [{ item_id: itemId }] = (await pg.query(`SELECT item_id FROM ai_decisions WHERE workflow = $1 ORDER BY id LIMIT 1`, [wf.triage])).rows;
     // 409 while an AI call for the item is in flight (a challenger's, say): asked again, it goes through.
-    const erased = await waitFor('the erasure', async () => {
-      const res = await call('POST', `/api/items/${encodeURIComponent(itemId)}/erasure`, 'admin', { reason: 'request 17 of the data subject' });
-      return res.status === 200 && res;
-    }, 60_000, 500);
+    const erased = await waitFor(
+      'the erasure',
+      async () => {
+        const res = await call('POST', `/api/items/${encodeURIComponent(itemId)}/erasure`, 'admin', { reason: 'request 17 of the data subject' });
+        return res.status === 200 && res;
+      },
+      60_000,
+      500,
+    );
     expect(erased.body).toMatchObject({ itemId, workflows: [wf.triage] });
     expect(erased.body.removed.inputs + erased.body.alreadyRemoved.inputs).toBe(1); // the retention may have been first
     const again = await call('POST', `/api/items/${encodeURIComponent(itemId)}/erasure`, 'admin', { reason: 'asked twice' });
@@ -360,7 +427,10 @@ describe('the API', () => {
     // Cohen's kappa of [[20, 5], [10, 15]]: pₒ = 0.7, pₑ = 0.5·0.6 + 0.5·0.4 = 0.5, κ = 0.2/0.5 = 0.4.
     expect(eu.kappa.kappa).toBeCloseTo(0.4, 10);
     expect(eu.kappa.labels).toEqual(['EUR', 'USD']);
-    expect(eu.kappa.matrix).toEqual([[20, 5], [10, 15]]);
+    expect(eu.kappa.matrix).toEqual([
+      [20, 5],
+      [10, 15],
+    ]);
     // Override rate 6/40 = 0.15, Wilson (0.070612, 0.290723).
     expect(eu.overrideRate).toMatchObject({ reviews: 40, overridden: 6 });
     expect(eu.overrideRate.rate).toBeCloseTo(0.15, 10);
@@ -371,9 +441,15 @@ describe('the API', () => {
     // Blind beside anchored, per arm: blind 22/30 (shadow 8/10, supervised 14/20) against anchored 34/40, which overstates it.
     expect(eu.evidence.blind).toMatchObject({ n: 30, agree: 22, agreement: { rate: expect.closeTo(22 / 30, 10) } });
     expect(eu.evidence.anchored).toMatchObject({ n: 40, agree: 34, overridden: 6, agreement: { rate: expect.closeTo(0.85, 10) } });
-    expect(eu.evidence.arms.map((a: { arm: string; blind: { n: number } }) => [a.arm, a.blind.n])).toEqual([['shadow', 10], ['supervised', 20]]);
+    expect(eu.evidence.arms.map((a: { arm: string; blind: { n: number } }) => [a.arm, a.blind.n])).toEqual([
+      ['shadow', 10],
+      ['supervised', 20],
+    ]);
     // Fields: currency 35/50, totalAmount 45/50 (worst first).
-    expect(eu.fields.map((f: { field: string; rate: number }) => [f.field, f.rate])).toEqual([['currency', 0.7], ['totalAmount', 0.9]]);
+    expect(eu.fields.map((f: { field: string; rate: number }) => [f.field, f.rate])).toEqual([
+      ['currency', 0.7],
+      ['totalAmount', 0.9],
+    ]);
     // Cost 0.5 USD over 50 calls; latency all in (100, 250]: p50 = 100 + 150·0.5 = 175, p95 = 242.5 → 243 (rounded), mean 8750/50 = 175.
     expect(eu.cost).toMatchObject({ totalUsd: 0.5, perItemUsd: 0.01, promptTokens: 10000, completionTokens: 2000 });
     expect(eu.latencyMs).toEqual({ mean: 175, p50: 175, p95: 243, p99: 249 });

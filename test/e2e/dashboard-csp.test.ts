@@ -11,7 +11,16 @@ import { createToken, createTopics, startService, TestService, uniqueSuffix } fr
  */
 jest.setTimeout(300_000);
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('dashboard under the content security policy', () => {
   const suffix = uniqueSuffix();
@@ -53,7 +62,10 @@ describe('dashboard under the content security policy', () => {
     const { context, page, requests, violations } = await recordingPage();
     try {
       await page.goto(`${service.url}/?token=${encodeURIComponent(token)}`);
-      await page.getByTestId('signed-in-as').filter({ hasText: `pm-${suffix}` }).waitFor({ timeout: 30_000 });
+      await page
+        .getByTestId('signed-in-as')
+        .filter({ hasText: `pm-${suffix}` })
+        .waitFor({ timeout: 30_000 });
       await page.locator('#main').filter({ hasText: 'No segments yet' }).first().waitFor({ timeout: 30_000 });
 
       expect(new URL(page.url()).search).toBe('');

@@ -24,7 +24,16 @@ const OTHER_SEGMENT = 'chat|us';
 const ROLES = ['program_manager', 'ops', 'analyst', 'admin'] as const;
 type Role = (typeof ROLES)[number];
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('dashboard', () => {
   const suffix = uniqueSuffix();
@@ -44,7 +53,11 @@ describe('dashboard', () => {
       },
     },
   });
-  const unleash = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken, killSwitchFlag: `understudy.kill-switch-${suffix}` });
+  const unleash = new UnleashAdminGateway({
+    url: stackInfo().unleash.url,
+    adminToken: stackInfo().unleash.adminToken,
+    killSwitchFlag: `understudy.kill-switch-${suffix}`,
+  });
   const tokens = {} as Record<Role, string>;
   let db: { url: string; drop: () => Promise<void> };
   let service: TestService | null = null;
@@ -62,7 +75,8 @@ describe('dashboard', () => {
     return { status: r.status, body: (await r.json()) as T };
   };
   const segmentRoute = (s = SEGMENT) => `/api/workflows/${encodeURIComponent(wf.triage)}/segments/${encodeURIComponent(s)}`;
-  const segmentNow = async () => (await api<{ stage: string; trafficPct: number; paused: boolean; pendingStep: unknown }>('analyst', 'GET', segmentRoute())).body;
+  const segmentNow = async () =>
+    (await api<{ stage: string; trafficPct: number; paused: boolean; pendingStep: unknown }>('analyst', 'GET', segmentRoute())).body;
   const splitInUnleash = async () => (await unleash.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split ?? null;
 
   /** A fresh browser context (its own sessionStorage) signed in through the form. */
@@ -76,7 +90,10 @@ describe('dashboard', () => {
       await page.getByLabel('API token').fill(tokens[role]);
       await page.getByRole('button', { name: 'Sign in' }).click();
     }
-    await page.getByTestId('signed-in-as').filter({ hasText: `${role}-${suffix}` }).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('signed-in-as')
+      .filter({ hasText: `${role}-${suffix}` })
+      .waitFor({ timeout: 30_000 });
     await card(page).waitFor({ timeout: 30_000 });
     return { context, page };
   };
@@ -91,7 +108,13 @@ describe('dashboard', () => {
     db = await createTestDatabase();
     const topics = await createTopics(suffix, 4);
     await setScenario(wf.model, { seed: 11, accuracy: 0.9, confidence: { correctMean: 0.88, wrongMean: 0.5, spread: 0.08 }, latencyMs: 0 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' } });
+    service = await startService({
+      suffix,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
+    });
     for (const role of ROLES) {
       const out = execFileSync(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'create-token.js'), '--name', `${role}-${suffix}`, '--role', role], {
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
@@ -102,7 +125,16 @@ describe('dashboard', () => {
     floor = new WorkFloor({
       kafka: kafkaClient(`dashboard-${suffix}`),
       topics,
-      generator: new WorkloadGenerator({ seed: 21, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu'], ['chat', 'us']], idPrefix: `${suffix}-` }),
+      generator: new WorkloadGenerator({
+        seed: 21,
+        triageWorkflow: wf.triage,
+        triageShare: 1,
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+        ],
+        idPrefix: `${suffix}-`,
+      }),
       agents: new HumanAgents({ seed: 4, errorRate: 0.02 }),
       thinkTimeMs: 600,
       groupId: `floor-${suffix}`,
@@ -128,13 +160,19 @@ describe('dashboard', () => {
     try {
       const c = card(page);
       await expect(c.getAttribute('data-stage')).resolves.toBe('shadow');
-      await c.getByTestId('gate-verdict').filter({ hasText: /awaiting approval/i }).waitFor();
+      await c
+        .getByTestId('gate-verdict')
+        .filter({ hasText: /awaiting approval/i })
+        .waitFor();
       await expect(c.getByTestId('gate-criterion').count()).resolves.toBeGreaterThanOrEqual(4);
       for (const action of ['promote', 'approve', 'hold', 'rollback']) await c.getByTestId(`action-${action}`).waitFor();
       await expect(c.getByTestId('action-resume').count()).resolves.toBe(0);
       await page.getByTestId('kill-switch-toggle').waitFor();
       // The risk of the rollout as a whole, in words, on the board.
-      await page.getByTestId('rollout-risk').filter({ hasText: /false reverts a day/ }).waitFor();
+      await page
+        .getByTestId('rollout-risk')
+        .filter({ hasText: /false reverts a day/ })
+        .waitFor();
       await card(page, OTHER_SEGMENT).waitFor();
       mkdirSync(path.join(root, '.stack', 'screenshots'), { recursive: true });
       await page.screenshot({ path: path.join(root, '.stack', 'screenshots', 'dashboard.png'), fullPage: true });
@@ -211,8 +249,15 @@ describe('dashboard', () => {
       await page.locator(`[data-testid="segment-card"][data-segment="${SEGMENT}"][data-stage="supervised"]`).waitFor({ timeout: 30_000 });
       expect((await segmentNow()).stage).toBe('supervised');
       await waitFor('supervised in Unleash', async () => (await splitInUnleash())?.stage === 'supervised', 30_000, 250);
-      const audit = await api<{ events: Array<{ action: string; actor: string; reason: string }> }>('analyst', 'GET', `/api/audit?workflow=${encodeURIComponent(wf.triage)}&segment=${encodeURIComponent(SEGMENT)}&action=stage.promoted`);
-      expect(audit.body.events[0]).toMatchObject({ actor: `program_manager-${suffix} (program_manager)`, reason: 'gate holds; approved in the dashboard test' });
+      const audit = await api<{ events: Array<{ action: string; actor: string; reason: string }> }>(
+        'analyst',
+        'GET',
+        `/api/audit?workflow=${encodeURIComponent(wf.triage)}&segment=${encodeURIComponent(SEGMENT)}&action=stage.promoted`,
+      );
+      expect(audit.body.events[0]).toMatchObject({
+        actor: `program_manager-${suffix} (program_manager)`,
+        reason: 'gate holds; approved in the dashboard test',
+      });
     } finally {
       await context.close();
     }
@@ -239,7 +284,10 @@ describe('dashboard', () => {
       // Rolled back and held: promoting needs a resume first, and the page says so.
       await card(page).getByTestId('action-resume').waitFor();
       await act(page, 'promote', 'trying while it is held');
-      await page.getByTestId('error-message').filter({ hasText: /paused|resume it first/i }).waitFor();
+      await page
+        .getByTestId('error-message')
+        .filter({ hasText: /paused|resume it first/i })
+        .waitFor();
     } finally {
       await context.close();
     }

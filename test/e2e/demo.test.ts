@@ -59,11 +59,15 @@ describe('npm run demo -- --fast', () => {
   beforeAll(() => {
     const demo = path.join(root, 'dist-tools', 'scripts', 'demo.js');
     if (!existsSync(demo)) throw new Error(`${demo} is missing: run \`npm run build:tools\` first`);
-    child = spawn(process.execPath, [demo, '--fast', '--database', database, '--suffix', suffix, '--port', '0', '--state-file', stateFile, '--hold', '--timeout', '240'], {
-      cwd: root,
-      env: { ...process.env, MODEL_BASE_URL: '', MODEL_API_KEY: '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      [demo, '--fast', '--database', database, '--suffix', suffix, '--port', '0', '--state-file', stateFile, '--hold', '--timeout', '240'],
+      {
+        cwd: root,
+        env: { ...process.env, MODEL_BASE_URL: '', MODEL_API_KEY: '' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     child.stdout!.on('data', (b: Buffer) => (output += b.toString('utf8')));
     child.stderr!.on('data', (b: Buffer) => (output += b.toString('utf8')));
     exit = new Promise((resolve) =>
@@ -100,7 +104,9 @@ describe('npm run demo -- --fast', () => {
       // The demo's flags in the shared Unleash: gone with the test.
       for (const flag of [`understudy.${state.workflows.triage}`, `understudy.${state.workflows.invoice}`, state.killSwitchFlag]) {
         const headers = { Authorization: state.unleash.adminToken };
-        await fetch(`${state.unleash.url}/api/admin/projects/default/features/${encodeURIComponent(flag)}`, { method: 'DELETE', headers }).catch(() => undefined);
+        await fetch(`${state.unleash.url}/api/admin/projects/default/features/${encodeURIComponent(flag)}`, { method: 'DELETE', headers }).catch(
+          () => undefined,
+        );
         await fetch(`${state.unleash.url}/api/admin/archive/${encodeURIComponent(flag)}`, { method: 'DELETE', headers }).catch(() => undefined);
       }
     }
@@ -143,7 +149,9 @@ describe('npm run demo -- --fast', () => {
     expect(s.body).toMatchObject({ workflow, segment, stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'guard' });
 
     // The story, through the API's audit log: up the whole ladder, approved by a person, reverted by the guard.
-    const audit = await api(state.serviceUrl, 'GET', `/api/audit?workflow=${encodeURIComponent(workflow)}&segment=${encodeURIComponent(segment)}&limit=500`, { token: state.token });
+    const audit = await api(state.serviceUrl, 'GET', `/api/audit?workflow=${encodeURIComponent(workflow)}&segment=${encodeURIComponent(segment)}&limit=500`, {
+      token: state.token,
+    });
     expect(audit.status).toBe(200);
     const events = [...(audit.body.events as AuditEvent[])].sort((a, b) => Number(a.id) - Number(b.id));
     const promotions = events.filter((e) => e.action === 'stage.promoted').map((e) => `${e.details.to!.stage} ${e.details.to!.trafficPct}`);
@@ -172,7 +180,10 @@ describe('npm run demo -- --fast', () => {
     // Stop: end of stdin (--hold). Exit 0, and everything it started is gone.
     child.stdin!.end();
     let timer: NodeJS.Timeout | undefined;
-    const { code } = await Promise.race([exit, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the demo did not stop:\n${output.slice(-3000)}`)), 60_000)))]);
+    const { code } = await Promise.race([
+      exit,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the demo did not stop:\n${output.slice(-3000)}`)), 60_000))),
+    ]);
     clearTimeout(timer);
     expect(code).toBe(0);
     expect(output).toContain('nothing the demo started is left running');

@@ -189,7 +189,13 @@ export class FakeAlerts {
 }
 
 export function champion(workflow = 'triage', version = 1): WorkflowVersion {
-  return { workflow, version, role: 'champion', definition: { name: workflow, rollout: testRollout } as unknown as WorkflowDefinition, definitionHash: `h${version}` };
+  return {
+    workflow,
+    version,
+    role: 'champion',
+    definition: { name: workflow, rollout: testRollout } as unknown as WorkflowDefinition,
+    definitionHash: `h${version}`,
+  };
 }
 
 export class FakeLog {

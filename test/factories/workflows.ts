@@ -56,7 +56,13 @@ export function fastGates(opts: { minSample?: number; supervisedTarget?: number;
     rollout: {
       gates: {
         supervised: { minSample: opts.minSample ?? 60, minDwellMinutes: 0, agreementTarget: opts.supervisedTarget ?? 0.8, approval: false },
-        'confidence-routed': { minSample: opts.minSample ?? 60, minDwellMinutes: 0, agreementTarget: opts.routedTarget ?? 0.8, maxOverrideRate: 0.3, approval: opts.approval ?? false },
+        'confidence-routed': {
+          minSample: opts.minSample ?? 60,
+          minDwellMinutes: 0,
+          agreementTarget: opts.routedTarget ?? 0.8,
+          maxOverrideRate: 0.3,
+          approval: opts.approval ?? false,
+        },
       },
     },
   };

@@ -83,10 +83,7 @@ async function buildLauncher(): Promise<string> {
 }
 
 /** One parsed stdout line of the launcher's start-up handshake. */
-export type LauncherLine =
-  | { kind: 'bootstrap'; brokers: string[] }
-  | { kind: 'control'; address: string }
-  | { kind: 'ready' };
+export type LauncherLine = { kind: 'bootstrap'; brokers: string[] } | { kind: 'control'; address: string } | { kind: 'ready' };
 
 const HOST_PORT = /^[^\s:,]+:\d{1,5}$/;
 

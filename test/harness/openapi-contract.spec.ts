@@ -1,6 +1,10 @@
 import { OpenApiContract, toJsonSchema } from './openapi-contract';
 
-const json = (body: unknown, status = 200, type = 'application/json; charset=utf-8') => ({ status, text: JSON.stringify(body), headers: new Headers({ 'content-type': type }) });
+const json = (body: unknown, status = 200, type = 'application/json; charset=utf-8') => ({
+  status,
+  text: JSON.stringify(body),
+  headers: new Headers({ 'content-type': type }),
+});
 
 /** A document shaped like the one @nestjs/swagger writes: nullable refs as allOf, error answers by status. */
 const doc = {
@@ -13,9 +17,15 @@ const doc = {
         },
       },
     },
-    '/api/segments/{segment}/history': { get: { responses: { '200': { content: { 'application/json': { schema: { type: 'array', items: { type: 'string' } } } } } } } },
+    '/api/segments/{segment}/history': {
+      get: { responses: { '200': { content: { 'application/json': { schema: { type: 'array', items: { type: 'string' } } } } } } },
+    },
     '/api/report': {
-      get: { responses: { '200': { content: { 'application/json': { schema: { $ref: '#/components/schemas/Segment' } }, 'text/csv': { schema: { type: 'string' } } } } } },
+      get: {
+        responses: {
+          '200': { content: { 'application/json': { schema: { $ref: '#/components/schemas/Segment' } }, 'text/csv': { schema: { type: 'string' } } } },
+        },
+      },
     },
     '/api/undescribed': { post: { responses: { '201': { description: '' } } } },
   },
@@ -79,7 +89,9 @@ describe('real answers checked against the document', () => {
   it('refuses a status or a content type the route does not declare, and a route the document lacks', () => {
     const c = new OpenApiContract(doc);
     expect(c.problems('GET', '/api/segments/x', json({ error: { code: 'X' } }, 500)).join()).toContain('a status the document does not give');
-    expect(c.problems('GET', '/api/segments/x', { status: 200, text: 'a,b', headers: new Headers({ 'content-type': 'text/csv' }) }).join()).toContain('as text/csv');
+    expect(c.problems('GET', '/api/segments/x', { status: 200, text: 'a,b', headers: new Headers({ 'content-type': 'text/csv' }) }).join()).toContain(
+      'as text/csv',
+    );
     expect(c.problems('GET', '/api/nowhere', json({})).join()).toContain('is not in the OpenAPI document');
     expect(c.problems('GET', '/api/segments/x', json({ error: { code: 'NOT_FOUND' } }, 404))).toEqual([]);
   });

@@ -91,7 +91,12 @@ export class OpenApiContract {
           key: `${method.toUpperCase()} ${path}`,
           method: method.toUpperCase(),
           path,
-          pattern: new RegExp(`^${path.split(/\{[^}]+\}/).map(escape).join('[^/]+')}$`),
+          pattern: new RegExp(
+            `^${path
+              .split(/\{[^}]+\}/)
+              .map(escape)
+              .join('[^/]+')}$`,
+          ),
           responses: op.responses ?? {},
         })),
     );
@@ -126,7 +131,9 @@ export class OpenApiContract {
     }
     const validate = this.validator(`${op.key} ${answer.status} ${type}`, content.schema);
     if (!validate(body)) {
-      return (validate.errors ?? []).map((e) => `${where}: ${e.instancePath || '(body)'} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`);
+      return (validate.errors ?? []).map(
+        (e) => `${where}: ${e.instancePath || '(body)'} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`,
+      );
     }
     this.seen.add(`${op.key} ${answer.status} ${type}`);
     return [];

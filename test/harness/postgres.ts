@@ -51,7 +51,7 @@ export async function assertPostgresUp(base = PG_BASE_URL): Promise<void> {
   } catch (e) {
     throw new Error(
       `PostgreSQL does not answer at ${base} (${(e as Error).message}). Start it with: ` +
-        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+        'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
     );
   }
 }

@@ -14,7 +14,7 @@ import type { StackInfo } from './stack';
 /** What an integration test needs of the shared stack (set by globalSetup in US_STACK). */
 export function stackInfo(): StackInfo {
   const raw = process.env.US_STACK;
-  if (!raw) throw new Error('US_STACK is not set: integration tests run through jest\'s integration project (npm test)');
+  if (!raw) throw new Error("US_STACK is not set: integration tests run through jest's integration project (npm test)");
   return JSON.parse(raw) as StackInfo;
 }
 
@@ -203,11 +203,13 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
   closeSync(out);
   let exitInfo: string | null = null;
   let exitStatus: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
-  const exitedP = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    exitInfo = `code ${code}, signal ${signal}`;
-    exitStatus = { code, signal };
-    resolve();
-  }));
+  const exitedP = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exitInfo = `code ${code}, signal ${signal}`;
+      exitStatus = { code, signal };
+      resolve();
+    }),
+  );
   const url = `http://127.0.0.1:${port}`;
   const service: TestService = {
     url,
@@ -254,7 +256,11 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
 }
 
 /** Creates an API token with the CLI a fresh install uses (`npm run token`), against a test database. */
-export function createToken(databaseUrl: string, role: 'admin' | 'program_manager' | 'analyst' | 'ops', name = `${role}-${randomBytes(2).toString('hex')}`): string {
+export function createToken(
+  databaseUrl: string,
+  role: 'admin' | 'program_manager' | 'analyst' | 'ops',
+  name = `${role}-${randomBytes(2).toString('hex')}`,
+): string {
   const root = findRepoRoot(__dirname);
   const out = execFileSync(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'create-token.js'), '--name', name, '--role', role], {
     env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl },
@@ -264,7 +270,12 @@ export function createToken(databaseUrl: string, role: 'admin' | 'program_manage
 }
 
 /** A small HTTP client for a test service: JSON in and out, bearer token optional. */
-export async function api(baseUrl: string, method: string, route: string, opts: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+export async function api(
+  baseUrl: string,
+  method: string,
+  route: string,
+  opts: { token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: any; text: string; headers: Headers }> {
   const res = await fetch(`${baseUrl}${route}`, {
     method,
     headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}) },

@@ -116,17 +116,14 @@ function resolveTokens(opts) {
     }
   }
   const adminToken = opts.adminToken || state.adminToken || `*:*.${crypto.randomBytes(24).toString('hex')}`;
-  const clientToken =
-    opts.clientToken || state.clientToken || `default:development.${crypto.randomBytes(24).toString('hex')}`;
+  const clientToken = opts.clientToken || state.clientToken || `default:development.${crypto.randomBytes(24).toString('hex')}`;
   // Only tokens that came from the state file or were generated here are remembered there;
   // tokens passed explicitly belong to whoever passed them.
   if (!opts.adminToken && !opts.clientToken && (state.adminToken !== adminToken || state.clientToken !== clientToken)) {
     fs.mkdirSync(path.dirname(opts.stateFile), { recursive: true });
-    fs.writeFileSync(
-      opts.stateFile,
-      JSON.stringify({ database: opts.database, adminToken, clientToken, createdAt: new Date().toISOString() }, null, 2),
-      { mode: 0o600 },
-    );
+    fs.writeFileSync(opts.stateFile, JSON.stringify({ database: opts.database, adminToken, clientToken, createdAt: new Date().toISOString() }, null, 2), {
+      mode: 0o600,
+    });
   }
   return { adminToken, clientToken };
 }
@@ -239,11 +236,7 @@ async function main() {
 
   const tokens = resolveTokens(opts);
   const created = await ensureDatabase(opts.pgUrl, opts.database);
-  log(
-    created
-      ? `created database ${opts.database}; first start migrates it (this takes a while)`
-      : `reusing database ${opts.database}`,
-  );
+  log(created ? `created database ${opts.database}; first start migrates it (this takes a while)` : `reusing database ${opts.database}`);
 
   const unleashServer = require('unleash-server');
   const definitions = tokenDefinitions(tokens);

@@ -63,10 +63,12 @@ describe('the audit log', () => {
   });
 
   describe('with the service running as the runtime role', () => {
-    it('works end to end: ingests, decides and audits people\'s actions', async () => {
+    it("works end to end: ingests, decides and audits people's actions", async () => {
       const topics = await createTopics(suffix, 2);
       service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500' } });
-      const sessions = await owner.query(`SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [service.env.INSTANCE_ID]);
+      const sessions = await owner.query(`SELECT DISTINCT usename FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [
+        service.env.INSTANCE_ID,
+      ]);
       expect(sessions.rows).toEqual([{ usename: RUNTIME_ROLE }]);
 
       const admin = createToken(db.url, 'admin');
@@ -92,7 +94,7 @@ describe('the audit log', () => {
       expect(readFileSync(service.logFile, 'utf8')).not.toContain(OWNER_WARNING);
     });
 
-    it('refuses the service\'s own user any change to the audit log and its triggers', async () => {
+    it("refuses the service's own user any change to the audit log and its triggers", async () => {
       const [{ id }] = (await owner.query(`SELECT id::text FROM audit_events ORDER BY audit_events.id LIMIT 1`)).rows;
       const refused: Array<[string, RegExp]> = [
         [`UPDATE audit_events SET reason = 'rewritten' WHERE id = ${id}`, /permission denied for table audit_events/],
@@ -103,14 +105,21 @@ describe('the audit log', () => {
         [`DROP TRIGGER audit_events_append_only ON audit_events`, /must be owner of (table|relation) audit_events/],
         [`DROP TRIGGER audit_events_chain ON audit_events`, /must be owner of (table|relation) audit_events/],
         [`DROP TABLE audit_events`, /must be owner of table audit_events/],
-        [`CREATE OR REPLACE FUNCTION understudy_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`, /must be owner of function understudy_refuse_change|permission denied for schema public/],
-        [`CREATE OR REPLACE FUNCTION understudy_audit_chain() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`, /must be owner of function understudy_audit_chain|permission denied for schema public/],
+        [
+          `CREATE OR REPLACE FUNCTION understudy_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`,
+          /must be owner of function understudy_refuse_change|permission denied for schema public/,
+        ],
+        [
+          `CREATE OR REPLACE FUNCTION understudy_audit_chain() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$`,
+          /must be owner of function understudy_audit_chain|permission denied for schema public/,
+        ],
         // Triggers do not fire for a session in replica mode: only a superuser may set it.
         [`SET session_replication_role = replica`, /permission denied to set parameter "session_replication_role"/],
         [`CREATE TABLE audit_copy (id bigint PRIMARY KEY)`, /permission denied for schema public/],
       ];
       for (const [sql, error] of refused) await expect(runtime.query(sql)).rejects.toThrow(error);
-      const triggers = (await owner.query(`SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass AND NOT tgisinternal ORDER BY 1`)).rows;
+      const triggers = (await owner.query(`SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass AND NOT tgisinternal ORDER BY 1`))
+        .rows;
       expect(triggers).toEqual([
         { tgname: 'audit_events_append_only', tgenabled: 'O' },
         { tgname: 'audit_events_chain', tgenabled: 'O' },
@@ -119,7 +128,7 @@ describe('the audit log', () => {
       expect((await owner.query(`SELECT count(*)::int n FROM audit_events WHERE id = $1`, [id])).rows[0].n).toBe(1);
     });
 
-    it('lets the service append, but not choose an entry\'s place in the chain', async () => {
+    it("lets the service append, but not choose an entry's place in the chain", async () => {
       const [row] = (
         await runtime.query(
           `INSERT INTO audit_events (id, actor, actor_kind, action, prev_hash, hash) VALUES (1, 'mallory', 'person', 'forged', NULL, repeat('0', 64)) RETURNING id::text, prev_hash, hash`,
@@ -134,7 +143,14 @@ describe('the audit log', () => {
 
   it('warns at start when the service runs as the owner, as a one-user install does', async () => {
     const topics = await createTopics(`${suffix}-owner`, 1);
-    const asOwner = await startService({ suffix: `${suffix}-owner`, topics, workflowsFile: wf.file, databaseUrl: db.url, asOwner: true, env: { CONTROLLER_ENABLED: 'false' } });
+    const asOwner = await startService({
+      suffix: `${suffix}-owner`,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      asOwner: true,
+      env: { CONTROLLER_ENABLED: 'false' },
+    });
     try {
       await waitFor('the warning in the log', async () => readFileSync(asOwner.logFile, 'utf8').includes(OWNER_WARNING));
     } finally {
@@ -155,7 +171,10 @@ describe('the audit log', () => {
           writers.map(async (c, w) => {
             for (let i = 0; i < 15; i++) {
               await c.query('BEGIN');
-              await c.query(`INSERT INTO audit_events (actor, actor_kind, action, details) VALUES ($1, 'system', 'race', $2)`, [`writer-${w}`, { i, note: 'é ü "quoted" \\ \n' }]);
+              await c.query(`INSERT INTO audit_events (actor, actor_kind, action, details) VALUES ($1, 'system', 'race', $2)`, [
+                `writer-${w}`,
+                { i, note: 'é ü "quoted" \\ \n' },
+              ]);
               await c.query(i % 5 === 4 ? 'ROLLBACK' : 'COMMIT');
             }
           }),
@@ -180,14 +199,17 @@ describe('the audit log', () => {
       expect(run.code).toBe(0);
       const m = /^audit log OK: (\d+) entries, last entry (\d+) hash ([0-9a-f]{64})$/m.exec(run.stdout);
       expect(m).not.toBeNull();
-      const [{ n, id, hash }] = (await owner.query(`SELECT count(*)::int n, max(id)::text id, (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1) hash FROM audit_events`)).rows;
+      const [{ n, id, hash }] = (
+        await owner.query(`SELECT count(*)::int n, max(id)::text id, (SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1) hash FROM audit_events`)
+      ).rows;
       expect([Number(m![1]), m![2], m![3]]).toEqual([n, id, hash]);
       expect(n).toBeGreaterThan(6 * 12);
       expect((await verifyAudit(runtimeUrl(db.url), '--anchor', `${id}:${hash}`)).code).toBe(0);
     });
 
     it('names an entry the owner changed with the triggers off, and passes again once it is restored', async () => {
-      const [target] = (await owner.query(`SELECT id::text, reason FROM audit_events WHERE action = 'kill-switch.changed' ORDER BY audit_events.id LIMIT 1`)).rows;
+      const [target] = (await owner.query(`SELECT id::text, reason FROM audit_events WHERE action = 'kill-switch.changed' ORDER BY audit_events.id LIMIT 1`))
+        .rows;
       await asOwnerWithTriggerOff(owner, `UPDATE audit_events SET reason = 'nothing happened' WHERE id = ${target.id}`);
       const run = await verifyAudit(runtimeUrl(db.url));
       expect(run.code).toBe(1);

@@ -51,10 +51,15 @@ describe('budgets across instances', () => {
     await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
     await producer.disconnect();
 
-    await waitFor('every job finished or skipped', async () => {
-      const [r] = await q<{ n: string }>(`SELECT count(*) n FROM ai_jobs WHERE workflow = $1 AND state IN ('completed', 'failed', 'skipped')`, [wf.invoice]);
-      return Number(r.n) === ITEMS;
-    }, 300_000, 500);
+    await waitFor(
+      'every job finished or skipped',
+      async () => {
+        const [r] = await q<{ n: string }>(`SELECT count(*) n FROM ai_jobs WHERE workflow = $1 AND state IN ('completed', 'failed', 'skipped')`, [wf.invoice]);
+        return Number(r.n) === ITEMS;
+      },
+      300_000,
+      500,
+    );
 
     const [usage] = await q<{ cost: string }>(`SELECT cost_usd::text AS cost FROM budget_usage WHERE workflow = $1`, [wf.invoice]);
     const [spent] = await q<{ cost: string; calls: string }>(
@@ -69,7 +74,9 @@ describe('budgets across instances', () => {
     const skipped = await q<{ skip_reason: string }>(`SELECT skip_reason FROM ai_jobs WHERE workflow = $1 AND state = 'skipped'`, [wf.invoice]);
     expect(skipped.length).toBeGreaterThan(0);
     expect(skipped.every((s) => /^budget exhausted: /.test(s.skip_reason))).toBe(true);
-    console.log(`budget across instances: ${JSON.stringify({ limitUsd: BUDGET_USD, spentUsd: Number(usage.cost), calls: Number(spent.calls), skipped: skipped.length })}`);
+    console.log(
+      `budget across instances: ${JSON.stringify({ limitUsd: BUDGET_USD, spentUsd: Number(usage.cost), calls: Number(spent.calls), skipped: skipped.length })}`,
+    );
   });
 
   it('refuses a cost budget for a model without a price: at start, and as a new version', async () => {
@@ -87,7 +94,11 @@ describe('budgets across instances', () => {
     const [v] = await q<{ definition: Record<string, unknown> }>(`SELECT definition FROM workflow_versions WHERE workflow = $1 AND version = 1`, [wf.invoice]);
     const r = await api(services[0].url, 'POST', `/api/workflows/${wf.invoice}/versions`, {
       token: admin,
-      body: { reason: 'an own model', role: 'challenger', definition: { ...v.definition, version: 2, model: { ...(v.definition.model as object), name: 'my-llama' } } },
+      body: {
+        reason: 'an own model',
+        role: 'challenger',
+        definition: { ...v.definition, version: 2, model: { ...(v.definition.model as object), name: 'my-llama' } },
+      },
     });
     expect(r.status).toBe(400);
     expect(r.text).toMatch(/v2 has a daily cost budget \(1 USD\) but model \\?"my-llama\\?" has no price/);

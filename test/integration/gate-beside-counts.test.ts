@@ -13,7 +13,11 @@ import { createTopics, kafkaClient, setScenario, startService, TestService, Test
  */
 jest.setTimeout(600_000);
 
-const SEGMENTS = [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']] as const;
+const SEGMENTS = [
+  ['email', 'eu'],
+  ['chat', 'us'],
+  ['phone', 'apac'],
+] as const;
 
 interface Criterion {
   name: string;
@@ -45,7 +49,8 @@ describe('gate criteria beside the counts', () => {
 
   const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
   const criteria = async (segment: string): Promise<Criterion[]> =>
-    ((await q<{ v: { criteria?: Criterion[] } | null }>(`SELECT last_verdict v FROM segments WHERE workflow = $1 AND segment = $2`, [wf.triage, segment]))[0]?.v?.criteria ?? []);
+    (await q<{ v: { criteria?: Criterion[] } | null }>(`SELECT last_verdict v FROM segments WHERE workflow = $1 AND segment = $2`, [wf.triage, segment]))[0]?.v
+      ?.criteria ?? [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -53,11 +58,23 @@ describe('gate criteria beside the counts', () => {
     await pg.connect();
     topics = await createTopics(suffix, 4);
     await setScenario(wf.model, { seed: 8, accuracy: 0.93, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' } });
+    service = await startService({
+      suffix,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
+    });
     floor = new WorkFloor({
       kafka: kafkaClient(`beside-${suffix}`),
       topics,
-      generator: new WorkloadGenerator({ seed: 9, triageWorkflow: wf.triage, triageShare: 1, triageSegments: SEGMENTS.map((s) => [...s]), idPrefix: `${suffix}-` }),
+      generator: new WorkloadGenerator({
+        seed: 9,
+        triageWorkflow: wf.triage,
+        triageShare: 1,
+        triageSegments: SEGMENTS.map((s) => [...s]),
+        idPrefix: `${suffix}-`,
+      }),
       agents: new HumanAgents({ seed: 4, errorRate: 0.08 }),
       thinkTimeMs: 200,
       groupId: `floor-${suffix}`,
@@ -77,11 +94,15 @@ describe('gate criteria beside the counts', () => {
 
   it('judges human parity on the segment’s blind double-labelled items: the AI and a second person against the first person', async () => {
     let parity: Criterion | undefined;
-    await waitFor('a human-parity verdict on 40 or more double-labelled items', async () => {
-      parity = (await criteria('email|eu')).find((c) => c.name === 'human-parity');
-      const n = Number(/^On (\d+) blind/.exec(parity?.detail ?? '')?.[1] ?? 0);
-      return n >= 40;
-    }, 240_000);
+    await waitFor(
+      'a human-parity verdict on 40 or more double-labelled items',
+      async () => {
+        parity = (await criteria('email|eu')).find((c) => c.name === 'human-parity');
+        const n = Number(/^On (\d+) blind/.exec(parity?.detail ?? '')?.[1] ?? 0);
+        return n >= 40;
+      },
+      240_000,
+    );
     const n = Number(/^On (\d+) blind/.exec(parity!.detail)![1]);
     const [ai, human] = /agreed with the first person (\d+) times, a second person (\d+) times/.exec(parity!.detail)!.slice(1).map(Number);
     expect(parity!.actual).toBeCloseTo((ai - human) / n, 9);
@@ -101,13 +122,17 @@ describe('gate criteria beside the counts', () => {
   });
 
   it('judges every segment heading to supervised in one e-BH family', async () => {
-    await waitFor('a cross-segment verdict for every segment', async () => {
-      for (const [a, b] of SEGMENTS) {
-        const c = (await criteria(`${a}|${b}`)).find((x) => x.name === 'cross-segment');
-        if (!c || !/^e-BH across 3 segments/.test(c.detail)) return false;
-      }
-      return true;
-    }, 120_000);
+    await waitFor(
+      'a cross-segment verdict for every segment',
+      async () => {
+        for (const [a, b] of SEGMENTS) {
+          const c = (await criteria(`${a}|${b}`)).find((x) => x.name === 'cross-segment');
+          if (!c || !/^e-BH across 3 segments/.test(c.detail)) return false;
+        }
+        return true;
+      },
+      120_000,
+    );
     // minSample is out of reach, so nothing was promoted while the family was judged.
     const stages = await q<{ stage: string }>(`SELECT stage FROM segments WHERE workflow = $1`, [wf.triage]);
     expect(stages.map((s) => s.stage)).toEqual(['shadow', 'shadow', 'shadow']);

@@ -42,10 +42,12 @@ describe('honest evidence', () => {
 
   const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
   const segment = async (name: string) =>
-    (await q<{ stage: string; guard_params: { h: number } | null; baseline: { stage: string; source: string } | null; stage_started_at: Date }>(
-      `SELECT stage, guard_params, baseline, stage_started_at FROM segments WHERE segment = $1`,
-      [name],
-    ))[0];
+    (
+      await q<{ stage: string; guard_params: { h: number } | null; baseline: { stage: string; source: string } | null; stage_started_at: Date }>(
+        `SELECT stage, guard_params, baseline, stage_started_at FROM segments WHERE segment = $1`,
+        [name],
+      )
+    )[0];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -58,7 +60,13 @@ describe('honest evidence', () => {
     await admin.ensureWorkflowFlag(wf.triage);
     await admin.writeSegmentSplit(wf.triage, SUPERVISED, { stage: 'supervised', trafficPct: 100 });
     await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' } });
+    service = await startService({
+      suffix,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
+    });
     const kafka = kafkaClient(`evidence-${suffix}`);
     producer = kafka.producer();
     await producer.connect();
@@ -69,7 +77,16 @@ describe('honest evidence', () => {
     floor = new WorkFloor({
       kafka,
       topics,
-      generator: new WorkloadGenerator({ seed: 6, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu'], ['chat', 'us']], idPrefix: `${suffix}-` }),
+      generator: new WorkloadGenerator({
+        seed: 6,
+        triageWorkflow: wf.triage,
+        triageShare: 1,
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+        ],
+        idPrefix: `${suffix}-`,
+      }),
       agents: new HumanAgents({ seed: 3, errorRate: 0, acceptWrongRate: 0.5 }),
       thinkTimeMs: 300,
       groupId: `floor-${suffix}`,
@@ -94,25 +111,36 @@ describe('honest evidence', () => {
       await waitFor('300 routing events of the supervised segment', async () => routed.filter((e) => e.segment === SUPERVISED).length >= 300, 120_000);
       const events = routed.filter((e) => e.segment === SUPERVISED);
       // Every event is the item's own draw: audit below the share, suggest above it.
-      for (const e of events) expect({ item: e.itemId, action: e.action }).toEqual({ item: e.itemId, action: stableDraw(e.itemId, `audit:${wf.triage}`) < BLIND_SHARE ? 'audit' : 'suggest' });
+      for (const e of events)
+        expect({ item: e.itemId, action: e.action }).toEqual({
+          item: e.itemId,
+          action: stableDraw(e.itemId, `audit:${wf.triage}`) < BLIND_SHARE ? 'audit' : 'suggest',
+        });
       const audits = events.filter((e) => e.action === 'audit');
       expect(audits.every((e) => e.decision === null)).toBe(true); // blind: the person is not shown the answer
       const sd = Math.sqrt((BLIND_SHARE * (1 - BLIND_SHARE)) / events.length);
       expect(Math.abs(audits.length / events.length - BLIND_SHARE)).toBeLessThan(5 * sd);
       // Their labels are blind evidence of the supervised arm; the reviews of suggestions are anchored.
-      await waitFor('blind and anchored labels of the supervised arm', async () => {
-        const [e] = await q<{ blind: string; anchored: string }>(
-          `SELECT coalesce(sum(blind_n), 0) blind, coalesce(sum(anchored_n), 0) anchored FROM evidence_minute WHERE segment = $1 AND arm = 'supervised'`,
-          [SUPERVISED],
-        );
-        return Number(e.blind) > 20 && Number(e.anchored) > 20;
-      }, 60_000);
+      await waitFor(
+        'blind and anchored labels of the supervised arm',
+        async () => {
+          const [e] = await q<{ blind: string; anchored: string }>(
+            `SELECT coalesce(sum(blind_n), 0) blind, coalesce(sum(anchored_n), 0) anchored FROM evidence_minute WHERE segment = $1 AND arm = 'supervised'`,
+            [SUPERVISED],
+          );
+          return Number(e.blind) > 20 && Number(e.anchored) > 20;
+        },
+        60_000,
+      );
     });
   });
 
   describe('guards, whoever moved the segment', () => {
     it('arms the guard of each stage an operator chose in Unleash', async () => {
-      for (const [name, stage] of [[SUPERVISED, 'supervised'], [ROUTED, 'confidence-routed']] as const) {
+      for (const [name, stage] of [
+        [SUPERVISED, 'supervised'],
+        [ROUTED, 'confidence-routed'],
+      ] as const) {
         await waitFor(`${name} adopted at ${stage}`, async () => (await segment(name))?.stage === stage, 60_000);
         const s = await segment(name);
         expect(s.guard_params?.h).toBeGreaterThan(0);
@@ -129,17 +157,32 @@ describe('honest evidence', () => {
       const at = new Date().toISOString();
       await setScenario(
         wf.model,
-        { drift: [{ segment: SUPERVISED, atTime: at, accuracy: 0.3 }, { segment: ROUTED, atTime: at, accuracy: 0.3 }], confidence: { correctMean: 0.9, wrongMean: 0.88, spread: 0.05 } },
+        {
+          drift: [
+            { segment: SUPERVISED, atTime: at, accuracy: 0.3 },
+            { segment: ROUTED, atTime: at, accuracy: 0.3 },
+          ],
+          confidence: { correctMean: 0.9, wrongMean: 0.88, spread: 0.05 },
+        },
         'PATCH',
       );
       // The operator's supervised segment: its guard reverts it to shadow.
-      await waitFor('the supervised segment reverted', async () => (await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted' AND segment = $1`, [SUPERVISED])).length > 0, 240_000, 500);
+      await waitFor(
+        'the supervised segment reverted',
+        async () => (await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted' AND segment = $1`, [SUPERVISED])).length > 0,
+        240_000,
+        500,
+      );
       // The operator's confidence-routed segment: reverted to supervised, where a guard is armed at once …
       const reverts = async () =>
-        q<{ details: { from: { stage: string }; to: { stage: string }; guard: { statistic: number; threshold: number }; armedGuard?: { baseline: { stage: string } } } }>(
-          `SELECT details FROM audit_events WHERE action = 'stage.reverted' AND segment = $1 ORDER BY id`,
-          [ROUTED],
-        );
+        q<{
+          details: {
+            from: { stage: string };
+            to: { stage: string };
+            guard: { statistic: number; threshold: number };
+            armedGuard?: { baseline: { stage: string } };
+          };
+        }>(`SELECT details FROM audit_events WHERE action = 'stage.reverted' AND segment = $1 ORDER BY id`, [ROUTED]);
       await waitFor('the confidence-routed segment reverted', async () => (await reverts()).length > 0, 240_000, 500);
       const [first] = await reverts();
       expect(first.details.from.stage).toBe('confidence-routed');
@@ -157,25 +200,45 @@ describe('honest evidence', () => {
 
   describe('late labels', () => {
     it('count for the step in which the AI decided, not the one they arrive in', async () => {
-      const gen = new WorkloadGenerator({ seed: 9, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['phone', 'apac']], idPrefix: `${suffix}-late-` });
+      const gen = new WorkloadGenerator({
+        seed: 9,
+        triageWorkflow: wf.triage,
+        triageShare: 1,
+        triageSegments: [['phone', 'apac']],
+        idPrefix: `${suffix}-late-`,
+      });
       const items = gen.batch(40);
       await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
       const ids = items.map((i) => i.itemId);
-      await waitFor('the AI decided every item (in shadow)', async () => (await q(`SELECT id FROM ai_decisions WHERE item_id = ANY($1)`, [ids])).length === 40, 60_000);
+      await waitFor(
+        'the AI decided every item (in shadow)',
+        async () => (await q(`SELECT id FROM ai_decisions WHERE item_id = ANY($1)`, [ids])).length === 40,
+        60_000,
+      );
       // Discovered, and its shadow strategy written to Unleash: an operator's move made before that write would be overwritten by it.
-      await waitFor('the segment discovered and its strategy in Unleash', async () => {
-        const [s] = await q<{ stage: string; flag_split: unknown }>(`SELECT stage, flag_split FROM segments WHERE segment = $1`, [LATE]);
-        return s?.stage === 'shadow' && s.flag_split !== null && (await admin.readWorkflowFlag(wf.triage)).segments.some((x) => x.segment === LATE);
-      }, 30_000);
+      await waitFor(
+        'the segment discovered and its strategy in Unleash',
+        async () => {
+          const [s] = await q<{ stage: string; flag_split: unknown }>(`SELECT stage, flag_split FROM segments WHERE segment = $1`, [LATE]);
+          return s?.stage === 'shadow' && s.flag_split !== null && (await admin.readWorkflowFlag(wf.triage)).segments.some((x) => x.segment === LATE);
+        },
+        30_000,
+      );
 
       // An operator moves the segment on; only then do people label the items the AI decided in shadow.
       await admin.writeSegmentSplit(wf.triage, LATE, { stage: 'supervised', trafficPct: 100 });
       await waitFor('the move adopted', async () => (await segment(LATE))?.stage === 'supervised', 60_000);
       const movedAt = new Date((await segment(LATE)).stage_started_at);
-      await producer.send({ topic: topics.workDecisions, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(gen.humanDecision(i, { errorRate: 0 })) })) });
+      await producer.send({
+        topic: topics.workDecisions,
+        messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(gen.humanDecision(i, { errorRate: 0 })) })),
+      });
       await waitFor('the late labels compared', async () => (await q(`SELECT id FROM comparisons WHERE item_id = ANY($1)`, [ids])).length === 40, 60_000);
 
-      const rows = await q<{ arm: string; evidence: string; ai_decided_at: Date; created_at: Date }>(`SELECT arm, evidence, ai_decided_at, created_at FROM comparisons WHERE item_id = ANY($1)`, [ids]);
+      const rows = await q<{ arm: string; evidence: string; ai_decided_at: Date; created_at: Date }>(
+        `SELECT arm, evidence, ai_decided_at, created_at FROM comparisons WHERE item_id = ANY($1)`,
+        [ids],
+      );
       expect(rows.every((r) => r.arm === 'shadow' && r.evidence === 'blind')).toBe(true);
       expect(rows.every((r) => new Date(r.ai_decided_at) < movedAt && new Date(r.created_at) > movedAt)).toBe(true);
       // The evidence sits in the shadow arm at the minutes the AI decided; the new step's arm has none of it.
@@ -189,10 +252,17 @@ describe('honest evidence', () => {
       expect(Number(e.supervised)).toBe(0);
       // The gate of the new step, evaluated after the labels arrived, has seen none of them.
       const labelledAt = new Date();
-      await waitFor('a gate verdict after the labels', async () => {
-        const [s] = await q<{ last_verdict: { evaluatedAt: string; counts: { n: number; arm: string } } | null }>(`SELECT last_verdict FROM segments WHERE segment = $1`, [LATE]);
-        return !!s.last_verdict && new Date(s.last_verdict.evaluatedAt) > labelledAt;
-      }, 30_000);
+      await waitFor(
+        'a gate verdict after the labels',
+        async () => {
+          const [s] = await q<{ last_verdict: { evaluatedAt: string; counts: { n: number; arm: string } } | null }>(
+            `SELECT last_verdict FROM segments WHERE segment = $1`,
+            [LATE],
+          );
+          return !!s.last_verdict && new Date(s.last_verdict.evaluatedAt) > labelledAt;
+        },
+        30_000,
+      );
       const [s] = await q<{ last_verdict: { counts: { n: number; arm: string } } }>(`SELECT last_verdict FROM segments WHERE segment = $1`, [LATE]);
       expect(s.last_verdict.counts).toMatchObject({ arm: 'supervised', n: 0 });
     });

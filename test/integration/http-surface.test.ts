@@ -123,7 +123,9 @@ describe('HTTP surface', () => {
       expect((await api(service.url, 'GET', '/api/me', { token })).status).toBe(200);
       const listed = (await api(service.url, 'GET', '/api/tokens', { token: admin })).body.find((t: { name: string }) => t.name === 'cli expiring');
       expect(Math.abs(new Date(listed.expiresAt).getTime() - (Date.now() + 30 * 86_400_000))).toBeLessThan(3_600_000);
-      expect(() => execFileSync(process.execPath, [cli, '--name', 'x', '--role', 'ops', '--expires-in', 'soon'], { env, encoding: 'utf8', stdio: 'pipe' })).toThrow(/expires-in must be/);
+      expect(() =>
+        execFileSync(process.execPath, [cli, '--name', 'x', '--role', 'ops', '--expires-in', 'soon'], { env, encoding: 'utf8', stdio: 'pipe' }),
+      ).toThrow(/expires-in must be/);
     });
   });
 
@@ -197,7 +199,14 @@ describe('HTTP surface', () => {
         topics,
         workflowsFile: wf.file,
         databaseUrl: db.url,
-        env: { UNLEASH_URL: `http://127.0.0.1:${deadPort}`, UNLEASH_BACKUP_PATH: mkdtempSync(path.join(tmpdir(), 'understudy-unleash-nobackup-')), CONTROLLER_ENABLED: 'false', RUN_INGEST: 'false', RUN_RUNNER: 'false', RUN_RELAY: 'false' },
+        env: {
+          UNLEASH_URL: `http://127.0.0.1:${deadPort}`,
+          UNLEASH_BACKUP_PATH: mkdtempSync(path.join(tmpdir(), 'understudy-unleash-nobackup-')),
+          CONTROLLER_ENABLED: 'false',
+          RUN_INGEST: 'false',
+          RUN_RUNNER: 'false',
+          RUN_RELAY: 'false',
+        },
       });
       try {
         const ready = await api(blind.url, 'GET', '/health/ready');
@@ -237,7 +246,12 @@ describe('alert webhooks', () => {
     await pg.connect();
     receiver = createServer(async (req, res) => {
       const body = await readBody(req);
-      received.push({ body, signature: req.headers['x-understudy-signature'] as string | undefined, alertId: req.headers['x-understudy-alert-id'] as string | undefined, accepted: accepting });
+      received.push({
+        body,
+        signature: req.headers['x-understudy-signature'] as string | undefined,
+        alertId: req.headers['x-understudy-alert-id'] as string | undefined,
+        accepted: accepting,
+      });
       res.writeHead(accepting ? 204 : 503).end();
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));

@@ -27,7 +27,11 @@ describe('job leases', () => {
   const generator = new WorkloadGenerator({ seed: 71, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu']], idPrefix: `${suffix}-` });
 
   const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
-  const jobs = async () => q<{ item_id: string; state: string; attempts: number; last_error: string | null }>(`SELECT item_id, state, attempts, last_error FROM ai_jobs WHERE workflow = $1 ORDER BY item_id`, [wf.triage]);
+  const jobs = async () =>
+    q<{ item_id: string; state: string; attempts: number; last_error: string | null }>(
+      `SELECT item_id, state, attempts, last_error FROM ai_jobs WHERE workflow = $1 ORDER BY item_id`,
+      [wf.triage],
+    );
   const calls = async () => (await simulatorRequests(wf.model)).length;
 
   beforeAll(async () => {
@@ -36,7 +40,13 @@ describe('job leases', () => {
     await pg.connect();
     topics = await createTopics(suffix, 2);
     await setScenario(wf.model, { seed: 5, accuracy: 0.9, latencyMs: 0 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { JOB_LEASE_MS: '3000', MODEL_TIMEOUT_MS: '2000', JOB_MAX_CLAIMS: '3' } });
+    service = await startService({
+      suffix,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      env: { JOB_LEASE_MS: '3000', MODEL_TIMEOUT_MS: '2000', JOB_MAX_CLAIMS: '3' },
+    });
     producer = kafkaClient(`leases-${suffix}`).producer();
     await producer.connect();
   });
@@ -51,10 +61,15 @@ describe('job leases', () => {
   it('calls the model once per job however long the job waits, and never again once its answer is stored', async () => {
     const items = generator.batch(ITEMS);
     await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
-    await waitFor('every job completed', async () => {
-      const j = await jobs();
-      return j.length === ITEMS && j.every((x) => x.state === 'completed');
-    }, 120_000, 500);
+    await waitFor(
+      'every job completed',
+      async () => {
+        const j = await jobs();
+        return j.length === ITEMS && j.every((x) => x.state === 'completed');
+      },
+      120_000,
+      500,
+    );
     // Held past the lease behind the rate limit, yet claimed once and called once each.
     expect(await calls()).toBe(ITEMS);
     expect((await jobs()).map((j) => j.attempts)).toEqual(new Array(ITEMS).fill(1));
@@ -75,7 +90,11 @@ describe('job leases', () => {
       [`${itemId}-event`, wf.triage, itemId],
     );
     const before = await calls();
-    await pg.query(`INSERT INTO ai_jobs (work_item_id, workflow, item_id, workflow_version, state, attempts) VALUES ($1, $2, $3, 1, 'retrying', 3)`, [w.id, wf.triage, itemId]);
+    await pg.query(`INSERT INTO ai_jobs (work_item_id, workflow, item_id, workflow_version, state, attempts) VALUES ($1, $2, $3, 1, 'retrying', 3)`, [
+      w.id,
+      wf.triage,
+      itemId,
+    ]);
     await waitFor('the job failed', async () => (await jobs()).find((j) => j.item_id === itemId)?.state === 'failed', 30_000, 250);
     expect((await jobs()).find((j) => j.item_id === itemId)!.last_error).toBe('claimed 3 times without an outcome: given up (JOB_MAX_CLAIMS)');
     expect(await calls()).toBe(before);

@@ -125,11 +125,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
 
   it('answers on its control socket, queues concurrent commands and names what is wrong', async () => {
     const topic = `${PREFIX}-control`;
-    const replies = await Promise.all([
-      ...Array.from({ length: 20 }, () => control.ping()),
-      control.createTopic(topic, 2),
-      control.bootstrap(),
-    ]);
+    const replies = await Promise.all([...Array.from({ length: 20 }, () => control.ping()), control.createTopic(topic, 2), control.bootstrap()]);
     expect(replies[21]).toEqual(cluster.brokers);
 
     await expect(control.createTopic(topic, 2)).resolves.toBeUndefined(); // idempotent
@@ -174,8 +170,7 @@ describe('Kafka mock cluster (librdkafka mock + kafkajs)', () => {
     expect(Math.max(...ids)).toBe(total - 1);
     expect(received.length).toBeGreaterThanOrEqual(total);
 
-    const partitionsOf = (name: string): number[] =>
-      [...new Set(received.filter((r) => r.consumer === name).map((r) => r.partition))].sort();
+    const partitionsOf = (name: string): number[] => [...new Set(received.filter((r) => r.consumer === name).map((r) => r.partition))].sort();
     expect(partitionsOf('a').length).toBeGreaterThan(0);
     expect(partitionsOf('b').length).toBeGreaterThan(0);
     // A set: should a member miss its session under load, a rebalance may

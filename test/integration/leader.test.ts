@@ -22,7 +22,9 @@ describe('AdvisoryLeader (the controller leadership)', () => {
     return l;
   };
   const leaderBackends = async (instanceId: string) =>
-    (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, [db.name, `${instanceId}:leader`])).rows.map((r) => r.pid);
+    (
+      await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2`, [db.name, `${instanceId}:leader`])
+    ).rows.map((r) => r.pid);
   const terminateLeaderConnection = async (instanceId: string) => {
     const pids = await leaderBackends(instanceId);
     expect(pids).toHaveLength(1);

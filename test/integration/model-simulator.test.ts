@@ -326,9 +326,7 @@ describe('MODEL SIMULATOR through the openai SDK', () => {
       error: { message: "Missing required parameter: 'messages'.", type: 'invalid_request_error', param: 'messages', code: 'missing_required_parameter' },
     });
 
-    const badRole = await client.chat.completions
-      .create({ model: 'bad', messages: [{ role: 'robot', content: 'x' } as never] })
-      .catch((e: unknown) => e);
+    const badRole = await client.chat.completions.create({ model: 'bad', messages: [{ role: 'robot', content: 'x' } as never] }).catch((e: unknown) => e);
     expect((badRole as BadRequestError).param).toBe('messages[0].role');
 
     const notJson = await fetch(`${client.baseURL}/chat/completions`, { method: 'POST', body: '{"model":' });

@@ -92,9 +92,15 @@ describe('outbox', () => {
     await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
     await producer.disconnect();
     const itemIds = items.map((i) => i.itemId);
-    await waitFor('the live items routed and sent', async () => (await count(`SELECT count(*) n FROM outbox WHERE payload->>'itemId' = ANY($1) AND sent_at IS NOT NULL`, [itemIds])) === 200, 60_000);
+    await waitFor(
+      'the live items routed and sent',
+      async () => (await count(`SELECT count(*) n FROM outbox WHERE payload->>'itemId' = ANY($1) AND sent_at IS NOT NULL`, [itemIds])) === 200,
+      60_000,
+    );
     // Handed to this instance's relay (not left to the poll), and sent in one attempt.
-    expect(await count(`SELECT count(*) n FROM outbox WHERE payload->>'itemId' = ANY($1) AND relay_instance IS NOT NULL AND attempts = 1`, [itemIds])).toBe(200);
+    expect(await count(`SELECT count(*) n FROM outbox WHERE payload->>'itemId' = ANY($1) AND relay_instance IS NOT NULL AND attempts = 1`, [itemIds])).toBe(
+      200,
+    );
     const ids = (await pg.query(`SELECT payload->>'eventId' AS id FROM outbox WHERE payload->>'itemId' = ANY($1)`, [itemIds])).rows.map((r) => r.id as string);
     await waitFor('the live events on Kafka', async () => ids.every((id) => published.has(id)), 30_000);
     await new Promise((r) => setTimeout(r, 1000));

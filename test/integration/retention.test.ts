@@ -63,7 +63,13 @@ describe('retention and erasure of personal data', () => {
       workflowsFile: wf.file,
       databaseUrl: db.url,
       // Small batches and few per run: the backlog takes several runs, each audited.
-      env: { RETENTION_INPUT_DAYS: '30', RETENTION_MODEL_OUTPUT_DAYS: '30', RETENTION_INTERVAL_MS: '300', RETENTION_BATCH_SIZE: '7', RETENTION_MAX_BATCHES_PER_RUN: '2' },
+      env: {
+        RETENTION_INPUT_DAYS: '30',
+        RETENTION_MODEL_OUTPUT_DAYS: '30',
+        RETENTION_INTERVAL_MS: '300',
+        RETENTION_BATCH_SIZE: '7',
+        RETENTION_MAX_BATCHES_PER_RUN: '2',
+      },
     });
     analyst = createToken(db.url, 'analyst');
     admin = createToken(db.url, 'admin', `dpo-${suffix}`);
@@ -107,7 +113,10 @@ describe('retention and erasure of personal data', () => {
     await pg.query(`UPDATE human_decisions SET received_at = received_at - interval '100 days' WHERE item_id = ANY($1)`, [old]);
     await pg.query(`UPDATE ai_decisions SET created_at = created_at - interval '100 days' WHERE item_id = ANY($1)`, [old]);
     // An AI job of the held item is due again (a retry, tomorrow): its input is still needed.
-    await pg.query(`UPDATE ai_jobs SET state = 'retrying', next_attempt_at = now() + interval '1 day' WHERE workflow = $1 AND item_id = $2`, [held.workflow, held.itemId]);
+    await pg.query(`UPDATE ai_jobs SET state = 'retrying', next_attempt_at = now() + interval '1 day' WHERE workflow = $1 AND item_id = $2`, [
+      held.workflow,
+      held.itemId,
+    ]);
     await pg.query('COMMIT');
 
     await waitFor(
@@ -130,7 +139,9 @@ describe('retention and erasure of personal data', () => {
       }
     }
 
-    const ai = (await pg.query(`SELECT item_id, workflow, decision, raw_output, output_sha256, output_removed_why FROM ai_decisions WHERE item_id = ANY($1)`, [old])).rows;
+    const ai = (
+      await pg.query(`SELECT item_id, workflow, decision, raw_output, output_sha256, output_removed_why FROM ai_decisions WHERE item_id = ANY($1)`, [old])
+    ).rows;
     expect(ai).toHaveLength(OLD);
     for (const d of ai) {
       expect(d.output_removed_why).toBe('retention');
@@ -149,7 +160,8 @@ describe('retention and erasure of personal data', () => {
       else expect(Object.values(h.decision)).not.toContain(REMOVED); // every invoice field is compared
     }
     // Recent rows keep their content.
-    const recentHuman = (await pg.query(`SELECT decision FROM human_decisions WHERE workflow = $1 AND NOT (item_id = ANY($2)) LIMIT 1`, [wf.triage, old])).rows[0];
+    const recentHuman = (await pg.query(`SELECT decision FROM human_decisions WHERE workflow = $1 AND NOT (item_id = ANY($2)) LIMIT 1`, [wf.triage, old]))
+      .rows[0];
     expect(recentHuman.decision.reply).toBe('Thanks for reaching out — we are on it.');
     expect(await count(`SELECT count(*) n FROM ai_decisions WHERE output_removed_at IS NULL AND NOT (item_id = ANY($1))`, [old])).toBe(items.length - OLD);
 
@@ -186,7 +198,8 @@ describe('retention and erasure of personal data', () => {
 
     const inputs = (await pg.query(`SELECT workflow, input, input_sha256, input_removed_why FROM work_items WHERE item_id = $1`, [shared])).rows;
     expect(inputs).toHaveLength(2);
-    for (const r of inputs) expect(r).toMatchObject({ input: {}, input_sha256: contentHash(originalInput.get(key(r.workflow, shared))), input_removed_why: 'erasure' });
+    for (const r of inputs)
+      expect(r).toMatchObject({ input: {}, input_sha256: contentHash(originalInput.get(key(r.workflow, shared))), input_removed_why: 'erasure' });
     const ai = (await pg.query(`SELECT workflow, decision, output_removed_why FROM ai_decisions WHERE item_id = $1`, [shared])).rows;
     expect(ai.map((r) => r.output_removed_why)).toEqual(['erasure', 'erasure']);
     const triageAi = ai.find((r) => r.workflow === wf.triage)!;
@@ -201,17 +214,28 @@ describe('retention and erasure of personal data', () => {
     // Asking again removes nothing more, and is answered and audited all the same.
     const again = await api(service.url, 'POST', `/api/items/${shared}/erasure`, { token: admin, body: { reason: 'DSR-2, asked twice' } });
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ removed: { inputs: 0, aiOutputs: 0, humanDecisions: 0, routingEvents: 0 }, alreadyRemoved: { inputs: 2, aiOutputs: 2, humanDecisions: 2 } });
+    expect(again.body).toMatchObject({
+      removed: { inputs: 0, aiOutputs: 0, humanDecisions: 0, routingEvents: 0 },
+      alreadyRemoved: { inputs: 2, aiOutputs: 2, humanDecisions: 2 },
+    });
     // An item the retention already purged.
     const purgedItem = items.slice(0, OLD).find((i) => i !== held)!;
     const purged = await api(service.url, 'POST', `/api/items/${purgedItem.itemId}/erasure`, { token: admin, body: { reason: 'DSR-3' } });
     expect(purged.status).toBe(200);
-    expect(purged.body).toMatchObject({ removed: { inputs: 0, aiOutputs: 0, humanDecisions: 0 }, alreadyRemoved: { inputs: 1, aiOutputs: 1, humanDecisions: 1 } });
+    expect(purged.body).toMatchObject({
+      removed: { inputs: 0, aiOutputs: 0, humanDecisions: 0 },
+      alreadyRemoved: { inputs: 1, aiOutputs: 1, humanDecisions: 1 },
+    });
 
     const audit = await api(service.url, 'GET', '/api/audit?action=personal-data.erased', { token: analyst });
     expect(audit.body.events).toHaveLength(3);
     const entry = audit.body.events.find((e: { id: string }) => String(e.id) === String(first.body.auditId));
-    expect(entry).toMatchObject({ actor: `dpo-${suffix} (admin)`, actorKind: 'person', reason, details: { itemId: shared, workflows: [wf.invoice, wf.triage].sort(), removed: { inputs: 2 } } });
+    expect(entry).toMatchObject({
+      actor: `dpo-${suffix} (admin)`,
+      actorKind: 'person',
+      reason,
+      details: { itemId: shared, workflows: [wf.invoice, wf.triage].sort(), removed: { inputs: 2 } },
+    });
 
     // Counts stay: comparisons, and every report.
     expect(await count(`SELECT count(*) n FROM comparisons WHERE item_id = $1`, [shared])).toBe(2);

@@ -41,7 +41,11 @@ describe('rollout controller', () => {
       },
     },
   });
-  const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken, killSwitchFlag: `understudy.kill-switch-${suffix}` });
+  const admin = new UnleashAdminGateway({
+    url: stackInfo().unleash.url,
+    adminToken: stackInfo().unleash.adminToken,
+    killSwitchFlag: `understudy.kill-switch-${suffix}`,
+  });
   let db: { url: string; drop: () => Promise<void> };
   let pg: Client;
   let a: TestService | null = null;
@@ -56,7 +60,8 @@ describe('rollout controller', () => {
   let traffic: Promise<void> = Promise.resolve();
 
   const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
-  const splitNow = async (): Promise<SegmentSplit | null> => (await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split ?? null;
+  const splitNow = async (): Promise<SegmentSplit | null> =>
+    (await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split ?? null;
   const key = (s: SegmentSplit) => (s.stage === 'shadow' ? 'shadow' : `${s.stage} ${s.trafficPct}`);
 
   beforeAll(async () => {
@@ -108,14 +113,22 @@ describe('rollout controller', () => {
   });
 
   it('climbs shadow → supervised → confidence-routed by itself, one step at a time, as Unleash shows', async () => {
-    await waitFor('confidence-routed 100 % in Unleash', async () => {
-      const s = await splitNow();
-      return s?.stage === 'confidence-routed' && s.trafficPct === 100;
-    }, 300_000, 500);
+    await waitFor(
+      'confidence-routed 100 % in Unleash',
+      async () => {
+        const s = await splitNow();
+        return s?.stage === 'confidence-routed' && s.trafficPct === 100;
+      },
+      300_000,
+      500,
+    );
     // The watcher looks on its own clock: let it see the last split too.
     await waitFor('the watcher to note the top step', async () => seen.length > 0 && key(seen[seen.length - 1]) === 'confidence-routed 100', 10_000, 100);
     expect(seen.map(key)).toEqual(['shadow', 'supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']);
-    const promotions = await q<{ details: { to: SegmentSplit } }>(`SELECT details FROM audit_events WHERE action = 'stage.promoted' AND segment = $1 ORDER BY id`, [SEGMENT]);
+    const promotions = await q<{ details: { to: SegmentSplit } }>(
+      `SELECT details FROM audit_events WHERE action = 'stage.promoted' AND segment = $1 ORDER BY id`,
+      [SEGMENT],
+    );
     expect(promotions.map((p) => key(p.details.to))).toEqual(['supervised 50', 'supervised 100', 'confidence-routed 50', 'confidence-routed 100']);
     const [seg] = await q<{ threshold: number | null; baseline: { lower: number } }>(`SELECT threshold, baseline FROM segments WHERE segment = $1`, [SEGMENT]);
     expect(seg.threshold).not.toBeNull();
@@ -123,14 +136,21 @@ describe('rollout controller', () => {
   });
 
   it('is led by exactly one of the two instances (one advisory lock holder)', async () => {
-    const holders = await q<{ n: string }>(`SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (hashtextextended('understudy:controller', 0) & x'ffffffff'::bigint)::oid`);
+    const holders = await q<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = (hashtextextended('understudy:controller', 0) & x'ffffffff'::bigint)::oid`,
+    );
     expect(Number(holders[0].n)).toBe(1);
   });
 
   it('holds steady at the top while the AI is stable', async () => {
     // A long run at the top produces no revert (the benchmark measures the rate over 1,000 segment-days).
     const before = Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n);
-    await waitFor('800 more comparisons at confidence-routed', async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n) >= before + 800, 240_000, 250);
+    await waitFor(
+      '800 more comparisons at confidence-routed',
+      async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n) >= before + 800,
+      240_000,
+      250,
+    );
     expect(await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).toEqual([]);
     const actions = await q<{ action: string; n: string }>(`SELECT action, count(*) n FROM routing_decisions GROUP BY action`);
     // (No `review`: at 0.95 agreement the certified threshold sits below every wrong answer's confidence.)
@@ -142,9 +162,10 @@ describe('rollout controller', () => {
     // threshold see it, and the guard reverts one stage.
     await setScenario(wf.model, { accuracy: 0.45, confidence: { correctMean: 0.9, wrongMean: 0.88, spread: 0.05 } }, 'PATCH');
     await waitFor('a revert', async () => (await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).length > 0, 180_000, 500);
-    const [revert] = await q<{ details: { to: SegmentSplit; guard: { statistic: number; threshold: number; baseline: number; window: { n: number; rate: number } } }; reason: string }>(
-      `SELECT details, reason FROM audit_events WHERE action = 'stage.reverted'`,
-    );
+    const [revert] = await q<{
+      details: { to: SegmentSplit; guard: { statistic: number; threshold: number; baseline: number; window: { n: number; rate: number } } };
+      reason: string;
+    }>(`SELECT details, reason FROM audit_events WHERE action = 'stage.reverted'`);
     expect(key(revert.details.to)).toBe('supervised 100');
     expect(revert.details.guard.statistic).toBeGreaterThanOrEqual(revert.details.guard.threshold);
     expect(revert.details.guard.window.rate).toBeLessThan(revert.details.guard.baseline);
@@ -162,15 +183,34 @@ describe('rollout controller', () => {
     await admin.ensureSetup();
     await admin.setKillSwitch(true);
     const KILLED = `state = 'skipped' AND skip_reason LIKE 'kill switch%'`;
-    await waitFor('every instance skipping the AI', async () => {
-      const last = await q<{ killed: boolean }>(`SELECT ${KILLED} AS killed FROM ai_jobs WHERE state IN ('completed', 'skipped', 'failed') ORDER BY updated_at DESC LIMIT 30`);
-      return last.length === 30 && last.every((j) => j.killed);
-    }, 120_000, 250);
+    await waitFor(
+      'every instance skipping the AI',
+      async () => {
+        const last = await q<{ killed: boolean }>(
+          `SELECT ${KILLED} AS killed FROM ai_jobs WHERE state IN ('completed', 'skipped', 'failed') ORDER BY updated_at DESC LIMIT 30`,
+        );
+        return last.length === 30 && last.every((j) => j.killed);
+      },
+      120_000,
+      250,
+    );
     const killedFrom = new Date();
-    await waitFor('30 more jobs skipped', async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM ai_jobs WHERE ${KILLED} AND updated_at > $1`, [killedFrom]))[0].n) >= 30, 120_000, 250);
-    const leaked = await q(`SELECT r.action FROM routing_decisions r JOIN ai_decisions d ON d.id = r.ai_decision_id WHERE d.created_at > $1 AND r.action <> 'none'`, [killedFrom]);
+    await waitFor(
+      '30 more jobs skipped',
+      async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM ai_jobs WHERE ${KILLED} AND updated_at > $1`, [killedFrom]))[0].n) >= 30,
+      120_000,
+      250,
+    );
+    const leaked = await q(
+      `SELECT r.action FROM routing_decisions r JOIN ai_decisions d ON d.id = r.ai_decision_id WHERE d.created_at > $1 AND r.action <> 'none'`,
+      [killedFrom],
+    );
     expect(leaked).toEqual([]);
-    await waitFor('the kill switch in the audit log as an operator change', async () => (await q(`SELECT id FROM audit_events WHERE action = 'kill-switch.changed' AND actor_kind = 'operator'`)).length > 0, 30_000);
+    await waitFor(
+      'the kill switch in the audit log as an operator change',
+      async () => (await q(`SELECT id FROM audit_events WHERE action = 'kill-switch.changed' AND actor_kind = 'operator'`)).length > 0,
+      30_000,
+    );
     await admin.setKillSwitch(false);
   });
 
@@ -179,15 +219,29 @@ describe('rollout controller', () => {
     // every later one must.
     await admin.setWorkflowEnabled(wf.triage, false);
     const DISABLED = `action = 'none' AND reason = 'workflow flag disabled: humans only'`;
-    await waitFor('every instance routing to humans only', async () => {
-      const last = await q<{ disabled: boolean }>(`SELECT ${DISABLED} AS disabled FROM routing_decisions ORDER BY id DESC LIMIT 30`);
-      return last.every((r) => r.disabled) && last.length === 30;
-    }, 120_000, 250);
+    await waitFor(
+      'every instance routing to humans only',
+      async () => {
+        const last = await q<{ disabled: boolean }>(`SELECT ${DISABLED} AS disabled FROM routing_decisions ORDER BY id DESC LIMIT 30`);
+        return last.every((r) => r.disabled) && last.length === 30;
+      },
+      120_000,
+      250,
+    );
     const [{ mark }] = await q<{ mark: string }>(`SELECT max(id) AS mark FROM routing_decisions`);
-    await waitFor('50 more routing decisions', async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM routing_decisions WHERE id > $1`, [mark]))[0].n) >= 50, 120_000, 250);
+    await waitFor(
+      '50 more routing decisions',
+      async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM routing_decisions WHERE id > $1`, [mark]))[0].n) >= 50,
+      120_000,
+      250,
+    );
     const routedAfter = await q<{ action: string; reason: string }>(`SELECT action, reason FROM routing_decisions WHERE id > $1`, [mark]);
     expect(routedAfter.filter((r) => r.action !== 'none' || r.reason !== 'workflow flag disabled: humans only')).toEqual([]);
-    await waitFor('the operator change in the audit log', async () => (await q(`SELECT id FROM audit_events WHERE action = 'flag.operator-change' AND actor_kind = 'operator'`)).length > 0, 30_000);
+    await waitFor(
+      'the operator change in the audit log',
+      async () => (await q(`SELECT id FROM audit_events WHERE action = 'flag.operator-change' AND actor_kind = 'operator'`)).length > 0,
+      30_000,
+    );
     expect((await admin.readWorkflowFlag(wf.triage)).enabled).toBe(false); // adopted, never re-enabled
   });
 

@@ -53,7 +53,15 @@ describe('routing and the human review loop', () => {
   const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
   /** Every routing decision so far, each checked against what the stage table gives for its stage, confidence, threshold and draws. */
   const routedAsTheTableSays = async () => {
-    const rows = await q<{ item_id: string; segment: string; stage: string; action: string; threshold: number | null; confidence: number | null; valid: boolean }>(
+    const rows = await q<{
+      item_id: string;
+      segment: string;
+      stage: string;
+      action: string;
+      threshold: number | null;
+      confidence: number | null;
+      valid: boolean;
+    }>(
       `SELECT r.item_id, r.segment, r.stage, r.action, r.threshold, r.confidence, d.valid
        FROM routing_decisions r JOIN ai_decisions d ON d.id = r.ai_decision_id`,
     );
@@ -87,7 +95,13 @@ describe('routing and the human review loop', () => {
     await admin.ensureSetup();
     await admin.ensureWorkflowFlag(wf.triage);
     for (const [segment, stage] of Object.entries(STAGE_OF)) await admin.writeSegmentSplit(wf.triage, segment, { stage, trafficPct: 100 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' } });
+    service = await startService({
+      suffix,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
+    });
     const kafka = kafkaClient(`routing-${suffix}`);
     routingConsumer = kafka.consumer({ groupId: `routing-reader-${suffix}` });
     await routingConsumer.connect();
@@ -96,7 +110,17 @@ describe('routing and the human review loop', () => {
     floor = new WorkFloor({
       kafka,
       topics,
-      generator: new WorkloadGenerator({ seed: 4, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']], idPrefix: `${suffix}-` }),
+      generator: new WorkloadGenerator({
+        seed: 4,
+        triageWorkflow: wf.triage,
+        triageShare: 1,
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+          ['phone', 'apac'],
+        ],
+        idPrefix: `${suffix}-`,
+      }),
       agents: new HumanAgents({ seed: 2, errorRate: 0 }),
       thinkTimeMs: 1500,
       groupId: `floor-${suffix}`,
@@ -116,10 +140,16 @@ describe('routing and the human review loop', () => {
   it('emits per stage exactly what the stage table says, and the loop feeds overrides, thresholds and the human baseline', async () => {
     // The controller adopts the splits it found in Unleash, as an operator's, and holds them.
     await floor.run(1500, 60);
-    await waitFor('every item decided and routed', async () => {
-      const [r] = await q<{ items: string; routed: string }>(`SELECT (SELECT count(*) FROM work_items) items, (SELECT count(*) FROM routing_decisions) routed`);
-      return Number(r.items) === 1500 && Number(r.routed) === 1500;
-    }, 120_000);
+    await waitFor(
+      'every item decided and routed',
+      async () => {
+        const [r] = await q<{ items: string; routed: string }>(
+          `SELECT (SELECT count(*) FROM work_items) items, (SELECT count(*) FROM routing_decisions) routed`,
+        );
+        return Number(r.items) === 1500 && Number(r.routed) === 1500;
+      },
+      120_000,
+    );
     const adopted = await q<{ segment: string; stage: string }>(`SELECT segment, stage FROM segments ORDER BY segment`);
     expect(Object.fromEntries(adopted.map((r) => [r.segment, r.stage]))).toEqual(STAGE_OF);
 
@@ -134,13 +164,18 @@ describe('routing and the human review loop', () => {
     expect(Object.keys(counts['chat|us']).sort()).toEqual(['audit', 'suggest']);
     // Before a threshold is certified, confidence routing sends everything to review (`auto` comes
     // once one is, which on a slow machine may be after this first traffic: checked further down).
-    expect(Object.keys(counts['phone|apac']).filter((a) => a !== 'auto').sort()).toEqual(['audit', 'review']);
+    expect(
+      Object.keys(counts['phone|apac'])
+        .filter((a) => a !== 'auto')
+        .sort(),
+    ).toEqual(['audit', 'review']);
     expect(rows.some((r) => r.segment === 'phone|apac' && r.threshold === null && r.action === 'review')).toBe(true);
 
     // What reached ai.routing is exactly what the outbox was given: one event per action other than none.
     const outgoing = rows.filter((r) => r.action !== 'none');
     await waitFor('every routing event on Kafka', async () => new Set(published.map((e) => e.eventId)).size === outgoing.length, 30_000);
-    const byAction = (list: Array<Record<string, unknown>>) => list.reduce<Record<string, number>>((m, e) => ({ ...m, [String(e.action)]: (m[String(e.action)] ?? 0) + 1 }), {});
+    const byAction = (list: Array<Record<string, unknown>>) =>
+      list.reduce<Record<string, number>>((m, e) => ({ ...m, [String(e.action)]: (m[String(e.action)] ?? 0) + 1 }), {});
     const unique = [...new Map(published.map((e) => [e.eventId, e])).values()];
     expect(byAction(unique)).toEqual(byAction(outgoing));
     for (const e of unique) {
@@ -185,10 +220,15 @@ describe('routing and the human review loop', () => {
           )
         )[0].n,
       );
-    await waitFor('the items decided twice paired once each', async () => {
-      const p = await humanPairs();
-      return Number(p.twice) > 0 && Number(p.twice) === (await decidedTwice()) && Number(p.rolled) === Number(p.twice);
-    }, 60_000, 500);
+    await waitFor(
+      'the items decided twice paired once each',
+      async () => {
+        const p = await humanPairs();
+        return Number(p.twice) > 0 && Number(p.twice) === (await decidedTwice()) && Number(p.rolled) === Number(p.twice);
+      },
+      60_000,
+      500,
+    );
     const hh = await humanPairs();
     expect(Number(hh.twice)).toBeGreaterThan(0);
     expect(Number(hh.twice)).toBeLessThanOrEqual(counts['email|eu']['double-label']);
@@ -202,20 +242,35 @@ describe('routing and the human review loop', () => {
     const more = floor.run(100_000, 60, () => stop);
     let driftFrom = new Date();
     try {
-      await waitFor('a threshold certified on fresh labels', async () => {
-        const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
-        return s.threshold !== null;
-      }, 240_000, 500);
+      await waitFor(
+        'a threshold certified on fresh labels',
+        async () => {
+          const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
+          return s.threshold !== null;
+        },
+        240_000,
+        500,
+      );
       // Above a certified threshold, confidence routing sends the answer out on its own.
-      await waitFor('an item routed auto above the certified threshold', async () => (await q(`SELECT id FROM routing_decisions WHERE segment = 'phone|apac' AND action = 'auto' AND threshold IS NOT NULL LIMIT 1`)).length > 0, 60_000, 250);
+      await waitFor(
+        'an item routed auto above the certified threshold',
+        async () => (await q(`SELECT id FROM routing_decisions WHERE segment = 'phone|apac' AND action = 'auto' AND threshold IS NOT NULL LIMIT 1`)).length > 0,
+        60_000,
+        250,
+      );
       const certified = await routedAsTheTableSays();
       expect(certified.some((r) => r.segment === 'phone|apac' && r.action === 'auto')).toBe(true);
       await setScenario(wf.model, { accuracy: 0.3, confidence: { correctMean: 0.95, wrongMean: 0.95, spread: 0.02 } }, 'PATCH');
       driftFrom = new Date();
-      await waitFor('the threshold to lose its certification', async () => {
-        const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
-        return s.threshold === null;
-      }, 240_000, 1000);
+      await waitFor(
+        'the threshold to lose its certification',
+        async () => {
+          const [s] = await q<{ threshold: number | null }>(`SELECT threshold FROM segments WHERE segment = 'phone|apac'`);
+          return s.threshold === null;
+        },
+        240_000,
+        1000,
+      );
     } finally {
       stop = true;
       await more;

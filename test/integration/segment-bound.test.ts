@@ -54,25 +54,42 @@ describe('the segment bound', () => {
       const messages = Array.from({ length: Math.min(5000, ITEMS - sent) }, (_, k) => {
         const n = sent + k;
         const itemId = `${suffix}-${n}`;
-        const event = { eventId: `e-${itemId}`, workflow: wf.triage, itemId, attributes: { channel: ['email', 'chat', 'phone'][n % 3], region: `r-${n}` }, input: { subject: `ticket ${n}`, body: 'hello' }, occurredAt };
+        const event = {
+          eventId: `e-${itemId}`,
+          workflow: wf.triage,
+          itemId,
+          attributes: { channel: ['email', 'chat', 'phone'][n % 3], region: `r-${n}` },
+          input: { subject: `ticket ${n}`, body: 'hello' },
+          occurredAt,
+        };
         return { key: itemId, value: JSON.stringify(event) };
       });
       await producer.send({ topic: topics.workItems, messages });
       const sentSoFar = sent + messages.length;
-      await waitFor('ingest to keep up', async () => sentSoFar - Number((await q<{ n: string }>(`SELECT count(*) n FROM work_items`))[0].n) <= 20_000, 300_000, 250);
+      await waitFor(
+        'ingest to keep up',
+        async () => sentSoFar - Number((await q<{ n: string }>(`SELECT count(*) n FROM work_items`))[0].n) <= 20_000,
+        300_000,
+        250,
+      );
     }
     await producer.disconnect();
 
     let stored = 0;
     let said = Date.now();
-    await waitFor('every item stored', async () => {
-      stored = Number((await q<{ n: string }>(`SELECT count(*) n FROM work_items`))[0].n);
-      if (Date.now() - said > 30_000) {
-        said = Date.now();
-        console.log(`segment bound: ${stored} of ${ITEMS} stored after ${((Date.now() - started) / 1000).toFixed(0)} s`);
-      }
-      return stored === ITEMS;
-    }, 600_000, 1000);
+    await waitFor(
+      'every item stored',
+      async () => {
+        stored = Number((await q<{ n: string }>(`SELECT count(*) n FROM work_items`))[0].n);
+        if (Date.now() - said > 30_000) {
+          said = Date.now();
+          console.log(`segment bound: ${stored} of ${ITEMS} stored after ${((Date.now() - started) / 1000).toFixed(0)} s`);
+        }
+        return stored === ITEMS;
+      },
+      600_000,
+      1000,
+    );
     console.log(`segment bound: ${ITEMS} items with distinct values stored by two instances in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
     // Segments: the first BOUND values admitted (one item each, every value being new), the rest pooled.
@@ -95,11 +112,20 @@ describe('the segment bound', () => {
 
     // Metric series: the leader's controller sets one stage series per segment, and no instance has more.
     const stageSeries = async (url: string) =>
-      (await (await fetch(`${url}/metrics`)).text()).split('\n').filter((l) => l.startsWith('understudy_segment_stage{') && l.includes(`workflow="${wf.triage}"`)).length;
-    await waitFor('the stage series of every segment', async () => Math.max(...(await Promise.all(services.map((s) => stageSeries(s.url))))) === BOUND + 1, 60_000, 1000);
+      (await (await fetch(`${url}/metrics`)).text())
+        .split('\n')
+        .filter((l) => l.startsWith('understudy_segment_stage{') && l.includes(`workflow="${wf.triage}"`)).length;
+    await waitFor(
+      'the stage series of every segment',
+      async () => Math.max(...(await Promise.all(services.map((s) => stageSeries(s.url))))) === BOUND + 1,
+      60_000,
+      1000,
+    );
     for (const s of services) expect(await stageSeries(s.url)).toBeLessThanOrEqual(BOUND + 1);
     const overflowMetric = async (url: string) => {
-      const line = (await (await fetch(`${url}/metrics`)).text()).split('\n').find((l) => l.startsWith('understudy_segment_overflow_total{') && l.includes(`workflow="${wf.triage}"`));
+      const line = (await (await fetch(`${url}/metrics`)).text())
+        .split('\n')
+        .find((l) => l.startsWith('understudy_segment_overflow_total{') && l.includes(`workflow="${wf.triage}"`));
       return line ? Number(line.split(' ').pop()) : 0;
     };
     let pooled = 0;

@@ -59,8 +59,15 @@ describe('shadow pipeline', () => {
       seed: 11,
       triageWorkflow: wf.triage,
       invoiceWorkflow: wf.invoice,
-      triageSegments: [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']],
-      invoiceSegments: [['invoice', 'eu'], ['claim', 'us']],
+      triageSegments: [
+        ['email', 'eu'],
+        ['chat', 'us'],
+        ['phone', 'apac'],
+      ],
+      invoiceSegments: [
+        ['invoice', 'eu'],
+        ['claim', 'us'],
+      ],
       idPrefix: `${suffix}-`,
     });
     items = gen.batch(ITEMS);
@@ -69,12 +76,32 @@ describe('shadow pipeline', () => {
     malformed.push(
       { topic: 'items', value: Buffer.from('{"eventId": "broken'), why: /^not JSON/ },
       { topic: 'items', value: Buffer.from([0xc3, 0x28, 0x7b]), why: /^not valid UTF-8/ },
-      { topic: 'items', value: Buffer.from(JSON.stringify({ eventId: 'x1', workflow: wf.triage, itemId: 'x', input: {}, occurredAt: 'noon' })), why: /occurredAt/ },
-      { topic: 'items', value: Buffer.from(JSON.stringify({ ...toWorkItemEvent(items[0]), eventId: 'x2', itemId: 'x2', workflow: 'no-such-workflow' })), why: /^unknown workflow "no-such-workflow"/ },
-      { topic: 'items', value: Buffer.from(JSON.stringify({ ...toWorkItemEvent(items[0]), eventId: 'x3', itemId: 'x3', attributes: { channel: 'email' } })), why: /attributes\.region is required/ },
-      { topic: 'items', value: Buffer.from(JSON.stringify({ ...toWorkItemEvent(items[0]), eventId: 'x4', itemId: 'x4', input: { t: 'a\u0000b' } })), why: /NUL character/ },
+      {
+        topic: 'items',
+        value: Buffer.from(JSON.stringify({ eventId: 'x1', workflow: wf.triage, itemId: 'x', input: {}, occurredAt: 'noon' })),
+        why: /occurredAt/,
+      },
+      {
+        topic: 'items',
+        value: Buffer.from(JSON.stringify({ ...toWorkItemEvent(items[0]), eventId: 'x2', itemId: 'x2', workflow: 'no-such-workflow' })),
+        why: /^unknown workflow "no-such-workflow"/,
+      },
+      {
+        topic: 'items',
+        value: Buffer.from(JSON.stringify({ ...toWorkItemEvent(items[0]), eventId: 'x3', itemId: 'x3', attributes: { channel: 'email' } })),
+        why: /attributes\.region is required/,
+      },
+      {
+        topic: 'items',
+        value: Buffer.from(JSON.stringify({ ...toWorkItemEvent(items[0]), eventId: 'x4', itemId: 'x4', input: { t: 'a\u0000b' } })),
+        why: /NUL character/,
+      },
       { topic: 'decisions', value: Buffer.from(JSON.stringify({ ...decisions[0], eventId: 'x5', kind: 'review' })), why: /verdict: is required/ },
-      { topic: 'decisions', value: Buffer.from(JSON.stringify({ ...decisions[0], eventId: 'x6', decision: { reply: 'hi' } })), why: /^decision\.category is required/ },
+      {
+        topic: 'decisions',
+        value: Buffer.from(JSON.stringify({ ...decisions[0], eventId: 'x6', decision: { reply: 'hi' } })),
+        why: /^decision\.category is required/,
+      },
       { topic: 'decisions', value: Buffer.from('[1,2,3]'), why: /not a valid work\.decisions event/ },
     );
 
@@ -172,7 +199,10 @@ describe('shadow pipeline', () => {
     expect(perSegment.map((r) => r.segment).sort()).toEqual(Object.keys(SEGMENT_ACCURACY).sort());
     for (const r of perSegment) {
       const ci = wilsonInterval(r.agree, r.n, 0.999);
-      expect({ segment: r.segment, within: ci.lower <= SEGMENT_ACCURACY[r.segment] && SEGMENT_ACCURACY[r.segment] <= ci.upper }).toEqual({ segment: r.segment, within: true });
+      expect({ segment: r.segment, within: ci.lower <= SEGMENT_ACCURACY[r.segment] && SEGMENT_ACCURACY[r.segment] <= ci.upper }).toEqual({
+        segment: r.segment,
+        within: true,
+      });
     }
     // The challenger (accuracy 0.6, no logprobs → self-reported confidence) is measured on the same items.
     const challenger = (await pg.query(`SELECT sum(n)::int AS n, sum(agree)::int AS agree FROM rollup_minute WHERE workflow_version = 2`)).rows[0];

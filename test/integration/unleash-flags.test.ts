@@ -177,9 +177,7 @@ describe('UnleashAdminGateway against unleash-server', () => {
     // Updating keeps the same strategy.
     await gateway.writeSegmentSplit(workflow, 'email|eu', { stage: 'confidence-routed', trafficPct: 12.5 });
     const state = await gateway.readWorkflowFlag(workflow);
-    expect(state.segments).toEqual([
-      { segment: 'email|eu', strategyId: strategy.id, split: { stage: 'confidence-routed', trafficPct: 12.5 } },
-    ]);
+    expect(state.segments).toEqual([{ segment: 'email|eu', strategyId: strategy.id, split: { stage: 'confidence-routed', trafficPct: 12.5 } }]);
 
     await expect(gateway.writeSegmentSplit(workflow, 'x', { stage: 'supervised', trafficPct: 120 })).rejects.toMatchObject({
       code: 'FLAG_INVALID_INPUT',
@@ -228,12 +226,20 @@ describe('UnleashFlagReader against unleash-server', () => {
     await gateway.ensureWorkflowFlag(workflow);
     const reader = await startedReader();
     expect(reader.ready()).toBe(true);
-    await within(PROPAGATION_DEADLINE_MS, () => reader.stageFor(workflow, 'chat', 'item-1'), (d) => d.reason === 'variant');
+    await within(
+      PROPAGATION_DEADLINE_MS,
+      () => reader.stageFor(workflow, 'chat', 'item-1'),
+      (d) => d.reason === 'variant',
+    );
     // Segments without a strategy of their own are in shadow (the fallback).
     expect(reader.stageFor(workflow, 'chat', 'item-1')).toEqual({ stage: 'shadow', reason: 'variant', variant: 'shadow' });
 
     await gateway.writeSegmentSplit(workflow, 'chat', { stage: 'supervised', trafficPct: 100 });
-    const ms1 = await within(PROPAGATION_DEADLINE_MS, () => reader.stageFor(workflow, 'chat', 'item-1').stage, (s) => s === 'supervised');
+    const ms1 = await within(
+      PROPAGATION_DEADLINE_MS,
+      () => reader.stageFor(workflow, 'chat', 'item-1').stage,
+      (s) => s === 'supervised',
+    );
 
     await gateway.writeSegmentSplit(workflow, 'chat', { stage: 'confidence-routed', trafficPct: 100 });
     const ms2 = await within(
@@ -251,7 +257,11 @@ describe('UnleashFlagReader against unleash-server', () => {
     await gateway.ensureWorkflowFlag(workflow);
     await gateway.writeSegmentSplit(workflow, segment, { stage: 'supervised', trafficPct: 25 });
     const reader = await startedReader();
-    await within(PROPAGATION_DEADLINE_MS, () => itemsAt(reader, workflow, segment, 'supervised').size, (n) => n > 0);
+    await within(
+      PROPAGATION_DEADLINE_MS,
+      () => itemsAt(reader, workflow, segment, 'supervised').size,
+      (n) => n > 0,
+    );
 
     const at25 = itemsAt(reader, workflow, segment, 'supervised');
     expect(at25.size / items.length).toBeGreaterThan(0.22);
@@ -265,7 +275,11 @@ describe('UnleashFlagReader against unleash-server', () => {
     }
 
     await gateway.writeSegmentSplit(workflow, segment, { stage: 'supervised', trafficPct: 50 });
-    await within(PROPAGATION_DEADLINE_MS, () => itemsAt(reader, workflow, segment, 'supervised').size, (n) => n > at25.size);
+    await within(
+      PROPAGATION_DEADLINE_MS,
+      () => itemsAt(reader, workflow, segment, 'supervised').size,
+      (n) => n > at25.size,
+    );
     const at50 = itemsAt(reader, workflow, segment, 'supervised');
     expect(at50.size / items.length).toBeGreaterThan(0.47);
     expect(at50.size / items.length).toBeLessThan(0.53);
@@ -278,13 +292,21 @@ describe('UnleashFlagReader against unleash-server', () => {
     await gateway.ensureWorkflowFlag(workflow);
     await gateway.writeSegmentSplit(workflow, 'phone', { stage: 'supervised', trafficPct: 100 });
     const reader = await startedReader();
-    await within(PROPAGATION_DEADLINE_MS, () => reader.stageFor(workflow, 'phone', 'i-7').stage, (s) => s === 'supervised');
+    await within(
+      PROPAGATION_DEADLINE_MS,
+      () => reader.stageFor(workflow, 'phone', 'i-7').stage,
+      (s) => s === 'supervised',
+    );
     expect(reader.workflowEnabled(workflow)).toBe(true);
 
     // What an operator's click in Unleash's UI does, without any Understudy call.
     const off = await admin('POST', `/api/admin/projects/default/features/${workflowFlagName(workflow)}/environments/development/off`);
     expect(off.status).toBe(200);
-    await within(PROPAGATION_DEADLINE_MS, () => reader.stageFor(workflow, 'phone', 'i-7'), (d) => d.stage === null);
+    await within(
+      PROPAGATION_DEADLINE_MS,
+      () => reader.stageFor(workflow, 'phone', 'i-7'),
+      (d) => d.stage === null,
+    );
     const decision: StageDecision = reader.stageFor(workflow, 'phone', 'i-7');
     expect(decision).toEqual({ stage: null, reason: 'flag-disabled' });
     expect(reader.stageFor(workflow, 'some-other-segment', 'i-8')).toEqual({ stage: null, reason: 'flag-disabled' });
@@ -292,7 +314,11 @@ describe('UnleashFlagReader against unleash-server', () => {
     expect((await gateway.readWorkflowFlag(workflow)).enabled).toBe(false);
 
     await gateway.setWorkflowEnabled(workflow, true);
-    await within(PROPAGATION_DEADLINE_MS, () => reader.stageFor(workflow, 'phone', 'i-7').stage, (s) => s === 'supervised');
+    await within(
+      PROPAGATION_DEADLINE_MS,
+      () => reader.stageFor(workflow, 'phone', 'i-7').stage,
+      (s) => s === 'supervised',
+    );
   });
 
   it('reads the kill switch', async () => {
@@ -312,10 +338,18 @@ describe('UnleashFlagReader against unleash-server', () => {
       expect(reader.killSwitch()).toBe(false);
       await prodGateway.setKillSwitch(true);
       expect(await prodGateway.readKillSwitch()).toBe(true);
-      await within(PROPAGATION_DEADLINE_MS, () => reader.killSwitch(), (k) => k);
+      await within(
+        PROPAGATION_DEADLINE_MS,
+        () => reader.killSwitch(),
+        (k) => k,
+      );
       await prodGateway.setKillSwitch(false);
       expect(await prodGateway.readKillSwitch()).toBe(false);
-      await within(PROPAGATION_DEADLINE_MS, () => reader.killSwitch(), (k) => !k);
+      await within(
+        PROPAGATION_DEADLINE_MS,
+        () => reader.killSwitch(),
+        (k) => !k,
+      );
     } finally {
       await prodGateway.setKillSwitch(false);
       await admin('DELETE', `/api/admin/api-tokens/${encodeURIComponent(token.json.secret)}`);

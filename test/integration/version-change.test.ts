@@ -4,7 +4,19 @@ import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
-import { api, createTopics, createToken, kafkaClient, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../harness/test-env';
+import {
+  api,
+  createTopics,
+  createToken,
+  kafkaClient,
+  setScenario,
+  stackInfo,
+  startService,
+  TestService,
+  TestTopics,
+  uniqueSuffix,
+  waitFor,
+} from '../harness/test-env';
 
 /**
  * A new champion earns its stage. A segment at confidence-routed sends items `auto`; an admin makes
@@ -49,7 +61,13 @@ describe('a new champion version', () => {
     await admin.ensureWorkflowFlag(wf.triage);
     await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
     await pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'shadow', 0.6, 'fixed')`, [wf.triage, ROUTED]);
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' } });
+    service = await startService({
+      suffix,
+      topics,
+      workflowsFile: wf.file,
+      databaseUrl: db.url,
+      env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
+    });
     producer = kafkaClient(`version-${suffix}`).producer();
     await producer.connect();
   });
@@ -62,16 +80,25 @@ describe('a new champion version', () => {
   });
 
   it('sends nothing auto of the new version, and takes the segment back to shadow to earn its stage', async () => {
-    await waitFor('the segment adopted at confidence-routed, by v1', async () => {
-      const [s] = await q<{ stage: string; workflow_version: number | null }>(`SELECT stage, workflow_version FROM segments WHERE segment = $1`, [ROUTED]);
-      return s?.stage === 'confidence-routed' && s.workflow_version === 1;
-    }, 60_000);
+    await waitFor(
+      'the segment adopted at confidence-routed, by v1',
+      async () => {
+        const [s] = await q<{ stage: string; workflow_version: number | null }>(`SELECT stage, workflow_version FROM segments WHERE segment = $1`, [ROUTED]);
+        return s?.stage === 'confidence-routed' && s.workflow_version === 1;
+      },
+      60_000,
+    );
     expect((await probe()).some((r) => r.action === 'auto' && r.version === 1)).toBe(true);
 
     const adminToken = createToken(db.url, 'admin', 'version admin');
-    const [v1] = (await api(service!.url, 'GET', `/api/workflows/${wf.triage}/versions`, { token: adminToken })).body as Array<{ definition: Record<string, unknown> & { prompt: Record<string, unknown> } }>;
+    const [v1] = (await api(service!.url, 'GET', `/api/workflows/${wf.triage}/versions`, { token: adminToken })).body as Array<{
+      definition: Record<string, unknown> & { prompt: Record<string, unknown> };
+    }>;
     const definition = { ...v1.definition, version: 2, prompt: { ...v1.definition.prompt, version: `${String(v1.definition.prompt.version)}-b` } };
-    const created = await api(service!.url, 'POST', `/api/workflows/${wf.triage}/versions`, { token: adminToken, body: { definition, role: 'champion', reason: 'a new prompt' } });
+    const created = await api(service!.url, 'POST', `/api/workflows/${wf.triage}/versions`, {
+      token: adminToken,
+      body: { definition, role: 'champion', reason: 'a new prompt' },
+    });
     expect(created.status).toBe(201);
 
     // From the first item of v2 on: nothing auto, whatever the flag still says.
@@ -79,13 +106,21 @@ describe('a new champion version', () => {
     expect(afterSwitch.filter((r) => r.version === 2 && r.action === 'auto')).toEqual([]);
     expect(afterSwitch.some((r) => r.version === 2)).toBe(true);
 
-    await waitFor('the segment back in shadow for v2', async () => {
-      const [s] = await q<{ stage: string; workflow_version: number }>(`SELECT stage, workflow_version FROM segments WHERE segment = $1`, [ROUTED]);
-      return s.stage === 'shadow' && s.workflow_version === 2;
-    }, 60_000);
+    await waitFor(
+      'the segment back in shadow for v2',
+      async () => {
+        const [s] = await q<{ stage: string; workflow_version: number }>(`SELECT stage, workflow_version FROM segments WHERE segment = $1`, [ROUTED]);
+        return s.stage === 'shadow' && s.workflow_version === 2;
+      },
+      60_000,
+    );
     const [reset] = await q<{ reason: string }>(`SELECT reason FROM audit_events WHERE action = 'stage.reset-for-version' AND segment = $1`, [ROUTED]);
     expect(reset.reason).toMatch(/v2 became the champion \(the stage was earned by v1\)/);
-    await waitFor('Unleash caught up', async () => (await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === ROUTED)?.split.stage === 'shadow', 30_000);
+    await waitFor(
+      'Unleash caught up',
+      async () => (await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === ROUTED)?.split.stage === 'shadow',
+      30_000,
+    );
     const later = await probe();
     expect(later.every((r) => r.version === 2 && (r.action === 'none' || r.action === 'double-label'))).toBe(true);
   });

@@ -90,7 +90,12 @@ describe('workflow-scoped tokens', () => {
     });
     await floor.start();
     traffic = floor.run(1_000_000, 40, () => stopTraffic);
-    segmentB = await waitFor('a segment of workflow B', async () => (await as(pm, 'GET', `/api/workflows/${wf.invoice}/segments`)).body?.[0]?.segment as string | undefined, 120_000, 500);
+    segmentB = await waitFor(
+      'a segment of workflow B',
+      async () => (await as(pm, 'GET', `/api/workflows/${wf.invoice}/segments`)).body?.[0]?.segment as string | undefined,
+      120_000,
+      500,
+    );
     await waitFor('A to wait for approval', async () => (await as(pm, 'GET', segA())).body?.pendingStep != null, 180_000, 500);
   });
 
@@ -109,12 +114,24 @@ describe('workflow-scoped tokens', () => {
       expect((await as(analystA, 'GET', '/api/me')).body).toEqual({ name: 'ana', role: 'analyst', workflows: [wf.triage] });
       expect((await as(pm, 'GET', '/api/me')).body).toEqual({ name: 'lee', role: 'program_manager', workflows: null });
       const tokens = (await as(admin, 'GET', '/api/tokens')).body as Array<{ name: string; workflows: string[] | null }>;
-      expect(Object.fromEntries(tokens.map((t) => [t.name, t.workflows]))).toMatchObject({ maria: [wf.triage], omar: [wf.invoice], ana: [wf.triage], lee: null, 'scope admin': null });
+      expect(Object.fromEntries(tokens.map((t) => [t.name, t.workflows]))).toMatchObject({
+        maria: [wf.triage],
+        omar: [wf.invoice],
+        ana: [wf.triage],
+        lee: null,
+        'scope admin': null,
+      });
     });
 
     it('records the scope in the audit log', async () => {
-      const events = (await as(admin, 'GET', '/api/audit?action=token.created&limit=50')).body.events as Array<{ reason: string; details: { name: string; workflows: string[] | null } }>;
-      expect(events.find((e) => e.details.name === 'ana')).toMatchObject({ reason: `token "ana" for role analyst of workflows ${wf.triage}`, details: { workflows: [wf.triage] } });
+      const events = (await as(admin, 'GET', '/api/audit?action=token.created&limit=50')).body.events as Array<{
+        reason: string;
+        details: { name: string; workflows: string[] | null };
+      }>;
+      expect(events.find((e) => e.details.name === 'ana')).toMatchObject({
+        reason: `token "ana" for role analyst of workflows ${wf.triage}`,
+        details: { workflows: [wf.triage] },
+      });
       expect(events.find((e) => e.details.name === 'maria')?.details.workflows).toEqual([wf.triage]);
       expect(events.find((e) => e.details.name === 'lee')?.details.workflows).toBeNull();
     });
@@ -138,8 +155,15 @@ describe('workflow-scoped tokens', () => {
       expect(promoted).toMatchObject({ status: 200, body: { workflow: wf.triage, stage: 'supervised' } });
       expect((await as(pmA, 'POST', `${segA()}/hold`, { reason: 'scoped hold' })).body).toMatchObject({ paused: true, pauseKind: 'hold' });
       expect((await as(pmA, 'POST', `${segA()}/resume`, { reason: 'scoped resume' })).body.paused).toBe(false);
-      const events = (await as(pmA, 'GET', `/api/audit?workflow=${wf.triage}&limit=100`)).body.events as Array<{ action: string; actor: string; reason: string }>;
-      expect(events.find((e) => e.reason === 'scoped promotion')).toMatchObject({ action: 'stage.promoted', actor: `maria (program_manager; workflows ${wf.triage})` });
+      const events = (await as(pmA, 'GET', `/api/audit?workflow=${wf.triage}&limit=100`)).body.events as Array<{
+        action: string;
+        actor: string;
+        reason: string;
+      }>;
+      expect(events.find((e) => e.reason === 'scoped promotion')).toMatchObject({
+        action: 'stage.promoted',
+        actor: `maria (program_manager; workflows ${wf.triage})`,
+      });
       expect(events.find((e) => e.reason === 'scoped hold')?.actor).toBe(`maria (program_manager; workflows ${wf.triage})`);
     });
 
@@ -163,22 +187,41 @@ describe('workflow-scoped tokens', () => {
       ];
       for (const r of refusals) {
         expect(r.status).toBe(403);
-        expect(r.body.error).toMatchObject({ code: 'FORBIDDEN', message: `token "maria" is scoped to workflow ${wf.triage}: it may not act on or read workflow ${wf.invoice}` });
+        expect(r.body.error).toMatchObject({
+          code: 'FORBIDDEN',
+          message: `token "maria" is scoped to workflow ${wf.triage}: it may not act on or read workflow ${wf.invoice}`,
+        });
       }
       // A workflow that does not exist answers the same: the scope reveals nothing about other workflows.
       expect((await as(pmA, 'GET', '/api/workflows/no-such-workflow/segments')).status).toBe(403);
       // A repeated query parameter cannot smuggle B past the check.
       expect((await as(pmA, 'GET', `/api/reports/agreement?workflow=${wf.triage}&workflow=${wf.invoice}`)).status).toBe(403);
       const after = (await as(pm, 'GET', segB())).body;
-      expect({ stage: after.stage, paused: after.paused, threshold: after.threshold }).toEqual({ stage: before.stage, paused: before.paused, threshold: before.threshold });
-      const actedOnB = (await as(pm, 'GET', `/api/audit?workflow=${wf.invoice}&limit=500`)).body.events.filter((e: { actor: string }) => e.actor.startsWith('maria'));
+      expect({ stage: after.stage, paused: after.paused, threshold: after.threshold }).toEqual({
+        stage: before.stage,
+        paused: before.paused,
+        threshold: before.threshold,
+      });
+      const actedOnB = (await as(pm, 'GET', `/api/audit?workflow=${wf.invoice}&limit=500`)).body.events.filter((e: { actor: string }) =>
+        e.actor.startsWith('maria'),
+      );
       expect(actedOnB).toEqual([]);
     });
 
     it('cannot resolve a re-review item of B (not found, since it named no workflow)', async () => {
-      const rd = await waitFor('a routing decision of B', async () => (await pg.query(`SELECT id FROM routing_decisions WHERE workflow = $1 LIMIT 1`, [wf.invoice])).rows[0], 60_000, 300);
+      const rd = await waitFor(
+        'a routing decision of B',
+        async () => (await pg.query(`SELECT id FROM routing_decisions WHERE workflow = $1 LIMIT 1`, [wf.invoice])).rows[0],
+        60_000,
+        300,
+      );
       const [audit] = (await pg.query(`SELECT id FROM audit_events LIMIT 1`)).rows;
-      const [item] = (await pg.query(`INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id) SELECT workflow, segment, item_id, id, $2 FROM routing_decisions WHERE id = $1 RETURNING id`, [rd.id, audit.id])).rows;
+      const [item] = (
+        await pg.query(
+          `INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id) SELECT workflow, segment, item_id, id, $2 FROM routing_decisions WHERE id = $1 RETURNING id`,
+          [rd.id, audit.id],
+        )
+      ).rows;
       expect((await as(pmA, 'POST', `/api/rereview/${item.id}/resolve`, { reason: 'not mine' })).status).toBe(404);
       expect((await pg.query(`SELECT resolved_at FROM rereview_items WHERE id = $1`, [item.id])).rows[0].resolved_at).toBeNull();
       expect((await as(pm, 'POST', `/api/rereview/${item.id}/resolve`, { reason: 'checked' })).status).toBe(200);
@@ -188,7 +231,9 @@ describe('workflow-scoped tokens', () => {
   describe('lists and reports', () => {
     it('show a scoped token its workflows only', async () => {
       expect((await as(analystA, 'GET', '/api/workflows')).body.map((w: { workflow: string }) => w.workflow)).toEqual([wf.triage]);
-      expect((await as(pm, 'GET', '/api/workflows')).body.map((w: { workflow: string }) => w.workflow)).toEqual(expect.arrayContaining([wf.triage, wf.invoice]));
+      expect((await as(pm, 'GET', '/api/workflows')).body.map((w: { workflow: string }) => w.workflow)).toEqual(
+        expect.arrayContaining([wf.triage, wf.invoice]),
+      );
 
       const risk = (await as(analystA, 'GET', '/api/rollout/risk')).body;
       expect(risk.segments.length).toBeGreaterThan(0);
@@ -236,7 +281,9 @@ describe('workflow-scoped tokens', () => {
       expect((await as(pm, 'POST', `${segB()}/hold`, { reason: 'unscoped hold' })).body).toMatchObject({ paused: true, workflow: wf.invoice });
       expect((await as(pm, 'POST', `${segB()}/resume`, { reason: 'unscoped resume' })).body.paused).toBe(false);
       expect((await as(pm, 'GET', `/api/reports/agreement?workflow=${wf.invoice}`)).status).toBe(200);
-      expect((await as(pm, 'GET', `/api/audit?workflow=${wf.invoice}&action=segment.*`)).body.events.map((e: { actor: string }) => e.actor)).toContain('lee (program_manager)');
+      expect((await as(pm, 'GET', `/api/audit?workflow=${wf.invoice}&action=segment.*`)).body.events.map((e: { actor: string }) => e.actor)).toContain(
+        'lee (program_manager)',
+      );
     });
   });
 });

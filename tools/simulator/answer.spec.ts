@@ -145,10 +145,7 @@ describe('buildAnswer', () => {
       'internalNote',
     );
     const open = { ...triageSchema, additionalProperties: true };
-    expect(buildAnswer({ kind: 'correct', truth: withExtra, schema: open, confidence: 0.9, rng: createRng(1) }).value).toHaveProperty(
-      'internalNote',
-      'x',
-    );
+    expect(buildAnswer({ kind: 'correct', truth: withExtra, schema: open, confidence: 0.9, rng: createRng(1) }).value).toHaveProperty('internalNote', 'x');
   });
 
   it('answers the truth as is without a schema (json_object)', () => {

@@ -14,18 +14,7 @@
  * `confidence` property when the schema has one, and in the logprobs (see tokens.ts).
  */
 import { type Rng, intBetween, normal, pick } from './prng';
-import {
-  type JsonSchema,
-  allowsAdditional,
-  enumOf,
-  fill,
-  isSchema,
-  nonNull,
-  numberBounds,
-  propertiesOf,
-  requiredOf,
-  typeOf,
-} from './json-schema';
+import { type JsonSchema, allowsAdditional, enumOf, fill, isSchema, nonNull, numberBounds, propertiesOf, requiredOf, typeOf } from './json-schema';
 import type { Scenario } from './scenario';
 
 export interface Simulation {
@@ -170,7 +159,11 @@ export function buildAnswer(input: AnswerInput): Answer {
   if (input.kind === 'no-truth' || input.truth === null) {
     const value = schema && hasProps ? (fill(schema, root, { mode: 'random', rng }) as Record<string, unknown>) : { note: NO_TRUTH_NOTE };
     if (hasProps) setConfidence(value, props, root, input.confidence, new Set());
-    const carrierField = pickCarrier(Object.keys(value).filter((k) => k !== 'confidence'), props, root);
+    const carrierField = pickCarrier(
+      Object.keys(value).filter((k) => k !== 'confidence'),
+      props,
+      root,
+    );
     return { value, carrierField, carrierAlternatives: alternativesOf(carrierField, props, root) };
   }
 
@@ -209,13 +202,7 @@ export function buildAnswer(input: AnswerInput): Answer {
   return { value, corruptedField, carrierField, carrierAlternatives: alternativesOf(carrierField, props, root) };
 }
 
-function setConfidence(
-  value: Record<string, unknown>,
-  props: Record<string, JsonSchema>,
-  root: JsonSchema,
-  confidence: number,
-  truthKeys: Set<string>,
-): void {
+function setConfidence(value: Record<string, unknown>, props: Record<string, JsonSchema>, root: JsonSchema, confidence: number, truthKeys: Set<string>): void {
   const prop = props['confidence'];
   if (!prop || truthKeys.has('confidence')) return;
   const type = typeOf(prop, root);
@@ -253,13 +240,7 @@ const ALT_SENTENCES = [
  * date (YYYY-MM-DD, also the date part of a date-time) → shifted 3–40 days; boolean → flipped;
  * other string → another plausible string; array → one item fewer or more; object → one field inside.
  */
-export function corruptValue(
-  value: unknown,
-  schema: JsonSchema | undefined,
-  root: JsonSchema,
-  rng: Rng,
-  name?: string,
-): Corrupted {
+export function corruptValue(value: unknown, schema: JsonSchema | undefined, root: JsonSchema, rng: Rng, name?: string): Corrupted {
   const s = schema ? nonNull(schema, root) : undefined;
   const allowed = s ? enumOf(s, root) : undefined;
   if (allowed && allowed.length > 0) {
@@ -309,14 +290,20 @@ function corruptString(value: string, s: JsonSchema | undefined, rng: Rng): stri
   }
   let out: string;
   if (/\s/.test(value.trim())) {
-    out = pick(rng, ALT_SENTENCES.filter((a) => a !== value));
+    out = pick(
+      rng,
+      ALT_SENTENCES.filter((a) => a !== value),
+    );
   } else if (/\d/.test(value)) {
     // an id or a code: change its last digit
     const i = value.search(/\d(?!.*\d)/);
     const digit = (Number(value[i]) + intBetween(rng, 1, 9)) % 10;
     out = value.slice(0, i) + String(digit) + value.slice(i + 1);
   } else {
-    out = pick(rng, ALT_TOKENS.filter((a) => a !== value.toLowerCase()));
+    out = pick(
+      rng,
+      ALT_TOKENS.filter((a) => a !== value.toLowerCase()),
+    );
     if (value !== '' && value === value.toUpperCase()) out = out.toUpperCase();
   }
   if (s && typeof s['maxLength'] === 'number') out = out.slice(0, s['maxLength']);

@@ -60,7 +60,12 @@ export class HumanAgents {
     });
   }
 
-  private event(item: GeneratedItem, kind: 'independent' | 'review', decision: Record<string, unknown>, extra: Partial<HumanDecisionEvent> = {}): HumanDecisionEvent {
+  private event(
+    item: GeneratedItem,
+    kind: 'independent' | 'review',
+    decision: Record<string, unknown>,
+    extra: Partial<HumanDecisionEvent> = {},
+  ): HumanDecisionEvent {
     this.seq++;
     return {
       eventId: `human-${item.itemId}-${this.seq}`,

@@ -48,11 +48,12 @@ function resolvePointer(root: JsonSchema, pointer: string): unknown {
  */
 export function nonNull(schema: JsonSchema, root: JsonSchema): JsonSchema {
   const s = deref(schema, root);
-  const branches = (Array.isArray(s['anyOf']) ? s['anyOf'] : Array.isArray(s['oneOf']) ? s['oneOf'] : undefined) as
-    | unknown[]
-    | undefined;
+  const branches = (Array.isArray(s['anyOf']) ? s['anyOf'] : Array.isArray(s['oneOf']) ? s['oneOf'] : undefined) as unknown[] | undefined;
   if (branches) {
-    const branch = branches.filter(isSchema).map((b) => deref(b, root)).find((b) => b['type'] !== 'null');
+    const branch = branches
+      .filter(isSchema)
+      .map((b) => deref(b, root))
+      .find((b) => b['type'] !== 'null');
     if (branch) return nonNull(branch, root);
   }
   const type = s['type'];
@@ -138,8 +139,7 @@ export interface FillOptions {
 }
 
 const SENTENCES: Record<string, string> = {
-  reply:
-    'Thanks for getting in touch. I have looked into this and we will follow up with the details shortly.',
+  reply: 'Thanks for getting in touch. I have looked into this and we will follow up with the details shortly.',
   reason: 'Chosen from the wording of the request and the account history.',
   summary: 'Customer asks for help with their request; details are in the message.',
   generic: 'Simulated text from the model simulator.',

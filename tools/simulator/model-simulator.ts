@@ -122,9 +122,7 @@ export class ModelSimulator {
 
   async start(): Promise<{ url: string; port: number }> {
     if (this.server) throw new Error('model simulator already started');
-    const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) =>
-      this.route(req, res),
-    );
+    const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 }, (req, res) => this.route(req, res));
     server.headersTimeout = 66_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -358,4 +356,3 @@ export class ModelSimulator {
     this.json(res, 500, openAiError(`MODEL SIMULATOR internal error: ${message}`, 'server_error', null, 'simulator_bug'));
   }
 }
-

@@ -9,17 +9,20 @@ import { z } from 'zod';
 
 const probability = z.number().min(0).max(1);
 
-const latencySchema = z.union([
-  z.number().min(0),
-  z.discriminatedUnion('distribution', [
-    z
-    .strictObject({ distribution: z.literal('uniform'), min: z.number().min(0), max: z.number().min(0) })
-    .refine((v) => v.max >= v.min, { message: 'max must be >= min', path: ['max'] }),
-  z
-    .strictObject({ distribution: z.literal('lognormal'), median: z.number().positive(), p95: z.number().positive() })
-    .refine((v) => v.p95 >= v.median, { message: 'p95 must be >= median', path: ['p95'] }),
-  ]),
-], { error: "expected milliseconds, {distribution:'uniform',min,max} or {distribution:'lognormal',median,p95}" });
+const latencySchema = z.union(
+  [
+    z.number().min(0),
+    z.discriminatedUnion('distribution', [
+      z
+        .strictObject({ distribution: z.literal('uniform'), min: z.number().min(0), max: z.number().min(0) })
+        .refine((v) => v.max >= v.min, { message: 'max must be >= min', path: ['max'] }),
+      z
+        .strictObject({ distribution: z.literal('lognormal'), median: z.number().positive(), p95: z.number().positive() })
+        .refine((v) => v.p95 >= v.median, { message: 'p95 must be >= median', path: ['p95'] }),
+    ]),
+  ],
+  { error: "expected milliseconds, {distribution:'uniform',min,max} or {distribution:'lognormal',median,p95}" },
+);
 
 const driftSchema = z
   .strictObject({
@@ -136,12 +139,7 @@ export interface DriftCounters {
  * of the segment when the entry names one — and `now >= atTime`) replaces it; the last due entry wins.
  * A drift entry without a segment therefore overrides per-segment accuracies too.
  */
-export function accuracyFor(
-  scenario: Scenario,
-  segment: string | null,
-  counters: DriftCounters,
-  nowMs: number,
-): number {
+export function accuracyFor(scenario: Scenario, segment: string | null, counters: DriftCounters, nowMs: number): number {
   let accuracy = (segment !== null ? scenario.segments[segment]?.accuracy : undefined) ?? scenario.accuracy;
   for (const entry of scenario.drift) {
     if (entry.segment !== undefined && entry.segment !== segment) continue;

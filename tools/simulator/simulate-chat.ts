@@ -98,9 +98,7 @@ export function simulateChat(request: ChatRequest, body: unknown, state: ModelSt
   const malformed = u < errors.rate429 + errors.rate500 + errors.rateHang + scenario.malformedRate;
 
   const arng =
-    request.seed != null
-      ? createRng(hashString(JSON.stringify(request.messages), hashString(String(request.seed), state.seedBase)))
-      : state.answerRng;
+    request.seed != null ? createRng(hashString(JSON.stringify(request.messages), hashString(String(request.seed), state.seedBase))) : state.answerRng;
   const correct = arng() < accuracy;
   const kind: AnswerKind = sim?.truth ? (correct ? 'correct' : 'wrong') : 'no-truth';
   const confidence = drawConfidence(arng, correct, scenario.confidence);
@@ -125,13 +123,7 @@ export function simulateChat(request: ChatRequest, body: unknown, state: ModelSt
   let content = '';
   for (const t of tokens) content += t.text;
 
-  const outcome: Outcome = malformed
-    ? 'malformed'
-    : kind === 'no-truth'
-      ? 'no-truth'
-      : answer.corruptedField !== undefined
-        ? 'wrong'
-        : 'ok';
+  const outcome: Outcome = malformed ? 'malformed' : kind === 'no-truth' ? 'no-truth' : answer.corruptedField !== undefined ? 'wrong' : 'ok';
 
   const logprobs =
     scenario.logprobs && request.logprobs === true

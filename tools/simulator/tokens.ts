@@ -100,8 +100,32 @@ export function utf8Bytes(text: string): number[] {
 
 /** Alternatives offered in top_logprobs when nothing better is known. */
 const GENERIC_ALTERNATIVES = [
-  ' ', '\n', '"', ',', '.', ' the', 'the', ' a', '_', '-', ':', ' to', 'and', 's', 'ing', 'ed', ' of', '0', '1', 'un',
-  ' is', 'in', 'er', 're', 'on', ' "',
+  ' ',
+  '\n',
+  '"',
+  ',',
+  '.',
+  ' the',
+  'the',
+  ' a',
+  '_',
+  '-',
+  ':',
+  ' to',
+  'and',
+  's',
+  'ing',
+  'ed',
+  ' of',
+  '0',
+  '1',
+  'un',
+  ' is',
+  'in',
+  'er',
+  're',
+  'on',
+  ' "',
 ];
 
 export interface LogprobOptions {

@@ -42,7 +42,12 @@ export class WorkFloor {
   async start(): Promise<void> {
     this.producer = this.opts.kafka.producer({ allowAutoTopicCreation: false });
     await this.producer.connect();
-    this.consumer = this.opts.kafka.consumer({ groupId: this.opts.groupId ?? `work-floor-${Date.now()}`, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100 });
+    this.consumer = this.opts.kafka.consumer({
+      groupId: this.opts.groupId ?? `work-floor-${Date.now()}`,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+      maxWaitTimeInMs: 100,
+    });
     await this.consumer.connect();
     // From the beginning: a new group's first join can take seconds, and routing events published
     // meanwhile must not be missed. Events for items this floor did not send are ignored.

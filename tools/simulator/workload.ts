@@ -19,7 +19,14 @@ export interface GeneratedItem {
 }
 
 /** The work.items event of a generated item (without the generator's bookkeeping). */
-export function toWorkItemEvent(i: GeneratedItem): { eventId: string; workflow: string; itemId: string; attributes: Record<string, string>; input: Record<string, unknown>; occurredAt: string } {
+export function toWorkItemEvent(i: GeneratedItem): {
+  eventId: string;
+  workflow: string;
+  itemId: string;
+  attributes: Record<string, string>;
+  input: Record<string, unknown>;
+  occurredAt: string;
+} {
   return { eventId: i.eventId, workflow: i.workflow, itemId: i.itemId, attributes: i.attributes, input: i.input, occurredAt: i.occurredAt };
 }
 
@@ -40,9 +47,17 @@ type Priority = 'low' | 'normal' | 'high' | 'urgent';
 
 const TICKETS: Record<(typeof CATEGORIES)[number], Array<{ subject: string; body: string; priority: Priority }>> = {
   billing: [
-    { subject: 'Charged twice for my subscription', body: 'Hi, I see two charges of {amount} on my card this month for the same plan. Please refund one of them.', priority: 'high' },
+    {
+      subject: 'Charged twice for my subscription',
+      body: 'Hi, I see two charges of {amount} on my card this month for the same plan. Please refund one of them.',
+      priority: 'high',
+    },
     { subject: 'Invoice address is wrong', body: 'Could you change the billing address on my invoices to our new office? Nothing urgent.', priority: 'low' },
-    { subject: 'Payment failed, account locked', body: 'My card payment failed and now the whole team is locked out. We cannot work. Please help now!', priority: 'urgent' },
+    {
+      subject: 'Payment failed, account locked',
+      body: 'My card payment failed and now the whole team is locked out. We cannot work. Please help now!',
+      priority: 'urgent',
+    },
     { subject: 'Question about VAT on invoice', body: 'Why is VAT charged on invoice {ref}? We provided our VAT number.', priority: 'normal' },
   ],
   technical: [
@@ -54,7 +69,11 @@ const TICKETS: Record<(typeof CATEGORIES)[number], Array<{ subject: string; body
   account: [
     { subject: 'Cannot reset my password', body: 'The reset link says it expired, every time, even right after I request it.', priority: 'high' },
     { subject: 'Change the account owner', body: 'Our admin left the company; please transfer ownership to me.', priority: 'normal' },
-    { subject: 'Suspicious login from abroad', body: 'I got an alert of a login from a country I have never been to. Please secure my account.', priority: 'urgent' },
+    {
+      subject: 'Suspicious login from abroad',
+      body: 'I got an alert of a login from a country I have never been to. Please secure my account.',
+      priority: 'urgent',
+    },
   ],
   shipping: [
     { subject: 'Where is my order?', body: 'Order {ref} was supposed to arrive on Monday and tracking has not moved for five days.', priority: 'normal' },
@@ -127,7 +146,9 @@ export class WorkloadGenerator {
   }
 
   private ticket(): GeneratedItem {
-    const [channel, region] = this.opts.triageSegments ? this.pick(this.opts.triageSegments) : [this.pick(['email', 'chat', 'phone']), this.pick(['eu', 'us', 'apac'])];
+    const [channel, region] = this.opts.triageSegments
+      ? this.pick(this.opts.triageSegments)
+      : [this.pick(['email', 'chat', 'phone']), this.pick(['eu', 'us', 'apac'])];
     const category = this.pick(CATEGORIES);
     const t = this.pick(TICKETS[category]);
     const ref = `ORD-${100000 + Math.floor(this.rng() * 900000)}`;
@@ -161,7 +182,9 @@ export class WorkloadGenerator {
   }
 
   private invoice(): GeneratedItem {
-    const [docType, region] = this.opts.invoiceSegments ? this.pick(this.opts.invoiceSegments) : [this.pick(['invoice', 'claim']), this.pick(['eu', 'us', 'uk'])];
+    const [docType, region] = this.opts.invoiceSegments
+      ? this.pick(this.opts.invoiceSegments)
+      : [this.pick(['invoice', 'claim']), this.pick(['eu', 'us', 'uk'])];
     const vendor = this.pick(VENDORS[region] ?? VENDORS.eu);
     const net = Math.round((50 + this.rng() * 4950) * 100) / 100;
     const tax = Math.round(net * TAX[region] * 100) / 100;
@@ -198,10 +221,22 @@ export class WorkloadGenerator {
    * A person's independent decision on an item: the truth, except for a share `errorRate` of
    * mistakes (one field changed), as real agents make.
    */
-  humanDecision(item: GeneratedItem, opts: { actor?: string; errorRate?: number; kind?: 'independent' | 'review'; aiDecisionId?: string; verdict?: 'accepted' | 'overridden'; eventSuffix?: string; decidedAt?: Date } = {}): HumanDecisionEvent {
+  humanDecision(
+    item: GeneratedItem,
+    opts: {
+      actor?: string;
+      errorRate?: number;
+      kind?: 'independent' | 'review';
+      aiDecisionId?: string;
+      verdict?: 'accepted' | 'overridden';
+      eventSuffix?: string;
+      decidedAt?: Date;
+    } = {},
+  ): HumanDecisionEvent {
     const decision = { ...item.truth };
     if (this.rng() < (opts.errorRate ?? 0)) mistake(decision, this.rng);
-    if (item.workflow === (this.opts.triageWorkflow ?? 'support-triage')) (decision as Record<string, unknown>).reply = 'Thanks for reaching out — we are on it.';
+    if (item.workflow === (this.opts.triageWorkflow ?? 'support-triage'))
+      (decision as Record<string, unknown>).reply = 'Thanks for reaching out — we are on it.';
     return {
       eventId: `decision-${item.itemId}-${opts.eventSuffix ?? opts.kind ?? 'independent'}`,
       workflow: item.workflow,

@@ -13,7 +13,17 @@ const FIRST = {
   details: '{"to": {"stage": "shadow"}}',
 };
 const FIRST_HASH = '71fa9cd34c36fd0351dce40bb322bb9d14364af544ee8c55fe27800c42c15c69';
-const SECOND = { id: '43', at: '2026-11-30T12:00:01.000000Z', actor: 'controller', actorKind: 'controller', action: 'stage.reverted', workflow: null, segment: null, reason: null, details: '{}' };
+const SECOND = {
+  id: '43',
+  at: '2026-11-30T12:00:01.000000Z',
+  actor: 'controller',
+  actorKind: 'controller',
+  action: 'stage.reverted',
+  workflow: null,
+  segment: null,
+  reason: null,
+  details: '{}',
+};
 const SECOND_HASH = 'd8f91505c2941af577b2fd7054317ae2a2cd07eac6a52663ad987d9c9fb2d99d';
 
 function chain(): StoredAuditEntry[] {
@@ -31,7 +41,9 @@ function verify(entries: StoredAuditEntry[], anchors: Array<{ id: string; hash: 
 
 describe('the canonical content of an audit entry', () => {
   it('is every field as its UTF-8 byte length and text, null as a dash, in a fixed order', () => {
-    expect(canonicalAuditContent(FIRST)).toBe('2:4227:2026-11-30T12:00:00.123456Z5:alice6:person14:stage.promoted14:support-triage8:email|eu6:café!27:{"to": {"stage": "shadow"}}');
+    expect(canonicalAuditContent(FIRST)).toBe(
+      '2:4227:2026-11-30T12:00:00.123456Z5:alice6:person14:stage.promoted14:support-triage8:email|eu6:café!27:{"to": {"stage": "shadow"}}',
+    );
     expect(canonicalAuditContent(SECOND)).toBe('2:4327:2026-11-30T12:00:01.000000Z10:controller10:controller14:stage.reverted---2:{}');
   });
 
@@ -65,18 +77,31 @@ describe('verifying the chain', () => {
     const first = { ...FIRST, id: '7' };
     const firstHash = auditEntryHash(null, first);
     const second = { ...SECOND, id: '12' };
-    expect(verify([{ ...first, prevHash: null, hash: firstHash }, { ...second, prevHash: firstHash, hash: auditEntryHash(firstHash, second) }]).ok).toBe(true);
+    expect(
+      verify([
+        { ...first, prevHash: null, hash: firstHash },
+        { ...second, prevHash: firstHash, hash: auditEntryHash(firstHash, second) },
+      ]).ok,
+    ).toBe(true);
   });
 
   it('names a changed entry', () => {
     const [a, b] = chain();
-    expect(verify([a, { ...b, reason: 'rewritten' }])).toEqual({ ok: false, count: 2, broken: { id: '43', reason: expect.stringMatching(/content does not match its hash.*changed/) } });
+    expect(verify([a, { ...b, reason: 'rewritten' }])).toEqual({
+      ok: false,
+      count: 2,
+      broken: { id: '43', reason: expect.stringMatching(/content does not match its hash.*changed/) },
+    });
   });
 
   it('names the entry after a removed one', () => {
     const third = { ...SECOND, id: '44', action: 'kill-switch.changed' };
     const entries = [...chain(), { ...third, prevHash: SECOND_HASH, hash: auditEntryHash(SECOND_HASH, third) }];
-    expect(verify([entries[0], entries[2]])).toEqual({ ok: false, count: 2, broken: { id: '44', reason: expect.stringMatching(/not the hash of entry 42.*removed/) } });
+    expect(verify([entries[0], entries[2]])).toEqual({
+      ok: false,
+      count: 2,
+      broken: { id: '44', reason: expect.stringMatching(/not the hash of entry 42.*removed/) },
+    });
   });
 
   it('names a first entry that points back at removed ones', () => {
@@ -104,12 +129,18 @@ describe('verifying the chain', () => {
       { ...SECOND, prevHash: forgedHash, hash: auditEntryHash(forgedHash, SECOND) },
     ];
     expect(verify(rewritten).ok).toBe(true);
-    expect(verify(rewritten, [{ id: '43', hash: SECOND_HASH }])).toMatchObject({ ok: false, broken: { id: '43', reason: expect.stringMatching(/not the recorded/) } });
+    expect(verify(rewritten, [{ id: '43', hash: SECOND_HASH }])).toMatchObject({
+      ok: false,
+      broken: { id: '43', reason: expect.stringMatching(/not the recorded/) },
+    });
     expect(verify(chain(), [{ id: '43', hash: SECOND_HASH.toUpperCase() }]).ok).toBe(true);
   });
 
   it('catches a log cut before a recorded entry', () => {
-    expect(verify(chain().slice(0, 1), [{ id: '43', hash: SECOND_HASH }])).toMatchObject({ ok: false, broken: { id: '43', reason: expect.stringMatching(/no longer in the log/) } });
+    expect(verify(chain().slice(0, 1), [{ id: '43', hash: SECOND_HASH }])).toMatchObject({
+      ok: false,
+      broken: { id: '43', reason: expect.stringMatching(/no longer in the log/) },
+    });
   });
 });
 

@@ -44,7 +44,9 @@ export function canonicalAuditContent(e: AuditEntryContent): string {
 
 /** sha256 (hex) of the previous entry's hash (null for the first entry) followed by this entry's canonical content. */
 export function auditEntryHash(prevHash: string | null, e: AuditEntryContent): string {
-  return createHash('sha256').update(field(prevHash) + canonicalAuditContent(e), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(field(prevHash) + canonicalAuditContent(e), 'utf8')
+    .digest('hex');
 }
 
 /** Where and why the chain is broken. */
@@ -59,9 +61,7 @@ export interface ChainAnchor {
   hash: string;
 }
 
-export type ChainVerdict =
-  | { ok: true; count: number; lastId: string | null; lastHash: string | null }
-  | { ok: false; count: number; broken: ChainBreak };
+export type ChainVerdict = { ok: true; count: number; lastId: string | null; lastHash: string | null } | { ok: false; count: number; broken: ChainBreak };
 
 /**
  * Walks the chain entry by entry, in id order, so a log of any size is checked in pages. Stops at
@@ -109,7 +109,11 @@ export class AuditChainVerifier {
     if (this.broken) return { ok: false, count: this.count, broken: this.broken };
     const missing = [...this.anchors.keys()][0];
     if (missing !== undefined) {
-      return { ok: false, count: this.count, broken: { id: missing, reason: `the recorded entry ${missing} is no longer in the log (removed, or the log was cut)` } };
+      return {
+        ok: false,
+        count: this.count,
+        broken: { id: missing, reason: `the recorded entry ${missing} is no longer in the log (removed, or the log was cut)` },
+      };
     }
     return { ok: true, count: this.count, lastId: this.last?.id ?? null, lastHash: this.last?.hash ?? null };
   }

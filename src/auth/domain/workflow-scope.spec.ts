@@ -1,4 +1,14 @@
-import { actorName, filterToScope, inScope, killSwitchRefusal, parseWorkflowScope, requestedWorkflows, requestRefusal, ScopedCaller, workflowRefusal } from './workflow-scope';
+import {
+  actorName,
+  filterToScope,
+  inScope,
+  killSwitchRefusal,
+  parseWorkflowScope,
+  requestedWorkflows,
+  requestRefusal,
+  ScopedCaller,
+  workflowRefusal,
+} from './workflow-scope';
 
 const maria: ScopedCaller = { name: 'maria', role: 'program_manager', workflows: ['support-triage'] };
 const omar: ScopedCaller = { name: 'omar', role: 'ops', workflows: ['invoice-intake', 'support-triage'] };
@@ -18,8 +28,12 @@ describe('a token without a scope', () => {
 describe('a token scoped to workflows', () => {
   it('may act on its workflows only, and a refusal names the workflow and the scope', () => {
     expect(workflowRefusal(maria, 'support-triage')).toBeNull();
-    expect(workflowRefusal(maria, 'invoice-intake')).toBe('token "maria" is scoped to workflow support-triage: it may not act on or read workflow invoice-intake');
-    expect(workflowRefusal(omar, 'claims')).toBe('token "omar" is scoped to workflows invoice-intake, support-triage: it may not act on or read workflow claims');
+    expect(workflowRefusal(maria, 'invoice-intake')).toBe(
+      'token "maria" is scoped to workflow support-triage: it may not act on or read workflow invoice-intake',
+    );
+    expect(workflowRefusal(omar, 'claims')).toBe(
+      'token "omar" is scoped to workflows invoice-intake, support-triage: it may not act on or read workflow claims',
+    );
   });
 
   it('is checked against a workflow named in the path, the query or the body', () => {
@@ -32,14 +46,19 @@ describe('a token scoped to workflows', () => {
   });
 
   it('is refused a route that names no workflow, unless the route restricts itself to the scope', () => {
-    expect(requestRefusal(maria, { params: {}, query: {} }, false)).toBe('token "maria" is scoped to workflows (support-triage): this route must name one of them (workflow)');
+    expect(requestRefusal(maria, { params: {}, query: {} }, false)).toBe(
+      'token "maria" is scoped to workflows (support-triage): this route must name one of them (workflow)',
+    );
     expect(requestRefusal(maria, { params: {}, query: {} }, true)).toBeNull();
     // A cross-workflow route that is given a workflow still checks it (an audit log filtered to another workflow).
     expect(requestRefusal(maria, { query: { workflow: 'invoice-intake' } }, true)).toMatch(/workflow invoice-intake/);
   });
 
   it('finds the workflow wherever the request names it, once', () => {
-    expect(requestedWorkflows({ params: { workflow: 'a-b' }, query: { workflow: 'a-b' }, body: { workflow: 'c-d' } })).toEqual({ workflows: ['a-b', 'c-d'], malformed: false });
+    expect(requestedWorkflows({ params: { workflow: 'a-b' }, query: { workflow: 'a-b' }, body: { workflow: 'c-d' } })).toEqual({
+      workflows: ['a-b', 'c-d'],
+      malformed: false,
+    });
     expect(requestedWorkflows({ params: {}, query: {}, body: [{ workflow: 'x' }] })).toEqual({ workflows: [], malformed: false });
     expect(requestedWorkflows({ body: 'workflow=x' })).toEqual({ workflows: [], malformed: false });
   });
@@ -81,6 +100,11 @@ describe('reading a scope', () => {
     expect(() => parseWorkflowScope(['x'], 'ops')).toThrow(/"x" is not a workflow name/);
     expect(() => parseWorkflowScope([42 as unknown as string], 'ops')).toThrow(/"42" is not a workflow name/);
     expect(() => parseWorkflowScope('support-triage', 'admin')).toThrow(/an admin token cannot be scoped/);
-    expect(() => parseWorkflowScope(Array.from({ length: 101 }, (_, i) => `w-${i}`), 'ops')).toThrow(/at most 100/);
+    expect(() =>
+      parseWorkflowScope(
+        Array.from({ length: 101 }, (_, i) => `w-${i}`),
+        'ops',
+      ),
+    ).toThrow(/at most 100/);
   });
 });

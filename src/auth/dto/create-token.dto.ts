@@ -7,7 +7,7 @@ export class CreateTokenDto {
   @ApiProperty({ description: 'Who or what the token is for', example: 'maria (program manager)' })
   @IsString()
   @Length(1, 100)
-  @Matches(/^[\p{L}\p{N} ._@()'-]+$/u, { message: 'name may contain letters, digits, spaces and . _ @ ( ) \' -' })
+  @Matches(/^[\p{L}\p{N} ._@()'-]+$/u, { message: "name may contain letters, digits, spaces and . _ @ ( ) ' -" })
   name!: string;
 
   @ApiProperty({ enum: ROLES })

@@ -31,10 +31,7 @@ export function configureHttp(app: NestExpressApplication, logger: Logger, token
   if (config.http.trustProxyHops > 0) app.set('trust proxy', config.http.trustProxyHops);
   app.use(securityHeaders());
   app.use(dashboardTokenHandoff());
-  app.use(
-    '/api',
-    ...apiRateLimit(config.http.rateLimit, tokenIdOf, logger.child({ component: 'http' })),
-  );
+  app.use('/api', ...apiRateLimit(config.http.rateLimit, tokenIdOf, logger.child({ component: 'http' })));
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new ErrorFilter(logger.child({ component: 'http' })));
   app.disable('x-powered-by');

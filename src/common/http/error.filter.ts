@@ -48,12 +48,26 @@ export class ErrorFilter implements ExceptionFilter {
       status = e.getStatus();
       const r = e.getResponse() as { message?: unknown; details?: unknown } | string;
       const message = typeof r === 'string' ? r : Array.isArray(r.message) ? r.message.join('; ') : String(r.message ?? e.message);
-      body = { code: status === 404 ? ErrorCode.NotFound : status === 400 ? ErrorCode.Validation : `HTTP_${status}`, message, id, ...(typeof r === 'object' && r.details ? { details: r.details } : {}) };
+      body = {
+        code: status === 404 ? ErrorCode.NotFound : status === 400 ? ErrorCode.Validation : `HTTP_${status}`,
+        message,
+        id,
+        ...(typeof r === 'object' && r.details ? { details: r.details } : {}),
+      };
     } else {
       body = { code: 'INTERNAL', message: `internal error ${id}: see the service log`, id };
     }
     const level = status >= 500 ? 'error' : 'info';
-    this.logger[level]({ errorId: id, status, method: req.method, url: req.url.split('?')[0], err: e instanceof Error ? { message: e.message, stack: status >= 500 ? e.stack : undefined } : e }, 'request failed');
+    this.logger[level](
+      {
+        errorId: id,
+        status,
+        method: req.method,
+        url: req.url.split('?')[0],
+        err: e instanceof Error ? { message: e.message, stack: status >= 500 ? e.stack : undefined } : e,
+      },
+      'request failed',
+    );
     if (res.headersSent) return;
     res.setHeader('x-error-id', id);
     res.status(status).json({ error: body });

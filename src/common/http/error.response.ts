@@ -21,7 +21,10 @@ export class ErrorBody {
   })
   code!: string;
 
-  @ApiProperty({ description: 'For people; a 400 names each field and the rule it broke, e.g. "reason: … (isLength)"', example: 'reason: reason must be longer than or equal to 3 characters (isLength)' })
+  @ApiProperty({
+    description: 'For people; a 400 names each field and the rule it broke, e.g. "reason: … (isLength)"',
+    example: 'reason: reason must be longer than or equal to 3 characters (isLength)',
+  })
   message!: string;
 
   @ApiProperty({ description: 'Error id, also in the x-error-id header and the service log', format: 'uuid' })
@@ -29,8 +32,12 @@ export class ErrorBody {
 
   @ApiProperty({
     required: false,
-    oneOf: [{ type: 'array', items: { $ref: getSchemaPath(ValidationIssue) } }, { type: 'object', additionalProperties: true }],
-    description: 'When there are any: a 400 of a body or query lists each field and rule; other errors carry their own (e.g. the gate criteria of a refused promotion)',
+    oneOf: [
+      { type: 'array', items: { $ref: getSchemaPath(ValidationIssue) } },
+      { type: 'object', additionalProperties: true },
+    ],
+    description:
+      'When there are any: a 400 of a body or query lists each field and rule; other errors carry their own (e.g. the gate criteria of a refused promotion)',
   })
   details?: ValidationIssue[] | Record<string, unknown>;
 }

@@ -6,4 +6,7 @@ export const intParam = (name: string) =>
   new ParseIntPipe({ exceptionFactory: () => new DomainError(ErrorCode.Validation, `${name}: must be an integer (isInt)`, { field: name, rule: 'isInt' }) });
 
 export const uuidParam = (name: string) =>
-  new ParseUUIDPipe({ version: '4', exceptionFactory: () => new DomainError(ErrorCode.Validation, `${name}: must be a UUID (isUuid)`, { field: name, rule: 'isUuid' }) });
+  new ParseUUIDPipe({
+    version: '4',
+    exceptionFactory: () => new DomainError(ErrorCode.Validation, `${name}: must be a UUID (isUuid)`, { field: name, rule: 'isUuid' }),
+  });

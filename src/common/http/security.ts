@@ -40,7 +40,11 @@ type WithSubject = Request & { rateLimitSubject?: RateLimitSubject };
  * The API's rate limit, per instance (counts are kept in memory): each valid token has its own
  * allowance a minute, requests without one share their address's. Over it: 429 with Retry-After.
  */
-export function apiRateLimit(limits: ApiRateLimits, tokenIdOf: (authorization: string | undefined) => Promise<string | null>, logger: Logger): RequestHandler[] {
+export function apiRateLimit(
+  limits: ApiRateLimits,
+  tokenIdOf: (authorization: string | undefined) => Promise<string | null>,
+  logger: Logger,
+): RequestHandler[] {
   const windowMs = 60_000;
   const resolve = async (req: WithSubject, _res: Response, next: NextFunction) => {
     try {
@@ -62,10 +66,23 @@ export function apiRateLimit(limits: ApiRateLimits, tokenIdOf: (authorization: s
       const subject = (req as WithSubject).rateLimitSubject!;
       const id = randomUUID();
       const who = subject.key.startsWith('token:') ? 'this token' : 'this address without a valid token';
-      logger.warn({ errorId: id, subject: subject.key.startsWith('token:') ? subject.key : 'address', limit: subject.limit, method: req.method, url: req.originalUrl.split('?')[0] }, 'API rate limit reached');
+      logger.warn(
+        {
+          errorId: id,
+          subject: subject.key.startsWith('token:') ? subject.key : 'address',
+          limit: subject.limit,
+          method: req.method,
+          url: req.originalUrl.split('?')[0],
+        },
+        'API rate limit reached',
+      );
       res.setHeader('x-error-id', id);
       res.status(429).json({
-        error: { code: 'RATE_LIMITED', message: `too many requests: ${subject.limit} a minute are allowed for ${who}; retry after ${res.getHeader('retry-after') ?? 60} s`, id },
+        error: {
+          code: 'RATE_LIMITED',
+          message: `too many requests: ${subject.limit} a minute are allowed for ${who}; retry after ${res.getHeader('retry-after') ?? 60} s`,
+          id,
+        },
       });
     },
   });

@@ -10,11 +10,7 @@ export interface ComparisonResult {
   fields: Record<string, boolean>;
 }
 
-export function compareDecisions(
-  fields: Record<string, FieldMatch>,
-  a: Record<string, unknown>,
-  b: Record<string, unknown>,
-): ComparisonResult {
+export function compareDecisions(fields: Record<string, FieldMatch>, a: Record<string, unknown>, b: Record<string, unknown>): ComparisonResult {
   const result: Record<string, boolean> = {};
   let agree = true;
   for (const [name, rule] of Object.entries(fields)) {

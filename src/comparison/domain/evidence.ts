@@ -106,7 +106,10 @@ export function minuteOf(at: Date): Date {
 export class EvidenceAccumulator {
   private rows = new Map<string, EvidenceRow>();
 
-  constructor(private readonly bins: number, private readonly binOf: (confidence: number) => number) {}
+  constructor(
+    private readonly bins: number,
+    private readonly binOf: (confidence: number) => number,
+  ) {}
 
   add(l: LabelFacts): EvidenceKind {
     const kind = classifyLabel(l.humanKind, l.routeAction);

@@ -22,14 +22,24 @@ describe('RollupAccumulator', () => {
   it('adds comparisons into one row per minute with bins, fields and confusion cells', () => {
     const acc = new RollupAccumulator();
     acc.addComparison({ ...base, agree: true });
-    acc.addComparison({ ...base, agree: false, at: new Date('2026-11-23T10:15:59Z'), confidence: 0.41, fields: { category: false, priority: true }, aiLabel: 'billing', humanLabel: 'account' });
+    acc.addComparison({
+      ...base,
+      agree: false,
+      at: new Date('2026-11-23T10:15:59Z'),
+      confidence: 0.41,
+      fields: { category: false, priority: true },
+      aiLabel: 'billing',
+      humanLabel: 'account',
+    });
     acc.addComparison({ ...base, agree: false, humanKind: 'review', verdict: 'overridden', fields: { category: true, priority: false } });
     acc.addComparison({ ...base, agree: true, routeAction: 'audit', confidence: null });
     const { rows, confusion } = acc.result();
     expect(rows).toHaveLength(1);
     const r = rows[0];
     expect(r.minute.toISOString()).toBe('2026-11-23T10:15:00.000Z');
-    expect([r.n, r.agree, r.nIndependent, r.agreeIndependent, r.nReview, r.agreeReview, r.nOverridden, r.nAudit, r.agreeAudit]).toEqual([4, 2, 3, 2, 1, 0, 1, 1, 1]);
+    expect([r.n, r.agree, r.nIndependent, r.agreeIndependent, r.nReview, r.agreeReview, r.nOverridden, r.nAudit, r.agreeAudit]).toEqual([
+      4, 2, 3, 2, 1, 0, 1, 1, 1,
+    ]);
     expect(r.confN[18]).toBe(2);
     expect(r.confAgree[18]).toBe(1);
     expect(r.confN[8]).toBe(1);
@@ -65,7 +75,9 @@ describe('RollupAccumulator', () => {
     acc.addPair({ workflow: 'w', segment: 's', at, versionA: 1, agreeA: true, versionB: 2, agreeB: true });
     acc.addPair({ workflow: 'w', segment: 's', at, versionA: 1, agreeA: false, versionB: 2, agreeB: false });
     acc.addPair({ workflow: 'w', segment: 's', at, versionA: 1, agreeA: true, versionB: 1, agreeB: false });
-    expect(acc.result().pairs).toEqual([{ workflow: 'w', segment: 's', versionA: 1, versionB: 2, day: '2026-11-23', bothAgree: 1, aOnly: 0, bOnly: 1, neither: 1 }]);
+    expect(acc.result().pairs).toEqual([
+      { workflow: 'w', segment: 's', versionA: 1, versionB: 2, day: '2026-11-23', bothAgree: 1, aOnly: 0, bOnly: 1, neither: 1 },
+    ]);
   });
 
   it('counts AI calls, tokens, cost, latency and routing actions', () => {
@@ -110,7 +122,11 @@ describe('rollupRange', () => {
 
   it('keeps the minutes of a period exactly: floor-minute(from) ≤ m < to', () => {
     const r = rollupRange(t('2026-11-23T09:00:00Z'), t('2026-11-23T11:00:00Z'));
-    expect(r).toEqual({ minuteFrom: t('2026-11-23T09:00:00Z'), minuteTo: t('2026-11-23T11:00:00Z'), hours: { from: t('2026-11-23T09:00:00Z'), to: t('2026-11-23T11:00:00Z') } });
+    expect(r).toEqual({
+      minuteFrom: t('2026-11-23T09:00:00Z'),
+      minuteTo: t('2026-11-23T11:00:00Z'),
+      hours: { from: t('2026-11-23T09:00:00Z'), to: t('2026-11-23T11:00:00Z') },
+    });
   });
 
   it('has no whole hour inside a short period', () => {

@@ -222,7 +222,15 @@ export class RollupAccumulator {
     if (c.aiLabel !== null && c.humanLabel !== null) {
       const day = dayOf(c.at);
       const k = `${c.workflow}\u0001${c.segment}\u0001${c.version}\u0001${day}\u0001${c.aiLabel}\u0001${c.humanLabel}`;
-      const cell = this.confusion.get(k) ?? { workflow: c.workflow, segment: c.segment, version: c.version, day, aiLabel: c.aiLabel, humanLabel: c.humanLabel, n: 0 };
+      const cell = this.confusion.get(k) ?? {
+        workflow: c.workflow,
+        segment: c.segment,
+        version: c.version,
+        day,
+        aiLabel: c.aiLabel,
+        humanLabel: c.humanLabel,
+        n: 0,
+      };
       cell.n++;
       this.confusion.set(k, cell);
     }
@@ -248,7 +256,17 @@ export class RollupAccumulator {
     const [agreeLo, agreeHi] = p.versionA < p.versionB ? [p.agreeA, p.agreeB] : [p.agreeB, p.agreeA];
     const day = dayOf(p.at);
     const k = `${p.workflow}\u0001${p.segment}\u0001${lo}\u0001${hi}\u0001${day}`;
-    const cell = this.pairs.get(k) ?? { workflow: p.workflow, segment: p.segment, versionA: lo, versionB: hi, day, bothAgree: 0, aOnly: 0, bOnly: 0, neither: 0 };
+    const cell = this.pairs.get(k) ?? {
+      workflow: p.workflow,
+      segment: p.segment,
+      versionA: lo,
+      versionB: hi,
+      day,
+      bothAgree: 0,
+      aOnly: 0,
+      bOnly: 0,
+      neither: 0,
+    };
     if (agreeLo && agreeHi) cell.bothAgree++;
     else if (agreeLo) cell.aOnly++;
     else if (agreeHi) cell.bOnly++;

@@ -298,12 +298,23 @@
     const box = $('kill-switch');
     const on = state.killSwitch === true;
     const focused = rememberFocus();
-    fill(box, 
-      h('span', { class: `pill ${on ? 'bad' : state.killSwitch === null ? 'wait' : 'good'}`, 'data-testid': 'kill-switch-state' }, state.killSwitch === null ? 'Kill switch: unknown' : on ? 'Kill switch ON' : 'Kill switch off'),
+    fill(
+      box,
+      h(
+        'span',
+        { class: `pill ${on ? 'bad' : state.killSwitch === null ? 'wait' : 'good'}`, 'data-testid': 'kill-switch-state' },
+        state.killSwitch === null ? 'Kill switch: unknown' : on ? 'Kill switch ON' : 'Kill switch off',
+      ),
       can('kill-switch') && state.killSwitch !== null
         ? h(
             'button',
-            { type: 'button', class: on ? 'primary' : 'danger', 'data-testid': 'kill-switch-toggle', 'data-focus': 'kill-switch', onclick: () => openKillSwitchDialog(!on) },
+            {
+              type: 'button',
+              class: on ? 'primary' : 'danger',
+              'data-testid': 'kill-switch-toggle',
+              'data-focus': 'kill-switch',
+              onclick: () => openKillSwitchDialog(!on),
+            },
             on ? 'Release kill switch' : 'Pull kill switch',
           )
         : null,
@@ -311,14 +322,19 @@
     if (focused === 'kill-switch') restoreFocus(focused);
     const banner = $('kill-banner');
     banner.hidden = !on;
-    banner.textContent = on ? 'The kill switch is ON: nothing leaves Understudy for any workflow. People handle every item; the AI may keep running in shadow.' : '';
+    banner.textContent = on
+      ? 'The kill switch is ON: nothing leaves Understudy for any workflow. People handle every item; the AI may keep running in shadow.'
+      : '';
   }
 
   // ----- board -----
 
   async function loadBoard() {
     const workflows = await call('/api/workflows');
-    const [lists, risk] = await Promise.all([Promise.all(workflows.map((w) => call(`/api/workflows/${encodeURIComponent(w.workflow)}/segments`))), call('/api/rollout/risk')]);
+    const [lists, risk] = await Promise.all([
+      Promise.all(workflows.map((w) => call(`/api/workflows/${encodeURIComponent(w.workflow)}/segments`))),
+      call('/api/rollout/risk'),
+    ]);
     state.workflows = workflows;
     state.risk = risk;
     workflows.forEach((w, i) => (state.segments[w.workflow] = lists[i]));
@@ -329,12 +345,17 @@
     const focus = rememberFocus();
     const main = $('main');
     const total = Object.values(state.segments).reduce((n, l) => n + l.length, 0);
-    fill(main, 
+    fill(
+      main,
       h(
         'div',
         { class: 'page-head' },
         h('h1', {}, 'Rollout board'),
-        h('p', { class: 'muted' }, `${state.workflows.length} workflow${state.workflows.length === 1 ? '' : 's'}, ${total} segment${total === 1 ? '' : 's'}. Each segment moves shadow → supervised → confidence-routed only when its gate holds; the regression guard moves it back.`),
+        h(
+          'p',
+          { class: 'muted' },
+          `${state.workflows.length} workflow${state.workflows.length === 1 ? '' : 's'}, ${total} segment${total === 1 ? '' : 's'}. Each segment moves shadow → supervised → confidence-routed only when its gate holds; the regression guard moves it back.`,
+        ),
         state.risk ? h('p', { class: 'small', 'data-testid': 'rollout-risk' }, `Risk of the rollout: ${state.risk.summary}`) : null,
       ),
       // Workflows with segments first; the others are listed after them.
@@ -362,7 +383,11 @@
         ),
       ),
       segments.length
-        ? h('div', { class: 'cards' }, segments.map((s) => segmentCard(s, { link: true })))
+        ? h(
+            'div',
+            { class: 'cards' },
+            segments.map((s) => segmentCard(s, { link: true })),
+          )
         : h('p', { class: 'muted empty' }, 'No segments yet: they appear with the first work items of this workflow.'),
     );
   }
@@ -372,12 +397,25 @@
     const key = `${s.workflow}|${s.segment}`;
     return h(
       'article',
-      { class: `card stage-${s.stage}`, 'data-testid': 'segment-card', 'data-workflow': s.workflow, 'data-segment': s.segment, 'data-stage': s.stage, 'data-traffic': s.trafficPct, 'aria-label': `Segment ${s.segment}` },
+      {
+        class: `card stage-${s.stage}`,
+        'data-testid': 'segment-card',
+        'data-workflow': s.workflow,
+        'data-segment': s.segment,
+        'data-stage': s.stage,
+        'data-traffic': s.trafficPct,
+        'aria-label': `Segment ${s.segment}`,
+      },
       h(
         'header',
         { class: 'card-head' },
         h('h3', {}, s.segment),
-        h('span', { class: `stage-badge stage-${s.stage}`, 'data-testid': 'stage' }, STAGE_LABEL[s.stage] || s.stage, s.stage === 'shadow' ? '' : ` · ${s.trafficPct} %`),
+        h(
+          'span',
+          { class: `stage-badge stage-${s.stage}`, 'data-testid': 'stage' },
+          STAGE_LABEL[s.stage] || s.stage,
+          s.stage === 'shadow' ? '' : ` · ${s.trafficPct} %`,
+        ),
       ),
       h('p', { class: 'stage-meaning small' }, trafficSentence(s)),
       pauseBlock(s),
@@ -387,7 +425,13 @@
         'footer',
         { class: 'card-foot' },
         actionButtons(s, key),
-        opts.link ? h('a', { href: segmentHref(s.workflow, s.segment), class: 'details-link', 'aria-label': `Details of ${s.segment}`, 'data-focus': `details:${key}` }, 'Details →') : null,
+        opts.link
+          ? h(
+              'a',
+              { href: segmentHref(s.workflow, s.segment), class: 'details-link', 'aria-label': `Details of ${s.segment}`, 'data-focus': `details:${key}` },
+              'Details →',
+            )
+          : null,
       ),
     );
   }
@@ -396,7 +440,8 @@
     const since = `at this stage for ${duration(Date.now() - new Date(s.stageStartedAt).getTime())}`;
     if (s.stage === 'shadow') return `${STAGE_MEANING.shadow} ${capitalise(since)}.`;
     const rest = 100 - s.trafficPct;
-    const split = rest > 0 ? `${s.trafficPct} % of the segment's items are ${s.stage}, ${rest} % stay at the stage below.` : `All of the segment's items are ${s.stage}.`;
+    const split =
+      rest > 0 ? `${s.trafficPct} % of the segment's items are ${s.stage}, ${rest} % stay at the stage below.` : `All of the segment's items are ${s.stage}.`;
     return `${split} ${STAGE_MEANING[s.stage]} ${capitalise(since)}.`;
   }
 
@@ -429,10 +474,18 @@
         gate.target ? h('span', { class: 'small' }, `for the next step: ${split(gate.target)}`) : h('span', { class: 'small' }, 'Nothing further to promote.'),
       ),
       gate.summary ? h('p', { class: 'gate-summary' }, gate.summary) : null,
-      isNum(gate.moreSamplesNeeded) ? h('p', { class: 'more-samples', 'data-testid': 'more-samples' }, `About ${int(gate.moreSamplesNeeded)} more comparisons should settle it, if the agreement rate holds.`) : null,
+      isNum(gate.moreSamplesNeeded)
+        ? h(
+            'p',
+            { class: 'more-samples', 'data-testid': 'more-samples' },
+            `About ${int(gate.moreSamplesNeeded)} more comparisons should settle it, if the agreement rate holds.`,
+          )
+        : null,
       // A pause is already explained above the gate; other holds (flag off, kill switch) are said here.
       gate.holdReason && !s.paused ? h('p', { class: 'notice wait small', 'data-testid': 'hold-reason' }, `Held: ${gate.holdReason}`) : null,
-      s.pendingStep ? h('p', { class: 'notice info small', 'data-testid': 'pending-step' }, `Waiting for a program manager to approve ${split(s.pendingStep)}.`) : null,
+      s.pendingStep
+        ? h('p', { class: 'notice info small', 'data-testid': 'pending-step' }, `Waiting for a program manager to approve ${split(s.pendingStep)}.`)
+        : null,
       s.approvedStep ? h('p', { class: 'notice good small' }, `Approved: ${split(s.approvedStep)}; the controller takes it when the gate still holds.`) : null,
       Array.isArray(gate.criteria) && gate.criteria.length ? criteriaTable(gate.criteria) : null,
       h(
@@ -451,7 +504,19 @@
       'table',
       { class: 'criteria' },
       h('caption', { class: 'visually-hidden' }, 'Gate criteria'),
-      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Criterion'), h('th', { scope: 'col' }, 'Status'), h('th', { scope: 'col' }, 'Measured'), h('th', { scope: 'col' }, 'Required'), h('th', { scope: 'col' }, 'Margin'))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'Criterion'),
+          h('th', { scope: 'col' }, 'Status'),
+          h('th', { scope: 'col' }, 'Measured'),
+          h('th', { scope: 'col' }, 'Required'),
+          h('th', { scope: 'col' }, 'Margin'),
+        ),
+      ),
       h(
         'tbody',
         {},
@@ -459,7 +524,12 @@
           const f = describeCriterion(c);
           // Approval and the sample/dwell minimums are "not yet", never "no" (the gate treats them so too).
           const notYet = c.name === 'approval' || c.name === 'minimum-sample' || c.name === 'minimum-dwell';
-          const status = c.holds === true ? ['good', '✓ Holds'] : c.holds === false && !notYet ? ['bad', '✗ Fails'] : ['wait', c.name === 'approval' ? '… Waiting' : '… Not yet'];
+          const status =
+            c.holds === true
+              ? ['good', '✓ Holds']
+              : c.holds === false && !notYet
+                ? ['bad', '✗ Fails']
+                : ['wait', c.name === 'approval' ? '… Waiting' : '… Not yet'];
           return [
             h(
               'tr',
@@ -503,7 +573,12 @@
           else if (c.holds === false) margin = `even the upper bound is ${pts(m)} below`;
           else margin = m >= 0 ? `lower bound ${pts(m)} above target` : `lower bound ${pts(m)} short`;
         }
-        return { actual: `${pct(c.actual)}${c.actual === null ? '' : interval}`, required: `lower bound ≥ ${pct(c.required)}`, margin, marginTone: c.holds === true ? 'good' : c.holds === false ? 'bad' : 'wait' };
+        return {
+          actual: `${pct(c.actual)}${c.actual === null ? '' : interval}`,
+          required: `lower bound ≥ ${pct(c.required)}`,
+          margin,
+          marginTone: c.holds === true ? 'good' : c.holds === false ? 'bad' : 'wait',
+        };
       }
       case 'override-rate':
       case 'error-rate': {
@@ -513,7 +588,12 @@
           else if (c.holds === false) margin = `even the lower bound is ${pts(m)} over`;
           else margin = `upper bound ${pts(m)} over ceiling`;
         }
-        return { actual: `${pct(c.actual)}${c.actual === null ? '' : interval}`, required: `upper bound ≤ ${pct(c.required)}`, margin, marginTone: c.holds === true ? 'good' : c.holds === false ? 'bad' : 'wait' };
+        return {
+          actual: `${pct(c.actual)}${c.actual === null ? '' : interval}`,
+          required: `upper bound ≤ ${pct(c.required)}`,
+          margin,
+          marginTone: c.holds === true ? 'good' : c.holds === false ? 'bad' : 'wait',
+        };
       }
       case 'budget':
         return { actual: c.actual ? 'within budget' : 'exhausted', required: 'within budget', margin: '', marginTone: '' };
@@ -535,7 +615,9 @@
     rows.push([
       'Confidence threshold',
       isNum(s.threshold) ? `${s.threshold.toFixed(2)} in force (${source})` : `none in force${details.status ? ` — ${details.status.replace(/-/g, ' ')}` : ''}`,
-      [moving ? `Latest recommendation ${details.threshold.toFixed(2)}; a certified threshold moves at most every 5 minutes. ` : '', details.reason || ''].join('') || null,
+      [moving ? `Latest recommendation ${details.threshold.toFixed(2)}; a certified threshold moves at most every 5 minutes. ` : '', details.reason || ''].join(
+        '',
+      ) || null,
     ]);
     if (s.baseline) {
       const from = s.baseline.source === 'target' ? 'the stage target (too few blind labels to measure it)' : `${int(s.baseline.n)} blind labels`;
@@ -606,7 +688,8 @@
     if (first || state.detailKey !== key || !$('segment-detail')) {
       destroyCharts();
       state.detailKey = key;
-      fill(main, 
+      fill(
+        main,
         h(
           'div',
           { class: 'page-head' },
@@ -623,18 +706,45 @@
             { class: 'panel chart-panel', 'aria-labelledby': 'trend-title' },
             h('h2', { id: 'trend-title' }, 'Agreement by day'),
             h('p', { class: 'muted small' }, 'AI agreement with people per day, with its 95 % Wilson interval (shaded) and the gate’s target.'),
-            reports ? h('div', { class: 'chart-box' }, h('canvas', { id: 'trend-canvas', 'data-testid': 'trend-chart', role: 'img', 'aria-label': 'Agreement by day with its interval' })) : h('p', { class: 'muted' }, 'Reports are for analysts and program managers.'),
+            reports
+              ? h(
+                  'div',
+                  { class: 'chart-box' },
+                  h('canvas', { id: 'trend-canvas', 'data-testid': 'trend-chart', role: 'img', 'aria-label': 'Agreement by day with its interval' }),
+                )
+              : h('p', { class: 'muted' }, 'Reports are for analysts and program managers.'),
             h('div', { id: 'trend-note' }),
           ),
           h(
             'section',
             { class: 'panel chart-panel', 'aria-labelledby': 'calib-title' },
             h('h2', { id: 'calib-title' }, 'Calibration'),
-            h('p', { class: 'muted small' }, 'Does “confidence 0.9” mean agreeing 90 % of the time? Observed agreement per confidence bin (interval shaded) against the diagonal of perfect calibration.'),
-            reports ? h('div', { class: 'chart-box' }, h('canvas', { id: 'calib-canvas', 'data-testid': 'calibration-chart', role: 'img', 'aria-label': 'Calibration: agreement per confidence bin' })) : h('p', { class: 'muted' }, 'Reports are for analysts and program managers.'),
+            h(
+              'p',
+              { class: 'muted small' },
+              'Does “confidence 0.9” mean agreeing 90 % of the time? Observed agreement per confidence bin (interval shaded) against the diagonal of perfect calibration.',
+            ),
+            reports
+              ? h(
+                  'div',
+                  { class: 'chart-box' },
+                  h('canvas', {
+                    id: 'calib-canvas',
+                    'data-testid': 'calibration-chart',
+                    role: 'img',
+                    'aria-label': 'Calibration: agreement per confidence bin',
+                  }),
+                )
+              : h('p', { class: 'muted' }, 'Reports are for analysts and program managers.'),
             h('div', { id: 'recommendation' }),
           ),
-          h('section', { class: 'panel wide', 'aria-labelledby': 'audit-title' }, h('h2', { id: 'audit-title' }, 'Audit timeline'), h('p', { class: 'muted small' }, 'The latest 50 events of this segment, newest first.'), h('ol', { id: 'audit-list', class: 'timeline' })),
+          h(
+            'section',
+            { class: 'panel wide', 'aria-labelledby': 'audit-title' },
+            h('h2', { id: 'audit-title' }, 'Audit timeline'),
+            h('p', { class: 'muted small' }, 'The latest 50 events of this segment, newest first.'),
+            h('ol', { id: 'audit-list', class: 'timeline' }),
+          ),
         ),
       );
     }
@@ -649,11 +759,24 @@
 
   function lastHour(s) {
     const m = s.lastHour || {};
-    const routed = m.routed && Object.keys(m.routed).length ? Object.entries(m.routed).map(([k, v]) => `${ROUTED_LABEL[k] || k}: ${int(v)}`).join(' · ') : 'nothing yet';
+    const routed =
+      m.routed && Object.keys(m.routed).length
+        ? Object.entries(m.routed)
+            .map(([k, v]) => `${ROUTED_LABEL[k] || k}: ${int(v)}`)
+            .join(' · ')
+        : 'nothing yet';
     const tiles = [
       ['Comparisons', int(m.n), `${int(m.agree)} agreed`],
-      ['Agreement', pct(m.agreement && m.agreement.rate), m.agreement && m.agreement.rate !== null ? `95 % interval ${range(m.agreement.lower, m.agreement.upper)}` : 'no comparisons'],
-      ['Override rate', m.overrideRate ? pct(m.overrideRate.rate) : '—', m.overrideRate ? `${int(m.overrideRate.overridden)} of ${int(m.overrideRate.reviews)} reviews` : 'no reviews (none in shadow)'],
+      [
+        'Agreement',
+        pct(m.agreement && m.agreement.rate),
+        m.agreement && m.agreement.rate !== null ? `95 % interval ${range(m.agreement.lower, m.agreement.upper)}` : 'no comparisons',
+      ],
+      [
+        'Override rate',
+        m.overrideRate ? pct(m.overrideRate.rate) : '—',
+        m.overrideRate ? `${int(m.overrideRate.overridden)} of ${int(m.overrideRate.reviews)} reviews` : 'no reviews (none in shadow)',
+      ],
       ['Model calls', int(m.aiCalls), `${int(m.aiFailures)} failed · ${int(m.aiSkipped)} skipped`],
       ['Cost', usd(m.costUsd, 4), isNum(m.aiCalls) && m.aiCalls > 0 ? `${usd(m.costUsd / m.aiCalls, 6)} per item` : ''],
       ['Where items went', '', routed],
@@ -662,7 +785,14 @@
     return h(
       'dl',
       { class: 'tiles', 'data-testid': 'last-hour' },
-      tiles.map(([label, value, note]) => h('div', { class: 'tile' }, h('dt', {}, label), h('dd', {}, value ? h('span', { class: 'tile-value' }, value) : null, note ? h('span', { class: 'muted small block' }, note) : null))),
+      tiles.map(([label, value, note]) =>
+        h(
+          'div',
+          { class: 'tile' },
+          h('dt', {}, label),
+          h('dd', {}, value ? h('span', { class: 'tile-value' }, value) : null, note ? h('span', { class: 'muted small block' }, note) : null),
+        ),
+      ),
     );
   }
 
@@ -680,7 +810,14 @@
     'double-label': 'second opinion',
   };
 
-  const COLORS = { line: '#1d4ed8', band: 'rgba(29, 78, 216, 0.16)', bandEdge: 'rgba(29, 78, 216, 0.45)', target: '#b45309', diagonal: '#6b7280', threshold: '#047857' };
+  const COLORS = {
+    line: '#1d4ed8',
+    band: 'rgba(29, 78, 216, 0.16)',
+    bandEdge: 'rgba(29, 78, 216, 0.45)',
+    target: '#b45309',
+    diagonal: '#6b7280',
+    threshold: '#047857',
+  };
 
   /**
    * Straight reference lines (a gate target, a threshold) across the whole plot area, whatever the
@@ -759,9 +896,36 @@
       data: {
         labels,
         datasets: [
-          { label: 'lower bound', data: rows.map((r) => r.agreement.lower), borderColor: COLORS.bandEdge, borderWidth: 1, pointStyle: 'dash', pointRadius: 8, pointBorderWidth: 2, fill: false },
-          { label: '95 % interval', data: rows.map((r) => r.agreement.upper), borderColor: COLORS.bandEdge, backgroundColor: COLORS.band, borderWidth: 1, pointStyle: 'dash', pointRadius: 8, pointBorderWidth: 2, fill: '-1' },
-          { label: 'agreement', data: rows.map((r) => r.agreement.rate), borderColor: COLORS.line, backgroundColor: COLORS.line, borderWidth: 2, pointRadius: 4, tension: 0 },
+          {
+            label: 'lower bound',
+            data: rows.map((r) => r.agreement.lower),
+            borderColor: COLORS.bandEdge,
+            borderWidth: 1,
+            pointStyle: 'dash',
+            pointRadius: 8,
+            pointBorderWidth: 2,
+            fill: false,
+          },
+          {
+            label: '95 % interval',
+            data: rows.map((r) => r.agreement.upper),
+            borderColor: COLORS.bandEdge,
+            backgroundColor: COLORS.band,
+            borderWidth: 1,
+            pointStyle: 'dash',
+            pointRadius: 8,
+            pointBorderWidth: 2,
+            fill: '-1',
+          },
+          {
+            label: 'agreement',
+            data: rows.map((r) => r.agreement.rate),
+            borderColor: COLORS.line,
+            backgroundColor: COLORS.line,
+            borderWidth: 2,
+            pointRadius: 4,
+            tension: 0,
+          },
         ],
       },
       options: {
@@ -770,15 +934,33 @@
         interaction: { mode: 'index', intersect: false },
         scales: { y: percentAxis(min), x: { offset: true, title: { display: true, text: 'day (UTC)' } } },
         plugins: {
-          referenceLines: { lines: target === null ? [] : [{ axis: 'y', value: target, color: COLORS.target, label: `gate target ${pct(target, 0)} (the lower bound must reach it)` }] },
+          referenceLines: {
+            lines:
+              target === null
+                ? []
+                : [{ axis: 'y', value: target, color: COLORS.target, label: `gate target ${pct(target, 0)} (the lower bound must reach it)` }],
+          },
           legend: { labels: { filter: (item) => item.text !== 'lower bound', usePointStyle: false, boxHeight: 8 } },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${pct(ctx.parsed.y)}`, afterBody: (items) => (items[0] ? `${int(rows[items[0].dataIndex].n)} comparisons` : '') } },
+          tooltip: {
+            callbacks: {
+              label: (ctx) => `${ctx.dataset.label}: ${pct(ctx.parsed.y)}`,
+              afterBody: (items) => (items[0] ? `${int(rows[items[0].dataIndex].n)} comparisons` : ''),
+            },
+          },
         },
       },
     });
     const note = $('trend-note');
     if (!rows.length) fill(note, h('p', { class: 'muted small' }, 'No comparisons in the last 30 days yet.'));
-    else if (rows.length === 1) fill(note, h('p', { class: 'muted small' }, `One day of data so far: ${int(rows[0].n)} comparisons, ${pct(rows[0].agreement.rate)} (interval ${range(rows[0].agreement.lower, rows[0].agreement.upper)}). The band fills in as days accumulate.`));
+    else if (rows.length === 1)
+      fill(
+        note,
+        h(
+          'p',
+          { class: 'muted small' },
+          `One day of data so far: ${int(rows[0].n)} comparisons, ${pct(rows[0].agreement.rate)} (interval ${range(rows[0].agreement.lower, rows[0].agreement.upper)}). The band fills in as days accumulate.`,
+        ),
+      );
     else fill(note);
   }
 
@@ -795,11 +977,36 @@
       type: 'line',
       data: {
         datasets: [
-          { label: 'perfect calibration', data: [{ x: min, y: min }, { x: 1, y: 1 }], borderColor: COLORS.diagonal, borderDash: [4, 4], borderWidth: 1, pointRadius: 0 },
+          {
+            label: 'perfect calibration',
+            data: [
+              { x: min, y: min },
+              { x: 1, y: 1 },
+            ],
+            borderColor: COLORS.diagonal,
+            borderDash: [4, 4],
+            borderWidth: 1,
+            pointRadius: 0,
+          },
           { label: 'lower bound', data: xy((b) => b.lower), borderColor: COLORS.bandEdge, borderWidth: 1, pointRadius: 0, fill: false },
-          { label: '95 % interval', data: xy((b) => b.upper), borderColor: COLORS.bandEdge, backgroundColor: COLORS.band, borderWidth: 1, pointRadius: 0, fill: '-1' },
+          {
+            label: '95 % interval',
+            data: xy((b) => b.upper),
+            borderColor: COLORS.bandEdge,
+            backgroundColor: COLORS.band,
+            borderWidth: 1,
+            pointRadius: 0,
+            fill: '-1',
+          },
           // Bigger points for fuller bins: a bin of 5 items says little.
-          { label: 'observed agreement', data: xy((b) => b.rate), borderColor: COLORS.line, backgroundColor: COLORS.line, borderWidth: 2, pointRadius: bins.map((b) => 2.5 + 5 * Math.sqrt(b.n / maxN)) },
+          {
+            label: 'observed agreement',
+            data: xy((b) => b.rate),
+            borderColor: COLORS.line,
+            backgroundColor: COLORS.line,
+            borderWidth: 2,
+            pointRadius: bins.map((b) => 2.5 + 5 * Math.sqrt(b.n / maxN)),
+          },
         ],
       },
       options: {
@@ -833,7 +1040,9 @@
     const c = report.calibration;
     if (!r) return h('p', { class: 'muted' }, 'No recommendation.');
     const tone = r.status === 'certified' ? 'good' : r.status === 'not-certified' ? 'bad' : 'wait';
-    const label = { certified: 'Threshold certified', 'no-labels': 'No labels yet', 'too-few-labels': 'Too few labels', 'not-certified': 'Not certified' }[r.status] || r.status;
+    const label =
+      { certified: 'Threshold certified', 'no-labels': 'No labels yet', 'too-few-labels': 'Too few labels', 'not-certified': 'Not certified' }[r.status] ||
+      r.status;
     const rows = [
       ['Recommended threshold', isNum(r.threshold) ? r.threshold.toFixed(2) : 'none'],
       ['Coverage (would go auto)', pct(r.coverage)],
@@ -846,7 +1055,11 @@
       'div',
       { class: 'recommendation', 'data-testid': 'recommendation', 'data-status': r.status },
       h('p', {}, h('span', { class: `pill ${tone}` }, label), ' ', r.reason),
-      h('dl', { class: 'numbers small' }, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      h(
+        'dl',
+        { class: 'numbers small' },
+        rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+      ),
       h('p', { class: 'muted small' }, `${int(c.n)} labelled comparisons in the last 30 days, champion v${report.version}.`),
     );
   }
@@ -874,7 +1087,14 @@
         'li',
         { class: `event kind-${e.actorKind}`, 'data-testid': 'audit-event', 'data-action': e.action },
         h('div', { class: 'event-head' }, h('strong', {}, ACTION_LABEL[e.action] || e.action), h('span', { class: 'muted small' }, ` ${e.action}`)),
-        h('div', { class: 'small' }, h('time', { datetime: e.at }, when(e.at)), ' · ', h('span', { class: `actor ${e.actorKind}` }, e.actor), h('span', { class: 'muted' }, ` (${e.actorKind})`)),
+        h(
+          'div',
+          { class: 'small' },
+          h('time', { datetime: e.at }, when(e.at)),
+          ' · ',
+          h('span', { class: `actor ${e.actorKind}` }, e.actor),
+          h('span', { class: 'muted' }, ` (${e.actorKind})`),
+        ),
         e.reason ? h('p', { class: 'event-reason' }, e.reason) : null,
         e.details && Object.keys(e.details).length
           ? h(
@@ -892,7 +1112,11 @@
 
   async function renderReports(first) {
     if (!mayRead(REPORT_ROLES)) {
-      fill($('main'), h('div', { class: 'page-head' }, h('h1', {}, 'Reports')), h('p', { class: 'notice wait' }, `Agreement reports are for analysts and program managers; your role is ${ROLE_LABEL[state.me.role]}.`));
+      fill(
+        $('main'),
+        h('div', { class: 'page-head' }, h('h1', {}, 'Reports')),
+        h('p', { class: 'notice wait' }, `Agreement reports are for analysts and program managers; your role is ${ROLE_LABEL[state.me.role]}.`),
+      );
       return;
     }
     if (!state.workflows.length) await loadBoard();
@@ -924,7 +1148,11 @@
         'div',
         { class: 'field' },
         h('label', { for: id }, label),
-        h('select', { id, onchange }, options.map(([v, t]) => h('option', { value: v, selected: v === value }, t))),
+        h(
+          'select',
+          { id, onchange },
+          options.map(([v, t]) => h('option', { value: v, selected: v === value }, t)),
+        ),
       );
     const changed = (field) => (e) => {
       state.report[field] = e.target.value;
@@ -932,16 +1160,37 @@
       if (field === 'workflow') buildReportsPage();
       void refresh();
     };
-    fill($('main'), 
-      h('div', { class: 'page-head' }, h('h1', {}, 'Agreement reports'), h('p', { class: 'muted' }, 'How often the AI agrees with people, with honest intervals, per segment, day, version, model or prompt version. Computed from per-minute rollups of the champion (or of every version when grouping by version, model or prompt).')),
+    fill(
+      $('main'),
+      h(
+        'div',
+        { class: 'page-head' },
+        h('h1', {}, 'Agreement reports'),
+        h(
+          'p',
+          { class: 'muted' },
+          'How often the AI agrees with people, with honest intervals, per segment, day, version, model or prompt version. Computed from per-minute rollups of the champion (or of every version when grouping by version, model or prompt).',
+        ),
+      ),
       h(
         'form',
         { id: 'report-form', class: 'report-form', onsubmit: (e) => e.preventDefault() },
-        select('report-workflow', 'Workflow', state.workflows.map((w) => [w.workflow, w.title ? `${w.title} (${w.workflow})` : w.workflow]), f.workflow, changed('workflow')),
+        select(
+          'report-workflow',
+          'Workflow',
+          state.workflows.map((w) => [w.workflow, w.title ? `${w.title} (${w.workflow})` : w.workflow]),
+          f.workflow,
+          changed('workflow'),
+        ),
         select('report-group', 'Group by', GROUP_BY, f.groupBy, changed('groupBy')),
         select('report-segment', 'Segment', [['', 'All segments'], ...segments.map((s) => [s, s])], f.segment, changed('segment')),
         select('report-period', 'Period', PERIODS, f.days, changed('days')),
-        h('div', { class: 'field' }, h('span', { class: 'label-spacer', 'aria-hidden': 'true' }, ' '), h('button', { type: 'button', class: 'secondary', 'data-testid': 'download-csv', onclick: downloadCsv }, 'Download CSV')),
+        h(
+          'div',
+          { class: 'field' },
+          h('span', { class: 'label-spacer', 'aria-hidden': 'true' }, ' '),
+          h('button', { type: 'button', class: 'secondary', 'data-testid': 'download-csv', onclick: downloadCsv }, 'Download CSV'),
+        ),
       ),
       h('div', { id: 'report-body' }),
     );
@@ -961,21 +1210,37 @@
       const verdict = { below: 'AI below people', above: 'AI above people', indistinguishable: 'within human noise' }[b.verdict] || '';
       return [pct(b.humans.rate), h('span', { class: 'muted block' }, `${int(b.humans.n)} pairs · ${verdict}`)];
     };
-    fill(body, 
+    fill(
+      body,
       h(
         'div',
         { class: 'table-wrap' },
         h(
           'table',
           { class: 'report', 'data-testid': 'report-table' },
-          h('caption', {}, `${report.workflow} by ${label.toLowerCase()}, ${when(report.from)} to ${when(report.to)}${report.version ? ` · version ${report.version}` : ''}${report.segment ? ` · segment ${report.segment}` : ''}`),
+          h(
+            'caption',
+            {},
+            `${report.workflow} by ${label.toLowerCase()}, ${when(report.from)} to ${when(report.to)}${report.version ? ` · version ${report.version}` : ''}${report.segment ? ` · segment ${report.segment}` : ''}`,
+          ),
           h(
             'thead',
             {},
             h(
               'tr',
               {},
-              [label, 'Comparisons', 'Agreement (95 % Wilson interval)', 'Cohen’s κ', 'Override rate', 'Blind audit', 'Human baseline', 'Model errors', 'Cost per item', 'Latency p50 / p95'].map((t, i) => h('th', { scope: 'col', class: i > 0 ? 'num' : null }, t)),
+              [
+                label,
+                'Comparisons',
+                'Agreement (95 % Wilson interval)',
+                'Cohen’s κ',
+                'Override rate',
+                'Blind audit',
+                'Human baseline',
+                'Model errors',
+                'Cost per item',
+                'Latency p50 / p95',
+              ].map((t, i) => h('th', { scope: 'col', class: i > 0 ? 'num' : null }, t)),
             ),
           ),
           h(
@@ -987,12 +1252,39 @@
                 { 'data-testid': 'report-row', 'data-key': r.key },
                 h('th', { scope: 'row' }, r.key),
                 h('td', { class: 'num' }, int(r.n)),
-                h('td', { class: 'num' }, h('span', { class: 'strong' }, pct(r.agreement.rate)), r.agreement.rate === null ? null : h('span', { class: 'muted block' }, range(r.agreement.lower, r.agreement.upper))),
-                h('td', { class: 'num' }, r.kappa && isNum(r.kappa.kappa) ? [r.kappa.kappa.toFixed(3), h('span', { class: 'muted block' }, `${fixed(r.kappa.lower, 2)}–${fixed(r.kappa.upper, 2)}`)] : '—'),
-                h('td', { class: 'num' }, r.overrideRate ? [pct(r.overrideRate.rate), h('span', { class: 'muted block' }, `${int(r.overrideRate.overridden)} of ${int(r.overrideRate.reviews)}`)] : h('span', { class: 'muted' }, 'no reviews')),
-                h('td', { class: 'num' }, r.audit ? [pct(r.audit.rate), h('span', { class: 'muted block' }, `${int(r.audit.n)} audits`)] : h('span', { class: 'muted' }, 'none')),
+                h(
+                  'td',
+                  { class: 'num' },
+                  h('span', { class: 'strong' }, pct(r.agreement.rate)),
+                  r.agreement.rate === null ? null : h('span', { class: 'muted block' }, range(r.agreement.lower, r.agreement.upper)),
+                ),
+                h(
+                  'td',
+                  { class: 'num' },
+                  r.kappa && isNum(r.kappa.kappa)
+                    ? [r.kappa.kappa.toFixed(3), h('span', { class: 'muted block' }, `${fixed(r.kappa.lower, 2)}–${fixed(r.kappa.upper, 2)}`)]
+                    : '—',
+                ),
+                h(
+                  'td',
+                  { class: 'num' },
+                  r.overrideRate
+                    ? [pct(r.overrideRate.rate), h('span', { class: 'muted block' }, `${int(r.overrideRate.overridden)} of ${int(r.overrideRate.reviews)}`)]
+                    : h('span', { class: 'muted' }, 'no reviews'),
+                ),
+                h(
+                  'td',
+                  { class: 'num' },
+                  r.audit ? [pct(r.audit.rate), h('span', { class: 'muted block' }, `${int(r.audit.n)} audits`)] : h('span', { class: 'muted' }, 'none'),
+                ),
                 h('td', { class: 'num' }, baseline(r)),
-                h('td', { class: 'num' }, r.ai.errorRate === null ? '—' : [pct(r.ai.errorRate), h('span', { class: 'muted block' }, `${int(r.ai.invalid + r.ai.failed)} of ${int(r.ai.calls)}`)]),
+                h(
+                  'td',
+                  { class: 'num' },
+                  r.ai.errorRate === null
+                    ? '—'
+                    : [pct(r.ai.errorRate), h('span', { class: 'muted block' }, `${int(r.ai.invalid + r.ai.failed)} of ${int(r.ai.calls)}`)],
+                ),
                 h('td', { class: 'num' }, usd(r.cost.perItemUsd, 6)),
                 h('td', { class: 'num' }, `${ms(r.latencyMs.p50)} / ${ms(r.latencyMs.p95)}`),
               ),
@@ -1017,7 +1309,16 @@
         h(
           'table',
           { class: 'report' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Group'), fields.map((f) => h('th', { scope: 'col' }, f)))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, 'Group'),
+              fields.map((f) => h('th', { scope: 'col' }, f)),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -1098,8 +1399,16 @@
         text: `Approve the step the controller is waiting on: ${split(s.pendingStep)}. The controller takes it at its next cycle if the gate still holds.`,
         confirm: 'Approve',
       },
-      hold: { title: `Hold ${s.segment}`, text: `Keep ${s.segment} at ${current}: no promotion until someone resumes it. Its traffic keeps flowing as it does now.`, confirm: 'Hold' },
-      resume: { title: `Resume ${s.segment}`, text: `Lift the ${s.pauseKind || ''} lock on ${s.segment}${s.pauseReason ? ` (${s.pauseReason})` : ''}. Promotion continues when the gate holds.`, confirm: 'Resume' },
+      hold: {
+        title: `Hold ${s.segment}`,
+        text: `Keep ${s.segment} at ${current}: no promotion until someone resumes it. Its traffic keeps flowing as it does now.`,
+        confirm: 'Hold',
+      },
+      resume: {
+        title: `Resume ${s.segment}`,
+        text: `Lift the ${s.pauseKind || ''} lock on ${s.segment}${s.pauseReason ? ` (${s.pauseReason})` : ''}. Promotion continues when the gate holds.`,
+        confirm: 'Resume',
+      },
       rollback: {
         title: `Roll back ${s.segment}`,
         text: `Back one stage now: ${current} → ${below}, then held there until someone resumes it. Unleash is updated at once.`,
@@ -1117,7 +1426,8 @@
     openDialog({
       ...spec,
       extra,
-      run: (reason) => call(`${base}/${action}`, { method: 'POST', body: action === 'rollback' ? { reason, toShadow: !!(toShadow && toShadow.checked) } : { reason } }),
+      run: (reason) =>
+        call(`${base}/${action}`, { method: 'POST', body: action === 'rollback' ? { reason, toShadow: !!(toShadow && toShadow.checked) } : { reason } }),
     });
   }
 

@@ -34,7 +34,14 @@ describe('parseSegmentStrategies', () => {
         constraints: [{ contextName: 'segment', operator: 'IN', values: ['m1', 'm2'] }],
         variants: [{ name: 'purple', weight: 1000, stickiness: 'itemId' }],
       },
-      { id: 'dflt', name: 'flexibleRollout', sortOrder: 3, parameters: { rollout: '100', stickiness: 'default', groupId: flag }, constraints: [], variants: [] },
+      {
+        id: 'dflt',
+        name: 'flexibleRollout',
+        sortOrder: 3,
+        parameters: { rollout: '100', stickiness: 'default', groupId: flag },
+        constraints: [],
+        variants: [],
+      },
       { ...base, id: 'late', sortOrder: 4, constraints: [{ contextName: 'segment', operator: 'IN', values: ['late'] }] },
       { ...fallback, id: 'fb2', sortOrder: 5 },
     ];

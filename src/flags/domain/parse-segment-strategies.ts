@@ -21,10 +21,7 @@ export interface ParsedFlagStrategies {
  * Reads a flag environment's strategies back into per-segment splits, in the order clients
  * evaluate them (sortOrder, then the order Unleash listed them). Never throws on odd content.
  */
-export function parseSegmentStrategies(
-  strategies: ReadonlyArray<UnleashStrategy> | null | undefined,
-  flagName?: string,
-): ParsedFlagStrategies {
+export function parseSegmentStrategies(strategies: ReadonlyArray<UnleashStrategy> | null | undefined, flagName?: string): ParsedFlagStrategies {
   const ordered = (Array.isArray(strategies) ? strategies : [])
     .map((s, i) => ({ s, i }))
     .sort((a, b) => (a.s.sortOrder ?? 9999) - (b.s.sortOrder ?? 9999) || a.i - b.i)
@@ -108,9 +105,7 @@ export function parseSegmentStrategies(
     for (const segment of values) {
       const earlier = seen.get(segment);
       if (earlier) {
-        earlier.irregular = [earlier.irregular, `another strategy for this segment (${s.id}) comes later and is ignored by clients`]
-          .filter(Boolean)
-          .join('; ');
+        earlier.irregular = [earlier.irregular, `another strategy for this segment (${s.id}) comes later and is ignored by clients`].filter(Boolean).join('; ');
         result.others.push({
           strategyId: s.id,
           title: title(s),

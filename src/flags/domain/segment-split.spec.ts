@@ -106,8 +106,6 @@ describe('variantsToSplit', () => {
       ]).irregular,
     ).toMatch(/more than once/);
     expect(variantsToSplit([{ name: 'supervised', weight: 0 }]).irregular).toMatch(/all weights are 0/);
-    expect(variantsToSplit([{ name: 'supervised', weight: -5 } as never, { name: 'shadow', weight: 1000 }]).irregular).toMatch(
-      /invalid weight/,
-    );
+    expect(variantsToSplit([{ name: 'supervised', weight: -5 } as never, { name: 'shadow', weight: 1000 }]).irregular).toMatch(/invalid weight/);
   });
 });

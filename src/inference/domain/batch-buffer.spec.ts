@@ -144,7 +144,10 @@ describe('a failed write', () => {
     await timers.advance(retryDelayMs(1) - 1);
     expect(written).toEqual([]);
     await timers.advance(1);
-    expect(errors).toEqual([{ size: 1, failures: 1 }, { size: 2, failures: 2 }]);
+    expect(errors).toEqual([
+      { size: 1, failures: 1 },
+      { size: 2, failures: 2 },
+    ]);
     await timers.advance(retryDelayMs(2));
     expect(written).toEqual([[1, 2]]);
     expect(committed).toEqual([[1, 2]]);

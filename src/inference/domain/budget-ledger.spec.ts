@@ -6,8 +6,16 @@ describe('claimToTake', () => {
   const limits = { dailyTokens: 10_000, dailyCostUsd: 0.1 };
 
   it('takes what is needed plus a chunk, as far as the budget allows after committed usage and the other claims', () => {
-    expect(claimToTake({ limits, committed: { tokens: 2000, cost: 0.02 }, others: { tokens: 3000, cost: 0.03 }, needed: call, chunk: { tokens: 2000, cost: 0.02 } })).toEqual({ tokens: 3000, cost: 0.03 });
-    const capped = claimToTake({ limits, committed: { tokens: 6000, cost: 0.06 }, others: { tokens: 2000, cost: 0.02 }, needed: call, chunk: { tokens: 8000, cost: 0.08 } })!;
+    expect(
+      claimToTake({ limits, committed: { tokens: 2000, cost: 0.02 }, others: { tokens: 3000, cost: 0.03 }, needed: call, chunk: { tokens: 2000, cost: 0.02 } }),
+    ).toEqual({ tokens: 3000, cost: 0.03 });
+    const capped = claimToTake({
+      limits,
+      committed: { tokens: 6000, cost: 0.06 },
+      others: { tokens: 2000, cost: 0.02 },
+      needed: call,
+      chunk: { tokens: 8000, cost: 0.08 },
+    })!;
     expect(capped.tokens).toBe(2000);
     expect(capped.cost).toBeCloseTo(0.02, 12);
   });
@@ -18,7 +26,9 @@ describe('claimToTake', () => {
   });
 
   it('has no limit on a dimension the workflow does not budget', () => {
-    expect(claimToTake({ limits: { dailyTokens: 5000 }, committed: { tokens: 0, cost: 1e6 }, others: { tokens: 0, cost: 0 }, needed: call, chunk: call })).toEqual({ tokens: 2000, cost: 0.02 });
+    expect(
+      claimToTake({ limits: { dailyTokens: 5000 }, committed: { tokens: 0, cost: 1e6 }, others: { tokens: 0, cost: 0 }, needed: call, chunk: call }),
+    ).toEqual({ tokens: 2000, cost: 0.02 });
   });
 });
 
@@ -62,8 +72,16 @@ describe('BudgetLedger', () => {
       const id = step % 3 === 0 ? 'b' : 'a';
       const l = ledgers[id];
       if (!l.tryHold(call)) {
-        const others = [...store.claims].filter(([k]) => k !== id).reduce((s, [, c]) => ({ tokens: s.tokens + c.tokens, cost: s.cost + c.cost }), { tokens: 0, cost: 0 });
-        const claim = claimToTake({ limits, committed: store.committed, others, needed: { tokens: l.needed().tokens + call.tokens, cost: l.needed().cost + call.cost }, chunk: { tokens: 3 * call.tokens, cost: 3 * call.cost } });
+        const others = [...store.claims]
+          .filter(([k]) => k !== id)
+          .reduce((s, [, c]) => ({ tokens: s.tokens + c.tokens, cost: s.cost + c.cost }), { tokens: 0, cost: 0 });
+        const claim = claimToTake({
+          limits,
+          committed: store.committed,
+          others,
+          needed: { tokens: l.needed().tokens + call.tokens, cost: l.needed().cost + call.cost },
+          chunk: { tokens: 3 * call.tokens, cost: 3 * call.cost },
+        });
         if (!claim) continue;
         store.claims.set(id, claim);
         l.grew(claim, call, now);

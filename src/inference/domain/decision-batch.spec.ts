@@ -65,7 +65,9 @@ describe("a job's new state", () => {
       { id: '2', state: 'failed', error: 'refused (after 1 attempt)' },
       { id: '3', state: 'skipped', skipReason: 'kill switch on' },
     ]);
-    expect(calls).toEqual([{ workflow: 'triage', segment: 'email|eu', version: 1, at, outcome: 'skipped', promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: null }]);
+    expect(calls).toEqual([
+      { workflow: 'triage', segment: 'email|eu', version: 1, at, outcome: 'skipped', promptTokens: 0, completionTokens: 0, costUsd: 0, latencyMs: null },
+    ]);
   });
 
   it('counts a failed call that was billed as a failed call with its usage', () => {
@@ -80,7 +82,14 @@ describe('the usage a batch charges to the budget', () => {
     const usage = usageByWorkflow([
       { kind: 'decided', job: job('1'), record: record({ promptTokens: 100, completionTokens: 20, costUsd: 0.002 }) },
       { kind: 'decided', job: job('2'), record: record({ promptTokens: 10, completionTokens: 5, costUsd: 0.001 }) },
-      { kind: 'retry', job: job('3', { workflow: 'invoice' }), error: 'x', nextAttemptAt: at, refundAttempt: false, usage: { promptTokens: 7, completionTokens: 0, costUsd: 0.0005, latencyMs: null } },
+      {
+        kind: 'retry',
+        job: job('3', { workflow: 'invoice' }),
+        error: 'x',
+        nextAttemptAt: at,
+        refundAttempt: false,
+        usage: { promptTokens: 7, completionTokens: 0, costUsd: 0.0005, latencyMs: null },
+      },
       { kind: 'skipped', job: job('4'), reason: 'budget exhausted' },
     ]);
     expect(usage && Object.fromEntries(usage)).toEqual({ triage: { tokens: 135, cost: 0.003 }, invoice: { tokens: 7, cost: 0.0005 } });

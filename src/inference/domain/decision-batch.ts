@@ -36,7 +36,17 @@ export function decidedOutcome(d: Decided): JobOutcome {
 /** The model call of a stored decision, as the rollups count it. */
 export function decidedCall(d: Decided, at: Date): AiCallFacts {
   const r = d.record;
-  return { workflow: d.job.workflow, segment: d.job.segment, version: d.job.version, at, outcome: r.valid ? 'ok' : 'invalid', promptTokens: r.promptTokens, completionTokens: r.completionTokens, costUsd: r.costUsd, latencyMs: r.latencyMs };
+  return {
+    workflow: d.job.workflow,
+    segment: d.job.segment,
+    version: d.job.version,
+    at,
+    outcome: r.valid ? 'ok' : 'invalid',
+    promptTokens: r.promptTokens,
+    completionTokens: r.completionTokens,
+    costUsd: r.costUsd,
+    latencyMs: r.latencyMs,
+  };
 }
 
 /**

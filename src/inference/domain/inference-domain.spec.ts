@@ -53,8 +53,14 @@ describe('parseModelOutput', () => {
       ok: false,
       error: expect.stringContaining('/category must be equal to one of the allowed values'),
     });
-    expect(parseModelOutput('{"category":"billing","reply":"x","confidence":0.5}', schema, true)).toMatchObject({ ok: false, error: expect.stringContaining("must have required property 'priority'") });
-    expect(parseModelOutput('{"category":"billing","priority":"high","reply":"x","confidence":7}', schema, true)).toEqual({ ok: false, error: 'invalid output: confidence must be a number between 0 and 1' });
+    expect(parseModelOutput('{"category":"billing","reply":"x","confidence":0.5}', schema, true)).toMatchObject({
+      ok: false,
+      error: expect.stringContaining("must have required property 'priority'"),
+    });
+    expect(parseModelOutput('{"category":"billing","priority":"high","reply":"x","confidence":7}', schema, true)).toEqual({
+      ok: false,
+      error: 'invalid output: confidence must be a number between 0 and 1',
+    });
     expect(parseModelOutput('[]', schema, false)).toEqual({ ok: false, error: 'invalid output: not a JSON object' });
     expect(parseModelOutput(null, schema, false)).toEqual({ ok: false, error: 'invalid output: empty answer' });
   });
@@ -107,7 +113,9 @@ describe('retry policy', () => {
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
   it('prices calls from the table', () => {
-    expect(costOf('gpt-4o-mini', { promptTokens: 1_000_000, completionTokens: 500_000 }, { 'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 } })).toEqual({ costUsd: 0.45, priced: true });
+    expect(
+      costOf('gpt-4o-mini', { promptTokens: 1_000_000, completionTokens: 500_000 }, { 'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 } }),
+    ).toEqual({ costUsd: 0.45, priced: true });
     expect(costOf('x', { promptTokens: 1, completionTokens: 1 }, {})).toEqual({ costUsd: 0, priced: false });
   });
 });

@@ -35,7 +35,14 @@ const job = (over: Partial<ClaimedJob> = {}): ClaimedJob => ({
   ...over,
 });
 
-const answer = (content: string | null, over: Partial<ModelAnswer> = {}): ModelAnswer => ({ content, logprobs: null, promptTokens: 120, completionTokens: 30, latencyMs: 400, ...over });
+const answer = (content: string | null, over: Partial<ModelAnswer> = {}): ModelAnswer => ({
+  content,
+  logprobs: null,
+  promptTokens: 120,
+  completionTokens: 30,
+  latencyMs: 400,
+  ...over,
+});
 const VALID = '{"category":"billing","priority":"high","reply":"Sorry, we will refund you.","confidence":0.8}';
 
 /** The budget: answers what it is told to, records reservations and their ends. */
@@ -133,7 +140,13 @@ describe('the budget', () => {
     const { pipeline, budget, model, at } = fixture();
     budget.answer = { ok: false, wait: true, reason: 'budget held by calls in flight' };
     // first backoff step with the jitter at its middle: 1000 / 2 + 1000 / 2 * 0.5
-    expect(await pipeline.process(job({ attempts: 3 }))).toEqual({ kind: 'retry', job: job({ attempts: 3 }), error: 'budget held by calls in flight', nextAttemptAt: at(750), refundAttempt: true });
+    expect(await pipeline.process(job({ attempts: 3 }))).toEqual({
+      kind: 'retry',
+      job: job({ attempts: 3 }),
+      error: 'budget held by calls in flight',
+      nextAttemptAt: at(750),
+      refundAttempt: true,
+    });
     expect(model.requests).toEqual([]);
   });
 
@@ -194,7 +207,10 @@ describe('an invalid answer', () => {
     const content = '{"category":"billing","priority":"high","reply":"a\\u0000b","confidence":0.5}';
     model.next = answer(content);
     const out = await pipeline.process(job());
-    expect(out).toMatchObject({ kind: 'decided', record: { valid: false, rawOutput: content, error: 'invalid output: decision.reply: contains a NUL character (\\u0000), which cannot be stored' } });
+    expect(out).toMatchObject({
+      kind: 'decided',
+      record: { valid: false, rawOutput: content, error: 'invalid output: decision.reply: contains a NUL character (\\u0000), which cannot be stored' },
+    });
   });
 
   it('keeps raw output PostgreSQL can store: NULs replaced, at most 10,000 characters', async () => {
@@ -209,7 +225,13 @@ describe('a failed call', () => {
   it('is retried after its backoff while attempts remain, the attempt counted', async () => {
     const { pipeline, model, calls, at } = fixture();
     model.next = new Failed({ kind: 'server_error', message: 'model server error (503)' });
-    expect(await pipeline.process(job({ attempts: 1 }))).toEqual({ kind: 'retry', job: job({ attempts: 1 }), error: 'model server error (503)', nextAttemptAt: at(750), refundAttempt: false });
+    expect(await pipeline.process(job({ attempts: 1 }))).toEqual({
+      kind: 'retry',
+      job: job({ attempts: 1 }),
+      error: 'model server error (503)',
+      nextAttemptAt: at(750),
+      refundAttempt: false,
+    });
     expect(calls).toEqual([{ workflow: triage.name, outcome: 'server_error' }]);
   });
 
@@ -222,7 +244,11 @@ describe('a failed call', () => {
   it('fails once its attempts are spent', async () => {
     const { pipeline, model } = fixture();
     model.next = new Failed({ kind: 'timeout', message: 'model call timed out' });
-    expect(await pipeline.process(job({ attempts: 3 }))).toEqual({ kind: 'failed', job: job({ attempts: 3 }), error: 'model call timed out (after 3 attempts)' });
+    expect(await pipeline.process(job({ attempts: 3 }))).toEqual({
+      kind: 'failed',
+      job: job({ attempts: 3 }),
+      error: 'model call timed out (after 3 attempts)',
+    });
   });
 
   it('fails at once when the provider refuses the request', async () => {

@@ -134,7 +134,15 @@ export class JobPipeline {
     };
     if (!parsed.ok) {
       this.d.metrics.call(def.name, 'invalid');
-      return { ...base, valid: false, decision: null, rawOutput: storableText((answer.content ?? '').slice(0, MAX_RAW_OUTPUT)), error: parsed.error, confidence: null, confidenceSource: 'none' };
+      return {
+        ...base,
+        valid: false,
+        decision: null,
+        rawOutput: storableText((answer.content ?? '').slice(0, MAX_RAW_OUTPUT)),
+        error: parsed.error,
+        confidence: null,
+        confidenceSource: 'none',
+      };
     }
     this.d.metrics.call(def.name, 'ok');
     const fromLogprobs =
@@ -157,7 +165,13 @@ export class JobPipeline {
     this.d.metrics.call(job.workflow, failure.kind);
     const s = this.d.settings;
     if (failure.kind === 'circuit_open') {
-      return { kind: 'retry', job, error: 'model circuit open: call not attempted', nextAttemptAt: new Date(now.getTime() + s.circuitResetMs), refundAttempt: true };
+      return {
+        kind: 'retry',
+        job,
+        error: 'model circuit open: call not attempted',
+        nextAttemptAt: new Date(now.getTime() + s.circuitResetMs),
+        refundAttempt: true,
+      };
     }
     const decision = decideRetry(failure, job.attempts, s.maxAttempts, s.backoffBaseMs, s.backoffMaxMs, this.d.random());
     if (decision.action === 'retry') {

@@ -2,9 +2,7 @@ import Ajv, { ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { CONFIDENCE_FIELD } from './model-request';
 
-export type ParsedOutput =
-  | { ok: true; decision: Record<string, unknown>; selfConfidence: number | null }
-  | { ok: false; error: string };
+export type ParsedOutput = { ok: true; decision: Record<string, unknown>; selfConfidence: number | null } | { ok: false; error: string };
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
@@ -43,7 +41,12 @@ export function parseModelOutput(content: string | null, decisionSchema: Record<
   }
   const validate = validatorFor(decisionSchema);
   if (!validate(decision)) {
-    const problems = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`);
+    const problems = (validate.errors ?? [])
+      .slice(0, 3)
+      .map(
+        (e) =>
+          `${e.instancePath || '(root)'} ${e.message}${e.params && 'allowedValues' in e.params ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''}`,
+      );
     return { ok: false, error: `invalid output: ${problems.join('; ')}` };
   }
   return { ok: true, decision, selfConfidence };

@@ -28,7 +28,10 @@ describe('decodeMessage', () => {
     expect(decodeMessage(enc(hugeDeep), 1_000_000).ok).toBe(false);
   });
   it('refuses strings PostgreSQL cannot store, naming where', () => {
-    expect(decodeMessage(enc('{"input":{"t":"a\\u0000b"}}'), MAX)).toEqual({ ok: false, reason: 'input.t: contains a NUL character (\\u0000), which cannot be stored' });
+    expect(decodeMessage(enc('{"input":{"t":"a\\u0000b"}}'), MAX)).toEqual({
+      ok: false,
+      reason: 'input.t: contains a NUL character (\\u0000), which cannot be stored',
+    });
     expect(decodeMessage(enc('{"x":["ok","\\ud800"]}'), MAX)).toEqual({ ok: false, reason: 'x[1]: contains an unpaired UTF-16 surrogate' });
     expect(decodeMessage(enc('{"\\udc00":1}'), MAX)).toEqual({ ok: false, reason: 'key "\\udc00": contains an unpaired UTF-16 surrogate' });
     expect(decodeMessage(enc('{"emoji":"\\ud83d\\ude00"}'), MAX).ok).toBe(true);
@@ -36,7 +39,14 @@ describe('decodeMessage', () => {
 });
 
 describe('work events', () => {
-  const item = { eventId: 'e1', workflow: 'support-triage', itemId: 'T-1', attributes: { channel: 'email' }, input: { subject: 'x' }, occurredAt: '2026-11-23T10:00:00Z' };
+  const item = {
+    eventId: 'e1',
+    workflow: 'support-triage',
+    itemId: 'T-1',
+    attributes: { channel: 'email' },
+    input: { subject: 'x' },
+    occurredAt: '2026-11-23T10:00:00Z',
+  };
   it('accepts a valid work item and defaults attributes', () => {
     const { attributes: _a, ...noAttributes } = item;
     const r = validateEvent(workItemEventSchema, noAttributes, 'work.items');
@@ -54,13 +64,30 @@ describe('work events', () => {
   it('accepts and ignores a field it does not know (producers evolve), and names it', () => {
     const r = validateEvent(workItemEventSchema, { ...item, priority: 'high', trace: { id: 1 } }, 'work.items');
     expect(r).toEqual({ ok: true, event: item, ignoredFields: ['priority', 'trace'] });
-    const d = { eventId: 'd1', workflow: 'w', itemId: 'T-1', decision: { category: 'billing' }, actor: 'a', decidedAt: '2026-11-23T10:05:00Z', kind: 'independent', source: 'crm' };
+    const d = {
+      eventId: 'd1',
+      workflow: 'w',
+      itemId: 'T-1',
+      decision: { category: 'billing' },
+      actor: 'a',
+      decidedAt: '2026-11-23T10:05:00Z',
+      kind: 'independent',
+      source: 'crm',
+    };
     const rd = validateEvent(workDecisionEventSchema, d, 'work.decisions');
     expect(rd.ok && rd.ignoredFields).toEqual(['source']);
     expect(rd.ok && 'source' in rd.event).toBe(false);
   });
   it('requires a verdict on reviews and refuses one on independent decisions', () => {
-    const d = { eventId: 'd1', workflow: 'w', itemId: 'T-1', decision: { category: 'billing' }, actor: 'agent-7', decidedAt: '2026-11-23T10:05:00+01:00', kind: 'review' };
+    const d = {
+      eventId: 'd1',
+      workflow: 'w',
+      itemId: 'T-1',
+      decision: { category: 'billing' },
+      actor: 'agent-7',
+      decidedAt: '2026-11-23T10:05:00+01:00',
+      kind: 'review',
+    };
     const noVerdict = validateEvent(workDecisionEventSchema, d, 'work.decisions');
     expect(!noVerdict.ok && noVerdict.reason).toContain('verdict: is required when kind is "review"');
     expect(validateEvent(workDecisionEventSchema, { ...d, verdict: 'overridden', aiDecisionId: '42' }, 'work.decisions').ok).toBe(true);

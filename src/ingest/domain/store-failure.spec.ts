@@ -9,11 +9,16 @@ describe('why storing a batch failed', () => {
   });
 
   it('waits for a database or Kafka that cannot be reached, is overloaded or shutting down', () => {
-    for (const code of ['08006', '53300', '57P01', '40001', '40P01', '55P03', 'ECONNREFUSED', 'ECONNRESET']) expect(storeFailure(pgError(code))).toBe('unavailable');
+    for (const code of ['08006', '53300', '57P01', '40001', '40P01', '55P03', 'ECONNREFUSED', 'ECONNRESET'])
+      expect(storeFailure(pgError(code))).toBe('unavailable');
     expect(storeFailure(new Error('Connection terminated unexpectedly'))).toBe('unavailable');
     expect(storeFailure(pgError('55000'))).toBe('unavailable');
     expect(storeFailure(new Error('database "x" is not currently accepting connections'))).toBe('unavailable');
-    expect(storeFailure(Object.assign(new Error('Database connection provided by a query runner was already released'), { name: 'QueryRunnerAlreadyReleasedError' }))).toBe('unavailable');
+    expect(
+      storeFailure(
+        Object.assign(new Error('Database connection provided by a query runner was already released'), { name: 'QueryRunnerAlreadyReleasedError' }),
+      ),
+    ).toBe('unavailable');
     expect(storeFailure(Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError' }))).toBe('unavailable');
   });
 

@@ -13,7 +13,20 @@ export type StoreFailure = 'unavailable' | 'data' | 'other';
 
 const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
 // 55000/55006: a database not accepting connections (being restarted, dropped or copied).
-const UNAVAILABLE_CODES = new Set(['40001', '40P01', '55P03', '55000', '55006', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH']);
+const UNAVAILABLE_CODES = new Set([
+  '40001',
+  '40P01',
+  '55P03',
+  '55000',
+  '55006',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
 const UNAVAILABLE_MESSAGES =
   /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is|not currently accepting connections|query runner was already released|Cannot use a pool after calling end|Client was closed/i;
 

@@ -1,13 +1,6 @@
 import type { Arm, ArmEvidence } from '../../comparison/domain/evidence';
 import { LATENCY_BUCKETS_MS } from '../../comparison/domain/rollup';
-import {
-  cohensKappa,
-  compareWithHumanBaseline,
-  fieldAgreementSummary,
-  overrideRate,
-  percentileFromHistogram,
-  wilsonInterval,
-} from '../../stats/domain';
+import { cohensKappa, compareWithHumanBaseline, fieldAgreementSummary, overrideRate, percentileFromHistogram, wilsonInterval } from '../../stats/domain';
 
 /** Summed rollup counters of one report group. */
 export interface GroupTotals {

@@ -23,7 +23,11 @@ export class KappaView {
   @ApiProperty({ type: [String], description: 'Every label seen on either side, in the order of matrix' })
   labels!: string[];
 
-  @ApiProperty({ type: 'array', items: { type: 'array', items: { type: 'number' } }, description: 'matrix[i][j]: items the AI labelled labels[i] and the person labels[j]' })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'array', items: { type: 'number' } },
+    description: 'matrix[i][j]: items the AI labelled labels[i] and the person labels[j]',
+  })
   matrix!: number[][];
 
   @ApiProperty()

@@ -19,8 +19,14 @@ import {
   scrubModelError,
 } from './retention';
 
-const triage = { comparator: { fields: { category: { match: 'exact' as const, caseInsensitive: false }, priority: { match: 'exact' as const, caseInsensitive: false } } }, decision: { schema: {}, labelField: 'category' } };
-const triageV2 = { comparator: { fields: { category: { match: 'exact' as const, caseInsensitive: false }, team: { match: 'exact' as const, caseInsensitive: false } } }, decision: { schema: {} } };
+const triage = {
+  comparator: { fields: { category: { match: 'exact' as const, caseInsensitive: false }, priority: { match: 'exact' as const, caseInsensitive: false } } },
+  decision: { schema: {}, labelField: 'category' },
+};
+const triageV2 = {
+  comparator: { fields: { category: { match: 'exact' as const, caseInsensitive: false }, team: { match: 'exact' as const, caseInsensitive: false } } },
+  decision: { schema: {} },
+};
 
 describe('the cut-off of a retention', () => {
   const now = new Date('2026-12-01T00:00:00Z');
@@ -73,11 +79,22 @@ describe('an AI decision after removal', () => {
   it('keeps labels and the self-reported confidence, drops the raw answer and the quoted part of the error, hashes what was there', () => {
     const row = { id: '7', decision: { category: 'billing', priority: 'high', reply: 'Dear Ada', confidence: 0.93 }, rawOutput: null, error: null };
     const r = removeAiOutput(row, keptDecisionFields([triage]));
-    expect(r).toEqual({ id: '7', decision: { category: 'billing', priority: 'high', reply: REMOVED, confidence: 0.93 }, rawOutput: null, error: null, outputSha256: contentHash({ decision: row.decision, rawOutput: null, error: null }) });
+    expect(r).toEqual({
+      id: '7',
+      decision: { category: 'billing', priority: 'high', reply: REMOVED, confidence: 0.93 },
+      rawOutput: null,
+      error: null,
+      outputSha256: contentHash({ decision: row.decision, rawOutput: null, error: null }),
+    });
   });
 
   it('of an invalid answer: no decision, no raw text, the error without the quote', () => {
-    const row = { id: '8', decision: null, rawOutput: '{"reply": "Dear Ada', error: 'invalid output: not JSON (Unterminated string in JSON at position 17: "Dear Ada)' };
+    const row = {
+      id: '8',
+      decision: null,
+      rawOutput: '{"reply": "Dear Ada',
+      error: 'invalid output: not JSON (Unterminated string in JSON at position 17: "Dear Ada)',
+    };
     const r = removeAiOutput(row, ['category']);
     expect(r.decision).toBeNull();
     expect(r.rawOutput).toBeNull();
@@ -91,14 +108,18 @@ describe('an AI decision after removal', () => {
   });
 });
 
-describe('a person\'s decision after removal', () => {
+describe("a person's decision after removal", () => {
   it('keeps what was compared and hashes the whole decision', () => {
     const decision = { category: 'returns', priority: 'low', reply: 'Thanks for reaching out — we are on it.' };
-    expect(removeHumanFreeText({ id: '3', decision }, ['category', 'priority'])).toEqual({ id: '3', decision: { category: 'returns', priority: 'low', reply: REMOVED }, decisionSha256: contentHash(decision) });
+    expect(removeHumanFreeText({ id: '3', decision }, ['category', 'priority'])).toEqual({
+      id: '3',
+      decision: { category: 'returns', priority: 'low', reply: REMOVED },
+      decisionSha256: contentHash(decision),
+    });
   });
 });
 
-describe('a work item\'s input after removal', () => {
+describe("a work item's input after removal", () => {
   it('is empty, and its hash is SHA-256 of the canonical JSON (keys sorted) anyone holding the input can recompute', () => {
     const input = { subject: 'Charged twice', customer: { name: 'Ada', email: 'ada@example.org' } };
     const expected = createHash('sha256').update('{"customer":{"email":"ada@example.org","name":"Ada"},"subject":"Charged twice"}').digest('hex');
@@ -109,8 +130,16 @@ describe('a work item\'s input after removal', () => {
 
 describe('a routing event kept in the outbox', () => {
   it('loses the free text of its decision and nothing else', () => {
-    const payload = { itemId: 'i1', action: 'suggest', confidence: 0.9, decision: { category: 'billing', priority: 'high', reply: 'Dear Ada', confidence: 0.9 } };
-    expect(removeRoutingPayload(payload, ['category', 'priority'])).toEqual({ ...payload, decision: { category: 'billing', priority: 'high', reply: REMOVED, confidence: 0.9 } });
+    const payload = {
+      itemId: 'i1',
+      action: 'suggest',
+      confidence: 0.9,
+      decision: { category: 'billing', priority: 'high', reply: 'Dear Ada', confidence: 0.9 },
+    };
+    expect(removeRoutingPayload(payload, ['category', 'priority'])).toEqual({
+      ...payload,
+      decision: { category: 'billing', priority: 'high', reply: REMOVED, confidence: 0.9 },
+    });
   });
 
   it('without a decision (an alert) is left as it is', () => {
@@ -131,7 +160,7 @@ describe('batches of a purge run', () => {
     expect(nextBatchWanted(0, 1, policy)).toBe(false);
   });
 
-  it('stop at the run\'s limit, and the next run goes on', () => {
+  it("stop at the run's limit, and the next run goes on", () => {
     expect(nextBatchWanted(100, 3, policy)).toBe(false);
   });
 });
@@ -145,13 +174,20 @@ describe('the counts of a run', () => {
   });
 
   it('come with a reason that states the policy', () => {
-    expect(purgeReason({ inputDays: 90, modelOutputDays: 0 })).toBe("retention: inputs and people's free text older than 90 days; model free text kept (retention off)");
+    expect(purgeReason({ inputDays: 90, modelOutputDays: 0 })).toBe(
+      "retention: inputs and people's free text older than 90 days; model free text kept (retention off)",
+    );
   });
 });
 
-describe('an erasure and the item\'s AI jobs', () => {
+describe("an erasure and the item's AI jobs", () => {
   it('waits for a call in flight, whose answer would otherwise land after it', () => {
-    expect(planErasureJobs([{ id: '1', state: 'completed' }, { id: '2', state: 'processing' }])).toEqual({ kind: 'in-flight', running: 1 });
+    expect(
+      planErasureJobs([
+        { id: '1', state: 'completed' },
+        { id: '2', state: 'processing' },
+      ]),
+    ).toEqual({ kind: 'in-flight', running: 1 });
   });
 
   it('skips the jobs not started yet and leaves finished ones', () => {

@@ -122,7 +122,10 @@ export interface StoredHumanDecision {
 }
 
 /** What a person's decision becomes: the compared fields stay, their free text goes. */
-export function removeHumanFreeText(row: StoredHumanDecision, kept: readonly string[]): { id: string; decision: Record<string, unknown>; decisionSha256: string } {
+export function removeHumanFreeText(
+  row: StoredHumanDecision,
+  kept: readonly string[],
+): { id: string; decision: Record<string, unknown>; decisionSha256: string } {
   return { id: row.id, decision: removeFreeText(row.decision, kept) ?? {}, decisionSha256: contentHash(row.decision) };
 }
 
@@ -148,7 +151,12 @@ export interface RemovalCounts {
 export const NO_REMOVALS: RemovalCounts = { inputs: 0, aiOutputs: 0, humanDecisions: 0, routingEvents: 0 };
 
 export function addCounts(a: RemovalCounts, b: RemovalCounts): RemovalCounts {
-  return { inputs: a.inputs + b.inputs, aiOutputs: a.aiOutputs + b.aiOutputs, humanDecisions: a.humanDecisions + b.humanDecisions, routingEvents: a.routingEvents + b.routingEvents };
+  return {
+    inputs: a.inputs + b.inputs,
+    aiOutputs: a.aiOutputs + b.aiOutputs,
+    humanDecisions: a.humanDecisions + b.humanDecisions,
+    routingEvents: a.routingEvents + b.routingEvents,
+  };
 }
 
 export function anyRemoved(c: RemovalCounts): boolean {
@@ -167,7 +175,7 @@ export function nextBatchWanted(lastBatchRows: number, batchesDone: number, poli
 /** The one-line reason of a purge run's audit entry. */
 export function purgeReason(policy: Pick<RetentionPolicy, 'inputDays' | 'modelOutputDays'>): string {
   const part = (what: string, days: number | null) => (days === null || days <= 0 ? `${what} kept (retention off)` : `${what} older than ${days} days`);
-  return `retention: ${part('inputs and people\'s free text', policy.inputDays)}; ${part('model free text', policy.modelOutputDays)}`;
+  return `retention: ${part("inputs and people's free text", policy.inputDays)}; ${part('model free text', policy.modelOutputDays)}`;
 }
 
 /** What an erasure does with the item's AI jobs. */

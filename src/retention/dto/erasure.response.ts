@@ -4,7 +4,7 @@ export class RemovalCountsView {
   @ApiProperty({ description: 'Work-item inputs emptied' })
   inputs!: number;
 
-  @ApiProperty({ description: "AI decisions whose free text (raw answer, fields not compared) was removed" })
+  @ApiProperty({ description: 'AI decisions whose free text (raw answer, fields not compared) was removed' })
   aiOutputs!: number;
 
   @ApiProperty({ description: "People's decisions whose free text (fields not compared) was removed" })

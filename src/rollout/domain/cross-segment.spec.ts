@@ -9,7 +9,10 @@ describe('a segment’s claim to its next step', () => {
     const shadow = promotionCandidate(segmentState(), { n: 400, agree: 390 }, testRollout);
     expect(shadow).toMatchObject({ segment: 'email|eu', stage: 'supervised' });
     expect(shadow!.eValue).toBeGreaterThan(20);
-    expect(promotionCandidate(segmentState({ stage: 'supervised', trafficPct: 100 }), { n: 0, agree: 0 }, testRollout)).toMatchObject({ stage: 'confidence-routed', eValue: 1 });
+    expect(promotionCandidate(segmentState({ stage: 'supervised', trafficPct: 100 }), { n: 0, agree: 0 }, testRollout)).toMatchObject({
+      stage: 'confidence-routed',
+      eValue: 1,
+    });
     expect(promotionCandidate(segmentState({ stage: 'confidence-routed', trafficPct: 100 }), { n: 400, agree: 390 }, testRollout)).toBeNull();
   });
 });
@@ -43,13 +46,23 @@ describe('the gate with criteria judged beside it', () => {
     },
   });
   const strong: StepEvidence = { blind: { n: 400, agree: 390 }, anchored: { n: 0, overridden: 0 }, aiCalls: 400, aiFailures: 0 };
-  const base = { current: { stage: 'shadow' as const, trafficPct: 100 }, evidence: strong, dwellMs: 3_600_000, budgetOk: true, approvedStep: null, threshold: null };
+  const base = {
+    current: { stage: 'shadow' as const, trafficPct: 100 },
+    evidence: strong,
+    dwellMs: 3_600_000,
+    budgetOk: true,
+    approvedStep: null,
+    threshold: null,
+  };
   const pairs = (n: number, ai: number, human: number) => Array.from({ length: n }, (_, i) => ({ ai: i < ai, human: i < human }));
 
   it('waits for human parity when the gate asks for it, and passes once the AI is shown no worse than people by the margin', () => {
     const none = evaluateStep({ ...base, rollout: withParity, parityPairs: null });
     expect(none.verdict).toBe('inconclusive');
-    expect(none.gate!.criteria.find((c) => c.name === 'human-parity')).toMatchObject({ holds: null, detail: expect.stringMatching(/No blind double-labelled items/) });
+    expect(none.gate!.criteria.find((c) => c.name === 'human-parity')).toMatchObject({
+      holds: null,
+      detail: expect.stringMatching(/No blind double-labelled items/),
+    });
     // 600 items: the AI agrees with the first person on 560, a second person on 540.
     const shown = evaluateStep({ ...base, rollout: withParity, parityPairs: pairs(600, 560, 540) });
     expect(shown.verdict).toBe('pass');
@@ -67,8 +80,14 @@ describe('the gate with criteria judged beside it', () => {
     const crossSegment = { eValue: 30, family: 10, discoveries: 0, threshold: Infinity, alpha: 0.05, promoted: false };
     const held = evaluateStep({ ...base, rollout: testRollout, crossSegment });
     expect(held.verdict).toBe('inconclusive');
-    expect(held.gate!.criteria.find((c) => c.name === 'cross-segment')).toMatchObject({ holds: null, required: 200, detail: expect.stringMatching(/not yet among/) });
-    expect(evaluateStep({ ...base, rollout: testRollout, crossSegment: { ...crossSegment, promoted: true, discoveries: 1, threshold: 200 } }).verdict).toBe('pass');
+    expect(held.gate!.criteria.find((c) => c.name === 'cross-segment')).toMatchObject({
+      holds: null,
+      required: 200,
+      detail: expect.stringMatching(/not yet among/),
+    });
+    expect(evaluateStep({ ...base, rollout: testRollout, crossSegment: { ...crossSegment, promoted: true, discoveries: 1, threshold: 200 } }).verdict).toBe(
+      'pass',
+    );
   });
 
   it('the controller’s cycle promotes only what e-BH promoted', () => {

@@ -35,8 +35,13 @@ export function crossSegmentControl(candidates: readonly PromotionCandidate[], r
     const family = candidates.filter((c) => c.stage === stage);
     if (family.length === 0) continue;
     const alpha = 1 - rollout.gates[stage].confidence;
-    const r = eBenjaminiHochberg(family.map((c) => c.eValue), alpha);
-    family.forEach((c, i) => out.set(c.segment, { eValue: c.eValue, family: family.length, discoveries: r.discoveries, threshold: r.threshold, alpha, promoted: r.rejected[i] }));
+    const r = eBenjaminiHochberg(
+      family.map((c) => c.eValue),
+      alpha,
+    );
+    family.forEach((c, i) =>
+      out.set(c.segment, { eValue: c.eValue, family: family.length, discoveries: r.discoveries, threshold: r.threshold, alpha, promoted: r.rejected[i] }),
+    );
   }
   return out;
 }

@@ -63,7 +63,10 @@ export class FlagWriter {
       if (checksBeforeWriting(w)) {
         const live = (await this.flags.readWorkflowFlag(w.workflow)).segments.find((s) => s.segment === w.segment);
         if (changedInUnleash(w, live?.split ?? null)) {
-          this.log.warn({ workflow: w.workflow, segment: w.segment, live: live!.split, expected: w.before }, 'the strategy changed in Unleash since it was read: the move is not written, the operator\'s change is adopted next');
+          this.log.warn(
+            { workflow: w.workflow, segment: w.segment, live: live!.split, expected: w.before },
+            "the strategy changed in Unleash since it was read: the move is not written, the operator's change is adopted next",
+          );
           // Confirmed as of the epoch, so the next flag read compares the operator's split and adopts it.
           await this.segments.confirmFlagWritten(w.workflow, w.segment, w.split, new Date(0));
           return true;
@@ -71,7 +74,10 @@ export class FlagWriter {
       }
       await this.flags.writeSegmentSplit(w.workflow, w.segment, w.split);
     } catch (e) {
-      this.log.warn({ err: errorMessage(e), workflow: w.workflow, segment: w.segment, split: w.split }, 'writing the split to Unleash failed; the stored stage holds and the write is retried');
+      this.log.warn(
+        { err: errorMessage(e), workflow: w.workflow, segment: w.segment, split: w.split },
+        'writing the split to Unleash failed; the stored stage holds and the write is retried',
+      );
       return false;
     }
     await this.segments.confirmFlagWritten(w.workflow, w.segment, w.split, this.clock.now());
@@ -79,6 +85,11 @@ export class FlagWriter {
   }
 }
 
-export function createFlagWriter(ports: { flags: Pick<FlagGateway, 'readWorkflowFlag' | 'writeSegmentSplit'>; segments: FlagWriteStore; clock: { now(): Date }; log: FlagWriterLog }): FlagWriter {
+export function createFlagWriter(ports: {
+  flags: Pick<FlagGateway, 'readWorkflowFlag' | 'writeSegmentSplit'>;
+  segments: FlagWriteStore;
+  clock: { now(): Date };
+  log: FlagWriterLog;
+}): FlagWriter {
   return new FlagWriter(ports.flags, ports.segments, ports.clock, ports.log);
 }

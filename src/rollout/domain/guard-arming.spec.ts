@@ -14,7 +14,13 @@ describe('arming the regression guard', () => {
   });
 
   it('defends the stage target when there are too few blind labels', () => {
-    const { params, baseline } = armGuard({ stage: 'confidence-routed', measured: { n: MIN_BASELINE_LABELS - 1, agree: MIN_BASELINE_LABELS - 1 }, target: 0.9, guard, at });
+    const { params, baseline } = armGuard({
+      stage: 'confidence-routed',
+      measured: { n: MIN_BASELINE_LABELS - 1, agree: MIN_BASELINE_LABELS - 1 },
+      target: 0.9,
+      guard,
+      at,
+    });
     expect(baseline).toMatchObject({ source: 'target', rate: 0.9, lower: 0.9 });
     expect(params).toEqual(defaultGuardParams(0.9, guard));
     expect(armGuard({ stage: 'supervised', measured: null, target: 0.9, guard, at }).baseline.source).toBe('target');

@@ -6,8 +6,16 @@ const after = new Date(readAt.getTime() + 1_000).toISOString();
 
 describe('the kill switch after reading Unleash', () => {
   it('adopts an operator’s change, to be recorded and stored', () => {
-    expect(reconcileKillSwitch({ known: { enabled: false, writtenAt: before }, live: true, readAt })).toEqual({ on: true, adopted: { before: false, after: true }, store: { enabled: true } });
-    expect(reconcileKillSwitch({ known: { enabled: true }, live: false, readAt })).toEqual({ on: false, adopted: { before: true, after: false }, store: { enabled: false } });
+    expect(reconcileKillSwitch({ known: { enabled: false, writtenAt: before }, live: true, readAt })).toEqual({
+      on: true,
+      adopted: { before: false, after: true },
+      store: { enabled: true },
+    });
+    expect(reconcileKillSwitch({ known: { enabled: true }, live: false, readAt })).toEqual({
+      on: false,
+      adopted: { before: true, after: false },
+      store: { enabled: false },
+    });
   });
 
   it('stores a first reading without calling it a change', () => {

@@ -54,6 +54,10 @@ export function killSwitchAdoption(flag: string, change: { before: boolean; afte
       reason: `kill switch turned ${after ? 'ON' : 'off'} in Unleash by an operator`,
       details: { flag, before, after },
     },
-    alert: { kind: 'kill-switch.changed', summary: `Kill switch ${after ? 'ON: nothing leaves Understudy' : 'off'}`, details: { before, after, by: 'operator' } },
+    alert: {
+      kind: 'kill-switch.changed',
+      summary: `Kill switch ${after ? 'ON: nothing leaves Understudy' : 'off'}`,
+      details: { before, after, by: 'operator' },
+    },
   };
 }

@@ -24,7 +24,11 @@ describe('a segment’s look in a cycle', () => {
   it('promotes on a passing gate: the row commits first, Unleash is written after, and the write is confirmed', async () => {
     const c = setup({ facts: passing });
     await c.run();
-    expect(c.segments.get('triage', 'email|eu')).toMatchObject({ stage: 'supervised', trafficPct: 50, flagSplit: { ...supervised50, writtenAt: c.clock.now().toISOString() } });
+    expect(c.segments.get('triage', 'email|eu')).toMatchObject({
+      stage: 'supervised',
+      trafficPct: 50,
+      flagSplit: { ...supervised50, writtenAt: c.clock.now().toISOString() },
+    });
     expect(c.events.list.slice(-3)).toEqual(['lock triage', 'commit', 'unleash email|eu supervised 50']);
     expect(c.audit.actions()).toEqual(['stage.promoted']);
   });
@@ -48,7 +52,11 @@ describe('a segment’s look in a cycle', () => {
     const c = setup({ facts: passing });
     c.flags.down = true;
     await c.run();
-    expect(c.segments.get('triage', 'email|eu')).toMatchObject({ stage: 'shadow', lastEvaluatedAt: c.clock.now(), lastVerdict: { holdReason: expect.stringMatching(/Unleash did not answer/) } });
+    expect(c.segments.get('triage', 'email|eu')).toMatchObject({
+      stage: 'shadow',
+      lastEvaluatedAt: c.clock.now(),
+      lastVerdict: { holdReason: expect.stringMatching(/Unleash did not answer/) },
+    });
   });
 
   it('keeps a move Unleash did not take owed, and writes it first at the next cycle', async () => {
@@ -86,7 +94,9 @@ describe('a segment’s look in a cycle', () => {
     for (const w of ['triage', 'intake']) f.flags.workflows.set(w, { enabled: true, segments: new Map([['email|eu', shadow]]) });
     await f.cycle.run([{ champion: champion('triage') }, { champion: champion('intake') }]);
     expect(f.segments.get('intake', 'email|eu').stage).toBe('supervised');
-    expect(f.log.lines).toContainEqual(expect.objectContaining({ level: 'error', message: 'controller cycle failed for a workflow', fields: expect.objectContaining({ workflow: 'triage' }) }));
+    expect(f.log.lines).toContainEqual(
+      expect.objectContaining({ level: 'error', message: 'controller cycle failed for a workflow', fields: expect.objectContaining({ workflow: 'triage' }) }),
+    );
   });
 });
 
@@ -95,7 +105,14 @@ describe('an operator’s change in Unleash', () => {
     const c = setup({ facts: passing });
     c.flags.workflows.get('triage')!.segments.set('email|eu', supervised50);
     await c.run();
-    expect(c.segments.get('triage', 'email|eu')).toMatchObject({ stage: 'supervised', trafficPct: 50, paused: true, pauseKind: 'operator', pausedBy: 'unleash', flagSplit: supervised50 });
+    expect(c.segments.get('triage', 'email|eu')).toMatchObject({
+      stage: 'supervised',
+      trafficPct: 50,
+      paused: true,
+      pauseKind: 'operator',
+      pausedBy: 'unleash',
+      flagSplit: supervised50,
+    });
     expect(c.audit.entries[0]).toMatchObject({ actor: 'unleash', actorKind: 'operator', action: 'flag.operator-change' });
     expect(c.alerts.raised.map((a) => a.kind)).toContain('flag.operator-change');
     expect(c.events.list.filter((e) => e.startsWith('unleash'))).toEqual([]);
@@ -105,7 +122,12 @@ describe('an operator’s change in Unleash', () => {
     const c = setup({ facts: passing });
     c.flags.workflows.get('triage')!.enabled = false;
     await c.run();
-    expect(c.audit.entries[0]).toMatchObject({ action: 'flag.operator-change', workflow: 'triage', segment: null, details: { change: { kind: 'workflow-enabled', before: true, after: false } } });
+    expect(c.audit.entries[0]).toMatchObject({
+      action: 'flag.operator-change',
+      workflow: 'triage',
+      segment: null,
+      details: { change: { kind: 'workflow-enabled', before: true, after: false } },
+    });
     expect(c.switches.states.get('understudy.triage')).toEqual({ enabled: false });
     expect(c.segments.get('triage', 'email|eu')).toMatchObject({ stage: 'shadow', lastVerdict: { holdReason: expect.stringMatching(/disabled in Unleash/) } });
     await c.run();
@@ -130,7 +152,12 @@ describe('the kill switch at each cycle', () => {
     await c.run();
     expect(c.cycle.killSwitchOn).toBe(true);
     expect(c.switches.states.get(c.killSwitchFlag)).toEqual({ enabled: true });
-    expect(c.audit.entries[0]).toMatchObject({ actor: 'unleash', actorKind: 'operator', action: 'kill-switch.changed', details: { before: false, after: true } });
+    expect(c.audit.entries[0]).toMatchObject({
+      actor: 'unleash',
+      actorKind: 'operator',
+      action: 'kill-switch.changed',
+      details: { before: false, after: true },
+    });
     expect(c.alerts.raised[0]).toMatchObject({ kind: 'kill-switch.changed', summary: 'Kill switch ON: nothing leaves Understudy' });
   });
 

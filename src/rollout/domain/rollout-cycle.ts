@@ -185,11 +185,22 @@ export class RolloutCycle<Tx> {
   }
 
   /** An operator's change in Unleash becomes the segment's (or workflow's) state: recorded, never overwritten. */
-  private async adoptOperatorChanges(tx: Tx, champion: WorkflowVersion, live: WorkflowFlagState, locked: SegmentState[], readAt: Date): Promise<OwedFlagWrite[]> {
+  private async adoptOperatorChanges(
+    tx: Tx,
+    champion: WorkflowVersion,
+    live: WorkflowFlagState,
+    locked: SegmentState[],
+    readAt: Date,
+  ): Promise<OwedFlagWrite[]> {
     const workflow = champion.workflow;
     const flagName = workflowFlagName(workflow);
     const known = await this.p.switches.get(flagName, tx);
-    const changes = detectOperatorChanges(live, known?.enabled ?? null, locked.map((s) => ({ segment: s.segment, flagSplit: s.flagSplit, state: { stage: s.stage, trafficPct: s.trafficPct } })), readAt);
+    const changes = detectOperatorChanges(
+      live,
+      known?.enabled ?? null,
+      locked.map((s) => ({ segment: s.segment, flagSplit: s.flagSplit, state: { stage: s.stage, trafficPct: s.trafficPct } })),
+      readAt,
+    );
     const owed: OwedFlagWrite[] = [];
     for (const c of changes) {
       if (c.kind === 'workflow-enabled') {
@@ -214,11 +225,20 @@ export class RolloutCycle<Tx> {
     for (const s of await this.p.segments.list(champion.workflow, tx)) looks.push({ s, facts: await this.p.facts(tx, champion, s, this.p.clock.now()) });
     const cross =
       rollout.falsePromotionControl === 'e-bh'
-        ? crossSegmentControl(looks.flatMap(({ s, facts }) => promotionCandidate(s, { n: facts.stepEvidence.blindN, agree: facts.stepEvidence.blindAgree }, rollout) ?? []), rollout)
+        ? crossSegmentControl(
+            looks.flatMap(({ s, facts }) => promotionCandidate(s, { n: facts.stepEvidence.blindN, agree: facts.stepEvidence.blindAgree }, rollout) ?? []),
+            rollout,
+          )
         : null;
     const owed: OwedFlagWrite[] = [];
     for (const { s, facts } of looks) {
-      const d = decideCycle(s, facts, { live, hasStrategy: liveSegments.has(s.segment), killSwitchOn: this.killSwitch, budget, crossSegment: cross?.get(s.segment) ?? null });
+      const d = decideCycle(s, facts, {
+        live,
+        hasStrategy: liveSegments.has(s.segment),
+        killSwitchOn: this.killSwitch,
+        budget,
+        crossSegment: cross?.get(s.segment) ?? null,
+      });
       const w = await this.p.effects.apply(tx, s, d.effects);
       if (w) owed.push(w);
       this.p.observed?.(d, facts);

@@ -50,7 +50,13 @@ describe('the promotion ladder', () => {
 describe('counts since a step began', () => {
   it('subtracts the base and never goes negative', () => {
     const totals = { ...ZERO_COUNTS, n: 500, agree: 450, reviews: 40, overridden: 3 };
-    expect(since(totals, { ...ZERO_COUNTS, n: 200, agree: 190, reviews: 0, overridden: 0 })).toEqual({ ...ZERO_COUNTS, n: 300, agree: 260, reviews: 40, overridden: 3 });
+    expect(since(totals, { ...ZERO_COUNTS, n: 200, agree: 190, reviews: 0, overridden: 0 })).toEqual({
+      ...ZERO_COUNTS,
+      n: 300,
+      agree: 260,
+      reviews: 40,
+      overridden: 3,
+    });
     expect(since({ ...ZERO_COUNTS, n: 5 }, { ...ZERO_COUNTS, n: 9 }).n).toBe(0);
   });
 });
@@ -64,7 +70,12 @@ describe('evaluateStep', () => {
     },
   });
   const base = { rollout, budgetOk: true, approvedStep: null, threshold: 0.8, dwellMs: 3_600_000 };
-  const evidence = (n: number, agree: number, reviews = 0, overridden = 0): StepEvidence => ({ blind: { n, agree }, anchored: { n: reviews, overridden }, aiCalls: n, aiFailures: 0 });
+  const evidence = (n: number, agree: number, reviews = 0, overridden = 0): StepEvidence => ({
+    blind: { n, agree },
+    anchored: { n: reviews, overridden },
+    aiCalls: n,
+    aiFailures: 0,
+  });
 
   it('passes into supervised on strong evidence', () => {
     const e = evaluateStep({ ...base, current: { stage: 'shadow', trafficPct: 100 }, evidence: evidence(400, 380) });
@@ -113,7 +124,10 @@ describe('evaluateStep', () => {
   });
 
   it('says there is nothing above the top', () => {
-    expect(evaluateStep({ ...base, current: { stage: 'confidence-routed', trafficPct: 100 }, evidence: evidence(0, 0) })).toMatchObject({ target: null, verdict: 'top' });
+    expect(evaluateStep({ ...base, current: { stage: 'confidence-routed', trafficPct: 100 }, evidence: evidence(0, 0) })).toMatchObject({
+      target: null,
+      verdict: 'top',
+    });
   });
 });
 
@@ -151,21 +165,42 @@ describe('detectOperatorChanges', () => {
   });
 
   it('reports an irregular split even at the same headline numbers', () => {
-    const odd = live({ segments: [{ segment: 'a', strategyId: '1', split: { stage: 'supervised', trafficPct: 50 }, irregular: 'unknown variant x' }, live().segments[1]] });
+    const odd = live({
+      segments: [{ segment: 'a', strategyId: '1', split: { stage: 'supervised', trafficPct: 50 }, irregular: 'unknown variant x' }, live().segments[1]],
+    });
     expect(detectOperatorChanges(odd, true, known)).toEqual([
-      { kind: 'segment-split', segment: 'a', before: { stage: 'supervised', trafficPct: 50 }, after: { stage: 'supervised', trafficPct: 50 }, irregular: 'unknown variant x' },
+      {
+        kind: 'segment-split',
+        segment: 'a',
+        before: { stage: 'supervised', trafficPct: 50 },
+        after: { stage: 'supervised', trafficPct: 50 },
+        irregular: 'unknown variant x',
+      },
     ]);
   });
 
   it('reports an adopted irregularity once, not again every cycle', () => {
-    const odd = live({ segments: [{ segment: 'a', strategyId: '1', split: { stage: 'supervised', trafficPct: 50 }, irregular: 'unknown variant x' }, live().segments[1]] });
-    const adopted = [{ segment: 'a', flagSplit: { stage: 'supervised' as const, trafficPct: 50, irregular: 'unknown variant x' }, state: { stage: 'supervised' as const, trafficPct: 50 } }, known[1]];
+    const odd = live({
+      segments: [{ segment: 'a', strategyId: '1', split: { stage: 'supervised', trafficPct: 50 }, irregular: 'unknown variant x' }, live().segments[1]],
+    });
+    const adopted = [
+      {
+        segment: 'a',
+        flagSplit: { stage: 'supervised' as const, trafficPct: 50, irregular: 'unknown variant x' },
+        state: { stage: 'supervised' as const, trafficPct: 50 },
+      },
+      known[1],
+    ];
     expect(detectOperatorChanges(odd, true, adopted)).toEqual([]);
   });
 
   it('does not mistake a move stored first for an operator’s change: owed to Unleash, or written after the flag was read', () => {
     const stale = live(); // still shows a at supervised 50 %
-    const rolledBack = { segment: 'a', flagSplit: { stage: 'shadow' as const, trafficPct: 100, pending: true }, state: { stage: 'shadow' as const, trafficPct: 100 } };
+    const rolledBack = {
+      segment: 'a',
+      flagSplit: { stage: 'shadow' as const, trafficPct: 100, pending: true },
+      state: { stage: 'shadow' as const, trafficPct: 100 },
+    };
     expect(detectOperatorChanges(stale, true, [rolledBack, known[1]])).toEqual([]);
     const readAt = new Date('2026-11-30T12:00:00Z');
     const writtenAfter = { ...rolledBack, flagSplit: { stage: 'shadow' as const, trafficPct: 100, writtenAt: '2026-11-30T12:00:01Z' } };

@@ -31,7 +31,11 @@ describe('the risk of the rollout as a whole', () => {
   });
 
   it('names the workflows where the share of false promotions is bounded too (e-BH)', () => {
-    const r = rolloutRisk([segment(), segment({ workflow: 'invoice', falsePromotionControl: 'e-bh' }), segment({ workflow: 'invoice', segment: 'b', falsePromotionControl: 'e-bh' })]);
+    const r = rolloutRisk([
+      segment(),
+      segment({ workflow: 'invoice', falsePromotionControl: 'e-bh' }),
+      segment({ workflow: 'invoice', segment: 'b', falsePromotionControl: 'e-bh' }),
+    ]);
     expect(r.shareControlledWorkflows).toEqual(['invoice']);
     expect(r.summary).toMatch(/in invoice the share of false promotions among a stage's promotions is also bounded \(e-BH\)\.$/);
     expect(rolloutRisk([segment()]).summary).not.toMatch(/e-BH/);

@@ -76,5 +76,12 @@ export function rolloutRisk(inputs: readonly SegmentRiskInput[]): RolloutRisk {
     `(one every ${reverts > 0 ? `${(1 / reverts).toFixed(1)} days` : 'never, at today’s label volume'}); ` +
     `at most ${lastDay.toFixed(3)} of the last day's promotions, and ${pending.toFixed(3)} of the ${waiting} pending steps, were taken on a segment that was not better than its target` +
     (shareControlled.length > 0 ? `; in ${shareControlled.join(', ')} the share of false promotions among a stage's promotions is also bounded (e-BH).` : '.');
-  return { falseRevertsPerDay: reverts, falsePromotionsLastDay: lastDay, falsePromotionsPending: pending, segments, shareControlledWorkflows: shareControlled, summary };
+  return {
+    falseRevertsPerDay: reverts,
+    falsePromotionsLastDay: lastDay,
+    falsePromotionsPending: pending,
+    segments,
+    shareControlledWorkflows: shareControlled,
+    summary,
+  };
 }

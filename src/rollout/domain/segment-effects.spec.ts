@@ -14,16 +14,35 @@ function setup() {
   return { effects: createSegmentEffects<FakeTx>({ segments, audit, alerts }), segments, audit, alerts };
 }
 
-const entry = (action: string) => ({ actor: 'controller', actorKind: 'controller' as const, action, workflow: 'triage', segment: 'email|eu', reason: action, details: {} });
+const entry = (action: string) => ({
+  actor: 'controller',
+  actorKind: 'controller' as const,
+  action,
+  workflow: 'triage',
+  segment: 'email|eu',
+  reason: action,
+  details: {},
+});
 
 describe('applying a decision’s effects', () => {
   it('patches the row, appends the audit entries in order, and returns the flag write it owes', async () => {
     const c = setup();
-    const e: Effects = { patch: { stage: 'shadow', trafficPct: 100 }, audit: [entry('guard.armed'), entry('stage.promoted')], alerts: [], flagWrite: { stage: 'shadow', trafficPct: 100 }, rereview: null };
+    const e: Effects = {
+      patch: { stage: 'shadow', trafficPct: 100 },
+      audit: [entry('guard.armed'), entry('stage.promoted')],
+      alerts: [],
+      flagWrite: { stage: 'shadow', trafficPct: 100 },
+      rereview: null,
+    };
     const owed = await c.effects.apply(TX, { workflow: 'triage', segment: 'email|eu', flagSplit: { stage: 'supervised', trafficPct: 100 } }, e);
     expect(c.segments.get('triage', 'email|eu')).toMatchObject({ stage: 'shadow', trafficPct: 100 });
     expect(c.audit.actions()).toEqual(['guard.armed', 'stage.promoted']);
-    expect(owed).toEqual({ workflow: 'triage', segment: 'email|eu', split: { stage: 'shadow', trafficPct: 100 }, before: { stage: 'supervised', trafficPct: 100 } });
+    expect(owed).toEqual({
+      workflow: 'triage',
+      segment: 'email|eu',
+      split: { stage: 'shadow', trafficPct: 100 },
+      before: { stage: 'supervised', trafficPct: 100 },
+    });
   });
 
   it('ties a revert’s re-review list to its audit entry, and tells the alert how many went back to people', async () => {
@@ -42,7 +61,13 @@ describe('applying a decision’s effects', () => {
 
   it('changes no segment for a workflow-level change, and owes no flag write', async () => {
     const c = setup();
-    const e: Effects = { patch: {}, audit: [entry('flag.operator-change')], alerts: [{ kind: 'flag.operator-change', summary: 'off', details: {} }], flagWrite: null, rereview: null };
+    const e: Effects = {
+      patch: {},
+      audit: [entry('flag.operator-change')],
+      alerts: [{ kind: 'flag.operator-change', summary: 'off', details: {} }],
+      flagWrite: null,
+      rereview: null,
+    };
     expect(await c.effects.apply(TX, { workflow: 'triage', segment: null }, e)).toBeNull();
     expect(c.audit.actions()).toEqual(['flag.operator-change']);
     expect(c.alerts.raised).toHaveLength(1);

@@ -40,7 +40,10 @@ function guarded(over: Partial<SegmentState>): SegmentState {
 }
 
 /** A step whose blind evidence passes any gate here (the model answered every call). */
-const strongStep = (anchoredN = 0, overridden = 0) => ({ stepEvidence: evidence(400, 390, anchoredN, overridden), stageTotals: { ...segmentFacts().stageTotals, aiCalls: 400 } });
+const strongStep = (anchoredN = 0, overridden = 0) => ({
+  stepEvidence: evidence(400, 390, anchoredN, overridden),
+  stageTotals: { ...segmentFacts().stageTotals, aiCalls: 400 },
+});
 
 const passedVerdict = (at: Date) => ({ verdict: 'pass', summary: 'gate passed', evaluatedAt: at.toISOString() });
 
@@ -52,7 +55,14 @@ describe('a program manager promoting a segment', () => {
     expect(d.effects.flagWrite).toEqual({ stage: 'supervised', trafficPct: 50 });
     expect(d.state.guardParams).not.toBeNull();
     expect(d.state.baseline).toMatchObject({ stage: 'supervised', source: 'target' });
-    expect(d.effects.audit).toEqual([expect.objectContaining({ actor: 'pat', action: 'stage.promoted', reason: 'looks good', details: expect.objectContaining({ manual: true, toText: 'supervised 50 %' }) })]);
+    expect(d.effects.audit).toEqual([
+      expect.objectContaining({
+        actor: 'pat',
+        action: 'stage.promoted',
+        reason: 'looks good',
+        details: expect.objectContaining({ manual: true, toText: 'supervised 50 %' }),
+      }),
+    ]);
   });
 
   it('keeps the stage’s start, guard and its watermark when the step stays within the stage', () => {
@@ -67,7 +77,10 @@ describe('a program manager promoting a segment', () => {
     const paused = segmentState({ paused: true, pauseKind: 'hold', lastVerdict: passedVerdict(minutesAfter(30)) });
     expect(refusal(() => promote(paused, PM, 'x', segmentFacts())).message).toMatch(/paused \(hold\)/);
     const failing = segmentState({ lastVerdict: { verdict: 'fail', summary: 'agreement too low', evaluatedAt: minutesAfter(30).toISOString() } });
-    expect(refusal(() => promote(failing, PM, 'x', segmentFacts()))).toMatchObject({ code: ErrorCode.InvalidTransition, message: expect.stringMatching(/does not hold: agreement too low/) });
+    expect(refusal(() => promote(failing, PM, 'x', segmentFacts()))).toMatchObject({
+      code: ErrorCode.InvalidTransition,
+      message: expect.stringMatching(/does not hold: agreement too low/),
+    });
     const stale = segmentState({ stepStartedAt: minutesAfter(40), lastVerdict: passedVerdict(minutesAfter(30)) });
     expect(refusal(() => promote(stale, PM, 'x', segmentFacts())).message).toMatch(/not evaluated yet for this step/);
   });
@@ -108,7 +121,15 @@ describe('holding and resuming', () => {
 describe('rolling back', () => {
   it('goes one stage down, held, alerted, and the stage it lands on is guarded', () => {
     const s = guarded({ stage: 'confidence-routed', trafficPct: 50, threshold: 0.8, thresholdSource: 'fixed' });
-    const d = rollback(s, PM, 'complaints', false, segmentFacts({ minuteEvidence: { shadow: { blindN: 0, blindAgree: 0 }, supervised: { blindN: 7, blindAgree: 6 }, 'confidence-routed': { blindN: 0, blindAgree: 0 } } }));
+    const d = rollback(
+      s,
+      PM,
+      'complaints',
+      false,
+      segmentFacts({
+        minuteEvidence: { shadow: { blindN: 0, blindAgree: 0 }, supervised: { blindN: 7, blindAgree: 6 }, 'confidence-routed': { blindN: 0, blindAgree: 0 } },
+      }),
+    );
     expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'hold', stageStartedAt: NOW });
     expect(d.state.baseline).toMatchObject({ stage: 'supervised' });
     expect(d.state.guardState).toMatchObject({ totalsN: 7, totalsAgree: 6 });
@@ -136,8 +157,20 @@ describe('a program manager fixing the threshold', () => {
 describe('adopting an operator’s change in Unleash', () => {
   it('makes a new stage the segment’s state, guarded, held for a person, without writing the flag back', () => {
     const after = { stage: 'supervised' as const, trafficPct: 25 };
-    const d = adoptOperatorChange(segmentState(), { kind: 'segment-split', segment: 'email|eu', before: { stage: 'shadow', trafficPct: 100 }, after }, segmentFacts());
-    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 25, flagSplit: after, stageStartedAt: NOW, paused: true, pauseKind: 'operator', pausedBy: 'unleash' });
+    const d = adoptOperatorChange(
+      segmentState(),
+      { kind: 'segment-split', segment: 'email|eu', before: { stage: 'shadow', trafficPct: 100 }, after },
+      segmentFacts(),
+    );
+    expect(d.state).toMatchObject({
+      stage: 'supervised',
+      trafficPct: 25,
+      flagSplit: after,
+      stageStartedAt: NOW,
+      paused: true,
+      pauseKind: 'operator',
+      pausedBy: 'unleash',
+    });
     expect(d.state.guardParams).not.toBeNull();
     expect(d.state.baseline).toMatchObject({ stage: 'supervised' });
     expect(d.effects.flagWrite).toBeNull();
@@ -148,13 +181,21 @@ describe('adopting an operator’s change in Unleash', () => {
   it('keeps the stage’s guard and start when only the traffic share changed, and remembers an irregular split', () => {
     const s = guarded({ stage: 'supervised', trafficPct: 50 });
     const after = { stage: 'supervised' as const, trafficPct: 30 };
-    const d = adoptOperatorChange(s, { kind: 'segment-split', segment: 'email|eu', before: { stage: 'supervised', trafficPct: 50 }, after, irregular: 'two strategies' }, segmentFacts({ stageEvidence: evidence(40, 38) }));
+    const d = adoptOperatorChange(
+      s,
+      { kind: 'segment-split', segment: 'email|eu', before: { stage: 'supervised', trafficPct: 50 }, after, irregular: 'two strategies' },
+      segmentFacts({ stageEvidence: evidence(40, 38) }),
+    );
     expect(d.state).toMatchObject({ trafficPct: 30, stageStartedAt: T0, guardParams: s.guardParams, flagSplit: { ...after, irregular: 'two strategies' } });
     expect(d.state.guardState).toMatchObject({ totalsN: 40, totalsAgree: 38 });
   });
 
   it('writes shadow back when the strategy was removed (the same routing as the fallback) and holds', () => {
-    const d = adoptOperatorChange(guarded({ stage: 'supervised', trafficPct: 100 }), { kind: 'segment-removed', segment: 'email|eu', before: { stage: 'supervised', trafficPct: 100 } }, segmentFacts());
+    const d = adoptOperatorChange(
+      guarded({ stage: 'supervised', trafficPct: 100 }),
+      { kind: 'segment-removed', segment: 'email|eu', before: { stage: 'supervised', trafficPct: 100 } },
+      segmentFacts(),
+    );
     expect(d.state).toMatchObject({ stage: 'shadow', paused: true, pauseKind: 'operator', guardParams: null });
     expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
   });
@@ -172,7 +213,10 @@ describe('refreshing the threshold', () => {
     const d = refreshThreshold(segmentState(), segmentFacts({ calibration: calibration(60) }));
     expect(d.inForce).not.toBeNull();
     expect(d.state).toMatchObject({ thresholdSource: 'computed', threshold: d.inForce, thresholdUpdatedAt: NOW });
-    expect(d.effects.audit[0]).toMatchObject({ action: 'threshold.changed', details: expect.objectContaining({ before: null, after: d.inForce, test: 'anytime' }) });
+    expect(d.effects.audit[0]).toMatchObject({
+      action: 'threshold.changed',
+      details: expect.objectContaining({ before: null, after: d.inForce, test: 'anytime' }),
+    });
   });
 
   it('keeps a fixed threshold whatever the calibration says', () => {
@@ -182,7 +226,10 @@ describe('refreshing the threshold', () => {
   });
 
   it('withdraws it at once when blind audits above it contradict it, alerts, and calibrates only on what follows', () => {
-    const certified = refreshThreshold(segmentState({ stage: 'confidence-routed', trafficPct: 50 }), segmentFacts({ now: T0, calibration: calibration(60) })).state;
+    const certified = refreshThreshold(
+      segmentState({ stage: 'confidence-routed', trafficPct: 50 }),
+      segmentFacts({ now: T0, calibration: calibration(60) }),
+    ).state;
     const d = refreshThreshold(certified, segmentFacts({ calibration: calibration(60), auditsAbove: { n: 200, agree: 140 } }));
     expect(d.inForce).toBeNull();
     expect(d.state).toMatchObject({ threshold: null, thresholdSource: 'none', guardParams: null });
@@ -217,7 +264,10 @@ describe('the regression guard’s look', () => {
   });
 
   it('restarts its watermark when the counts went backwards (a state from before the evidence model)', () => {
-    const s = { ...guarded({ stage: 'supervised' }), guardState: { s: 1, n: 5, agree: 4, windowStartIndex: 0, windowN: 5, windowAgree: 4, totalsN: 900, totalsAgree: 800 } };
+    const s = {
+      ...guarded({ stage: 'supervised' }),
+      guardState: { s: 1, n: 5, agree: 4, windowStartIndex: 0, windowN: 5, windowAgree: 4, totalsN: 900, totalsAgree: 800 },
+    };
     const d = observeGuard(s, segmentFacts({ stageEvidence: evidence(100, 90) }));
     expect(d.breached).toBe(false);
     expect(d.state.guardState).toMatchObject({ totalsN: 100, totalsAgree: 90, s: 1 });
@@ -232,7 +282,10 @@ describe('the regression guard’s look', () => {
     expect(d.state.baseline).toMatchObject({ stage: 'supervised' });
     expect(d.effects.flagWrite).toEqual({ stage: 'supervised', trafficPct: 100 });
     expect(d.effects.rereview).toEqual({ from: earliest, auditIndex: 0 });
-    expect(d.effects.audit[0]).toMatchObject({ action: 'stage.reverted', details: expect.objectContaining({ guard: expect.objectContaining({ rereviewFrom: earliest.toISOString() }) }) });
+    expect(d.effects.audit[0]).toMatchObject({
+      action: 'stage.reverted',
+      details: expect.objectContaining({ guard: expect.objectContaining({ rereviewFrom: earliest.toISOString() }) }),
+    });
     expect(d.effects.alerts[0]).toMatchObject({ kind: 'stage.reverted', withRereview: true });
   });
 });
@@ -250,7 +303,10 @@ describe('the controller’s cycle', () => {
     expect(held.state.stage).toBe('shadow');
     expect(held.effects.flagWrite).toBeNull();
     expect(held.state.lastVerdict).toMatchObject({ verdict: 'pass', holdReason: expect.stringMatching(/Unleash did not answer/) });
-    const breached = decideCycle(guarded({ stage: 'supervised', trafficPct: 100 }), segmentFacts({ stageEvidence: evidence(300, 150) }), { ...CYCLE, live: null });
+    const breached = decideCycle(guarded({ stage: 'supervised', trafficPct: 100 }), segmentFacts({ stageEvidence: evidence(300, 150) }), {
+      ...CYCLE,
+      live: null,
+    });
     expect(breached.state).toMatchObject({ stage: 'shadow', pauseKind: 'guard', flagSplit: { stage: 'shadow', trafficPct: 100, pending: true } });
   });
 
@@ -311,7 +367,10 @@ describe('the controller’s cycle', () => {
     expect(d.evaluation).toBeNull();
     expect(d.state).toMatchObject({ version: 3, stage: 'shadow', threshold: null, thresholdSource: 'none', guardParams: null, paused: false });
     expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
-    expect(d.effects.audit[0]).toMatchObject({ action: 'stage.reset-for-version', reason: expect.stringMatching(/v3 became the champion \(the stage was earned by v2\)/) });
+    expect(d.effects.audit[0]).toMatchObject({
+      action: 'stage.reset-for-version',
+      reason: expect.stringMatching(/v3 became the champion \(the stage was earned by v2\)/),
+    });
     expect(d.effects.alerts[0]).toMatchObject({ kind: 'stage.reset-for-version' });
     // A fixed threshold is a person's decision and stays; in shadow the step restarts.
     const fixed = decideCycle(segmentState({ version: 2, threshold: 0.9, thresholdSource: 'fixed' }), segmentFacts({ version: 3 }), CYCLE);
@@ -346,7 +405,11 @@ describe('the overflow segment (the values beyond the workflow’s segment bound
 
   it('writes shadow back when an operator sets it above shadow in Unleash, audited and alerted', () => {
     const after = { stage: 'supervised' as const, trafficPct: 100 };
-    const d = adoptOperatorChange(overflow(), { kind: 'segment-split', segment: testRollout.overflowSegment, before: { stage: 'shadow', trafficPct: 100 }, after }, segmentFacts());
+    const d = adoptOperatorChange(
+      overflow(),
+      { kind: 'segment-split', segment: testRollout.overflowSegment, before: { stage: 'shadow', trafficPct: 100 }, after },
+      segmentFacts(),
+    );
     expect(d.state.stage).toBe('shadow');
     expect(d.effects.flagWrite).toEqual({ stage: 'shadow', trafficPct: 100 });
     expect(d.effects.audit[0]).toMatchObject({ action: 'flag.operator-change-refused', reason: expect.stringMatching(/not adopted/) });

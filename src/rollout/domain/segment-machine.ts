@@ -155,7 +155,13 @@ function armFor(s: SegmentState, stage: GuardedStage, f: SegmentFacts): { params
     return armGuard({ stage, measured: f.supervisedBaseline, target: r.gates.supervised.agreementTarget, guard: r.guard, at: f.now });
   }
   const d = s.thresholdDetails as { threshold?: number | null; nAbove?: number | null; correctAbove?: number | null } | null;
-  const certified = s.thresholdSource === 'computed' && s.threshold !== null && d?.threshold === s.threshold && !!d.nAbove && d.correctAbove !== null && d.correctAbove !== undefined;
+  const certified =
+    s.thresholdSource === 'computed' &&
+    s.threshold !== null &&
+    d?.threshold === s.threshold &&
+    !!d.nAbove &&
+    d.correctAbove !== null &&
+    d.correctAbove !== undefined;
   return armGuard({ stage, measured: certified ? { n: d!.nAbove!, agree: d!.correctAbove! } : null, target: r.accuracyTarget, guard: r.guard, at: f.now });
 }
 
@@ -204,7 +210,14 @@ function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions
     }
   }
   if (o.pause) t.set({ paused: true, pauseKind: o.pause.kind, pauseReason: o.pause.reason, pausedAt: f.now, pausedBy: o.actor.name });
-  return t.audit(o.actor, o.action, o.reason, { from, to, fromText: describeSplit(from), toText: describeSplit(to), ...o.details, ...(armed ? { armedGuard: armed } : {}) });
+  return t.audit(o.actor, o.action, o.reason, {
+    from,
+    to,
+    fromText: describeSplit(from),
+    toText: describeSplit(to),
+    ...o.details,
+    ...(armed ? { armedGuard: armed } : {}),
+  });
 }
 
 /** The segment that pools the attribute values beyond the workflow's segment bound (ingest/domain/segment-cap.ts). */
@@ -229,10 +242,14 @@ export function promote(s: SegmentState, actor: Actor, reason: string, f: Segmen
   // A verdict from before the step (re)started judged other evidence: it does not count.
   const verdict = last?.evaluatedAt && new Date(last.evaluatedAt) >= new Date(s.stepStartedAt) ? last : null;
   if (!verdict || (verdict.verdict !== 'pass' && verdict.verdict !== 'awaiting-approval')) {
-    throw new DomainError(ErrorCode.InvalidTransition, `the gate for ${describeSplit(target)} does not hold: ${verdict?.summary ?? 'not evaluated yet for this step'}`, {
-      verdict: verdict?.verdict ?? null,
-      criteria: verdict?.criteria ?? null,
-    });
+    throw new DomainError(
+      ErrorCode.InvalidTransition,
+      `the gate for ${describeSplit(target)} does not hold: ${verdict?.summary ?? 'not evaluated yet for this step'}`,
+      {
+        verdict: verdict?.verdict ?? null,
+        criteria: verdict?.criteria ?? null,
+      },
+    );
   }
   const t = new Transition(s);
   moveTo(t, target, f, { actor, action: 'stage.promoted', reason, details: { gate: verdict, counts: since(f.stageTotals, s.stepBase), manual: true } });
@@ -283,16 +300,26 @@ export function rollback(s: SegmentState, actor: Actor, reason: string, toShadow
   const to = revertTarget(splitOf(s), toShadow ? 'to-shadow' : 'one-stage');
   const t = new Transition(s);
   moveTo(t, to, f, { actor, action: 'stage.rolled-back', reason, details: {}, pause: { kind: 'hold', reason: `rolled back by ${actor.name}: ${reason}` } });
-  t.alert({ kind: 'stage.rolled-back', summary: `${s.workflow} / ${s.segment} rolled back to ${describeSplit(to)} by ${actor.name}: ${reason}`, details: { to, by: actor.name } });
+  t.alert({
+    kind: 'stage.rolled-back',
+    summary: `${s.workflow} / ${s.segment} rolled back to ${describeSplit(to)} by ${actor.name}: ${reason}`,
+    details: { to, by: actor.name },
+  });
   return t.done();
 }
 
 /** A fixed threshold set by a program manager, or null to return to the computed one. */
 export function setThreshold(s: SegmentState, threshold: number | null, actor: Actor, reason: string, now: Date): Decision {
-  if (threshold !== null && !(threshold >= 0 && threshold <= 1)) throw new DomainError(ErrorCode.Validation, 'threshold must be between 0 and 1, or null for the computed one');
+  if (threshold !== null && !(threshold >= 0 && threshold <= 1))
+    throw new DomainError(ErrorCode.Validation, 'threshold must be between 0 and 1, or null for the computed one');
   const t = new Transition(s);
   t.set({ threshold, thresholdSource: threshold === null ? 'none' : 'fixed', thresholdUpdatedAt: now });
-  t.audit(actor, 'threshold.changed', reason, { before: s.threshold, beforeSource: s.thresholdSource, after: threshold, source: threshold === null ? 'computed' : 'fixed' });
+  t.audit(actor, 'threshold.changed', reason, {
+    before: s.threshold,
+    beforeSource: s.thresholdSource,
+    after: threshold,
+    source: threshold === null ? 'computed' : 'fixed',
+  });
   return t.done();
 }
 
@@ -300,7 +327,9 @@ export function setThreshold(s: SegmentState, threshold: number | null, actor: A
 
 /** The workflow's flag was switched in Unleash: recorded and alerted; the flag itself is the state. */
 export function adoptWorkflowChange(workflow: string, c: Extract<FlagChange, { kind: 'workflow-enabled' }>): Effects {
-  const reason = c.after ? `workflow flag enabled in Unleash by an operator: the rollout resumes` : `workflow flag disabled in Unleash by an operator: every item goes to humans only`;
+  const reason = c.after
+    ? `workflow flag enabled in Unleash by an operator: the rollout resumes`
+    : `workflow flag disabled in Unleash by an operator: every item goes to humans only`;
   return {
     patch: {},
     audit: [{ actor: OPERATOR.name, actorKind: OPERATOR.kind, action: 'flag.operator-change', workflow, segment: null, reason, details: { change: c } }],
@@ -374,7 +403,14 @@ function refreshThresholdStep(t: Transition, f: SegmentFacts): number | null {
   if (s.thresholdSource === 'fixed') return s.threshold;
   const r = f.rollout;
   const previous = s.thresholdDetails as { calibrationFrom?: string | null } | null;
-  const rec = recommendThreshold({ n: f.calibration.n, correct: f.calibration.correct, target: r.accuracyTarget, delta: r.delta, minCount: r.minLabelsPerThreshold, test: 'anytime' });
+  const rec = recommendThreshold({
+    n: f.calibration.n,
+    correct: f.calibration.correct,
+    target: r.accuracyTarget,
+    delta: r.delta,
+    minCount: r.minLabelsPerThreshold,
+    test: 'anytime',
+  });
   const move = nextThreshold({
     current: s.threshold,
     source: s.thresholdSource,
@@ -520,7 +556,12 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
 
   // The gate judges the arm at the current stage on items the AI decided during this step.
   const e = f.stepEvidence;
-  const evidence: StepEvidence = { blind: { n: e.blindN, agree: e.blindAgree }, anchored: { n: e.anchoredN, overridden: e.anchoredOverridden }, aiCalls: step.aiCalls, aiFailures: step.aiFailures };
+  const evidence: StepEvidence = {
+    blind: { n: e.blindN, agree: e.blindAgree },
+    anchored: { n: e.anchoredN, overridden: e.anchoredOverridden },
+    aiCalls: step.aiCalls,
+    aiFailures: step.aiFailures,
+  };
   const ev = evaluateStep({
     current,
     evidence,
@@ -535,16 +576,36 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
   const holdReason = isOverflow(s, f.rollout)
     ? overflowReason(f.rollout)
     : s.paused
-    ? `paused (${s.pauseKind}) by ${s.pausedBy}: ${s.pauseReason}`
-    : !c.live
-      ? 'Unleash did not answer: promotions wait (the guard, rollbacks and the kill switch work from PostgreSQL)'
-      : !c.live.enabled
-        ? 'the workflow flag is disabled in Unleash: humans only'
-        : c.killSwitchOn
-          ? 'the kill switch is on'
-          : null;
-  const counts = { arm: s.stage, n: e.blindN, agree: e.blindAgree, reviews: e.anchoredN, overridden: e.anchoredOverridden, anchoredAgree: e.anchoredAgree, aiCalls: step.aiCalls, aiFailures: step.aiFailures };
-  t.set({ lastVerdict: { ...(ev.gate ?? {}), verdict: ev.verdict, target: ev.target, approvalRequired: ev.approvalRequired, holdReason, evaluatedAt: f.now.toISOString(), counts, budget: c.budget } });
+      ? `paused (${s.pauseKind}) by ${s.pausedBy}: ${s.pauseReason}`
+      : !c.live
+        ? 'Unleash did not answer: promotions wait (the guard, rollbacks and the kill switch work from PostgreSQL)'
+        : !c.live.enabled
+          ? 'the workflow flag is disabled in Unleash: humans only'
+          : c.killSwitchOn
+            ? 'the kill switch is on'
+            : null;
+  const counts = {
+    arm: s.stage,
+    n: e.blindN,
+    agree: e.blindAgree,
+    reviews: e.anchoredN,
+    overridden: e.anchoredOverridden,
+    anchoredAgree: e.anchoredAgree,
+    aiCalls: step.aiCalls,
+    aiFailures: step.aiFailures,
+  };
+  t.set({
+    lastVerdict: {
+      ...(ev.gate ?? {}),
+      verdict: ev.verdict,
+      target: ev.target,
+      approvalRequired: ev.approvalRequired,
+      holdReason,
+      evaluatedAt: f.now.toISOString(),
+      counts,
+      budget: c.budget,
+    },
+  });
 
   if (!holdReason && ev.target && ev.verdict === 'pass') {
     moveTo(t, ev.target, f, {
@@ -555,7 +616,10 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
     });
   } else if (!holdReason && ev.target && ev.verdict === 'awaiting-approval' && !sameSplit(s.pendingStep, ev.target)) {
     t.set({ pendingStep: ev.target });
-    t.audit(CONTROLLER, 'segment.awaiting-approval', `gate holds for ${describeSplit(ev.target)}; a program manager's approval is required`, { gate: ev.gate, counts });
+    t.audit(CONTROLLER, 'segment.awaiting-approval', `gate holds for ${describeSplit(ev.target)}; a program manager's approval is required`, {
+      gate: ev.gate,
+      counts,
+    });
   }
   return { ...t.done(), evaluation: ev };
 }
@@ -571,9 +635,20 @@ function resetForVersion(t: Transition, f: SegmentFacts): void {
   const reason = `v${f.version} became the champion (the stage was earned by v${was}): it earns its own from shadow`;
   if (s.thresholdSource === 'computed') t.set({ threshold: null, thresholdSource: 'none', thresholdDetails: null, thresholdUpdatedAt: f.now });
   if (s.stage !== 'shadow') {
-    moveTo(t, { stage: 'shadow', trafficPct: 100 }, f, { actor: CONTROLLER, action: 'stage.reset-for-version', reason, details: { fromVersion: was, toVersion: f.version } });
+    moveTo(t, { stage: 'shadow', trafficPct: 100 }, f, {
+      actor: CONTROLLER,
+      action: 'stage.reset-for-version',
+      reason,
+      details: { fromVersion: was, toVersion: f.version },
+    });
   } else {
-    t.set({ stepStartedAt: f.now, stepBase: { ...f.stageTotals, rangeStart: iso(s.stageStartedAt) }, lastVerdict: null, pendingStep: null, approvedStep: null });
+    t.set({
+      stepStartedAt: f.now,
+      stepBase: { ...f.stageTotals, rangeStart: iso(s.stageStartedAt) },
+      lastVerdict: null,
+      pendingStep: null,
+      approvedStep: null,
+    });
     t.audit(CONTROLLER, 'stage.reset-for-version', reason, { fromVersion: was, toVersion: f.version });
   }
   t.set({ version: f.version });

@@ -11,7 +11,11 @@ describe('where the regression guard’s window starts', () => {
   });
 
   it('opens at the last look when the CUSUM is at zero, or at the stage’s start before any look', () => {
-    expect(guardWindowStart(segmentState({ stage: 'supervised', guardState: guardState(0), guardWindowStartedAt: minutesAfter(20), lastEvaluatedAt: minutesAfter(50) }))).toEqual(minutesAfter(50));
+    expect(
+      guardWindowStart(
+        segmentState({ stage: 'supervised', guardState: guardState(0), guardWindowStartedAt: minutesAfter(20), lastEvaluatedAt: minutesAfter(50) }),
+      ),
+    ).toEqual(minutesAfter(50));
     expect(guardWindowStart(segmentState({ stage: 'supervised', stageStartedAt: minutesAfter(5) }))).toEqual(minutesAfter(5));
   });
 });

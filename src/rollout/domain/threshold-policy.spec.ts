@@ -50,6 +50,9 @@ describe('which threshold is in force', () => {
   });
 
   it('leaves a fixed threshold to the person who set it', () => {
-    expect(nextThreshold(input({ source: 'fixed', current: 0.6, certified: null, auditsAbove: { n: 40, agree: 0 } }))).toMatchObject({ kind: 'keep', value: 0.6 });
+    expect(nextThreshold(input({ source: 'fixed', current: 0.6, certified: null, auditsAbove: { n: 40, agree: 0 } }))).toMatchObject({
+      kind: 'keep',
+      value: 0.6,
+    });
   });
 });

@@ -25,8 +25,7 @@ export interface ThresholdPolicyInput {
 }
 
 export type ThresholdMove =
-  | { kind: 'keep'; value: number | null; reason: string }
-  | { kind: 'set'; value: number | null; reason: string; withdrawnByAudits: boolean };
+  { kind: 'keep'; value: number | null; reason: string } | { kind: 'set'; value: number | null; reason: string; withdrawnByAudits: boolean };
 
 /**
  * Which confidence threshold is in force after a look. Safety moves apply at once: losing the
@@ -53,7 +52,8 @@ export function nextThreshold(i: ThresholdPolicyInput): ThresholdMove {
   }
   if (i.certified === i.current) return { kind: 'keep', value: i.current, reason: 'unchanged' };
   const since = i.lastChangedAt ? i.now.getTime() - i.lastChangedAt.getTime() : Infinity;
-  if (i.certified === null) return { kind: 'set', value: null, withdrawnByAudits: false, reason: 'the certification was lost: nothing goes auto until one is regained' };
+  if (i.certified === null)
+    return { kind: 'set', value: null, withdrawnByAudits: false, reason: 'the certification was lost: nothing goes auto until one is regained' };
   if (i.current === null) {
     if (i.lastChangedAt === null || since >= THRESHOLD_REGAIN_MS) return { kind: 'set', value: i.certified, withdrawnByAudits: false, reason: 'certified' };
     return { kind: 'keep', value: null, reason: `regaining a threshold waits ${THRESHOLD_REGAIN_MS / 1000} s after the last change` };

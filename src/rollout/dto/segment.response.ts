@@ -8,7 +8,18 @@ import { STAGES } from '../../flags/domain/stage';
  * marked required may be missing from rows an older version wrote.
  */
 
-const CRITERIA = ['minimum-sample', 'minimum-dwell', 'agreement', 'override-rate', 'error-rate', 'budget', 'approval', 'threshold', 'human-parity', 'cross-segment'];
+const CRITERIA = [
+  'minimum-sample',
+  'minimum-dwell',
+  'agreement',
+  'override-rate',
+  'error-rate',
+  'budget',
+  'approval',
+  'threshold',
+  'human-parity',
+  'cross-segment',
+];
 
 export class SegmentSplitView {
   @ApiProperty({ enum: [...STAGES] })
@@ -49,7 +60,11 @@ export class GateCriterionView {
   @ApiProperty({ type: Boolean, nullable: true, description: 'true: holds; false: does not; null: the data cannot tell yet' })
   holds!: boolean | null;
 
-  @ApiProperty({ oneOf: [{ type: 'number' }, { type: 'boolean' }], nullable: true, description: 'The measured value (a rate, a count, milliseconds or yes/no); null when there is none' })
+  @ApiProperty({
+    oneOf: [{ type: 'number' }, { type: 'boolean' }],
+    nullable: true,
+    description: 'The measured value (a rate, a count, milliseconds or yes/no); null when there is none',
+  })
   actual!: number | boolean | null;
 
   @ApiProperty({ oneOf: [{ type: 'number' }, { type: 'boolean' }], description: 'What it is compared with' })
@@ -111,7 +126,10 @@ export class GateBudgetView {
 
 /** The controller's last judgement of the segment's next step. */
 export class GateStatusView {
-  @ApiProperty({ enum: ['pass', 'fail', 'inconclusive', 'awaiting-approval', 'top'], description: 'top: the segment is at the top of the ladder, nothing to judge' })
+  @ApiProperty({
+    enum: ['pass', 'fail', 'inconclusive', 'awaiting-approval', 'top'],
+    description: 'top: the segment is at the top of the ladder, nothing to judge',
+  })
   verdict!: string;
 
   @ApiProperty({ type: () => SegmentSplitView, nullable: true, description: 'The step being judged (null at the top)' })
@@ -132,13 +150,23 @@ export class GateStatusView {
   @ApiProperty({ type: () => [GateCriterionView], required: false })
   criteria?: GateCriterionView[];
 
-  @ApiProperty({ type: Number, nullable: true, required: false, description: 'How many more blind labels should let the gate decide, if the current rate holds' })
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    required: false,
+    description: 'How many more blind labels should let the gate decide, if the current rate holds',
+  })
   moreSamplesNeeded?: number | null;
 
   @ApiProperty({ required: false })
   summary?: string;
 
-  @ApiProperty({ type: String, nullable: true, required: false, description: 'Why a passing gate does not promote now (paused, Unleash unreachable, flag disabled, kill switch)' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    required: false,
+    description: 'Why a passing gate does not promote now (paused, Unleash unreachable, flag disabled, kill switch)',
+  })
   holdReason?: string | null;
 
   @ApiProperty({ type: () => GateCountsView, required: false })
@@ -153,7 +181,11 @@ export class GuardBaselineView {
   @ApiProperty({ enum: ['supervised', 'confidence-routed'], required: false })
   stage?: string;
 
-  @ApiProperty({ enum: ['measured', 'target'], required: false, description: 'measured: blind agreement of the kind the guard watches; target: too little of it, the stage’s target is defended' })
+  @ApiProperty({
+    enum: ['measured', 'target'],
+    required: false,
+    description: 'measured: blind agreement of the kind the guard watches; target: too little of it, the stage’s target is defended',
+  })
   source?: string;
 
   @ApiProperty()
@@ -235,7 +267,12 @@ export class SegmentView {
   @ApiProperty()
   paused!: boolean;
 
-  @ApiProperty({ type: String, enum: ['hold', 'guard', 'operator'], nullable: true, description: 'hold: a person; guard: a revert; operator: a change in Unleash' })
+  @ApiProperty({
+    type: String,
+    enum: ['hold', 'guard', 'operator'],
+    nullable: true,
+    description: 'hold: a person; guard: a revert; operator: a change in Unleash',
+  })
   pauseKind!: string | null;
 
   @ApiProperty({ type: String, nullable: true })

@@ -46,7 +46,11 @@ describe('decideRoute (the stage table)', () => {
   });
   it('sends nothing on kill switch, disabled flag, invalid or late decisions, or unknown state', () => {
     expect(decideRoute({ ...base, killSwitch: true }).action).toBe('none');
-    expect(decideRoute({ ...base, flag: { stage: null, reason: 'flag-disabled' } })).toEqual({ action: 'none', stage: null, reason: 'workflow flag disabled: humans only' });
+    expect(decideRoute({ ...base, flag: { stage: null, reason: 'flag-disabled' } })).toEqual({
+      action: 'none',
+      stage: null,
+      reason: 'workflow flag disabled: humans only',
+    });
     expect(decideRoute({ ...base, valid: false }).action).toBe('none');
     expect(decideRoute({ ...base, stale: true }).action).toBe('none');
     expect(decideRoute({ ...base, flag: { stage: 'shadow', reason: 'unknown-state' }, doubleLabelDraw: 0 }).action).toBe('none');
@@ -69,7 +73,11 @@ describe('the most conservative of the flag and the stored state', () => {
   const variant = (stage: 'shadow' | 'supervised' | 'confidence-routed') => ({ stage, reason: 'variant' as const, variant: stage });
 
   it('lowers the flag to the segment’s stored stage (a rollback Unleash has not caught up with)', () => {
-    expect(conservativeStage(variant('confidence-routed'), 'supervised')).toEqual({ stage: 'supervised', reason: 'stored-state', flagStage: 'confidence-routed' });
+    expect(conservativeStage(variant('confidence-routed'), 'supervised')).toEqual({
+      stage: 'supervised',
+      reason: 'stored-state',
+      flagStage: 'confidence-routed',
+    });
     expect(conservativeStage(variant('supervised'), 'shadow')).toEqual({ stage: 'shadow', reason: 'stored-state', flagStage: 'supervised' });
     const routed = decideRoute({ ...base, flag: conservativeStage(variant('confidence-routed'), 'shadow') });
     expect(routed).toEqual({ action: 'none', stage: 'shadow', reason: "shadow: the segment's stored stage (the flag still says confidence-routed)" });

@@ -65,7 +65,8 @@ export function decideRoute(i: RouteInput): Route {
       if (i.doubleLabelDraw < i.doubleLabelShare) {
         return { action: 'double-label', stage, reason: 'sampled for a second independent human decision (human-vs-human baseline)' };
       }
-      if (i.flag.reason === 'stored-state') return { action: 'none', stage, reason: `shadow: the segment's stored stage (the flag still says ${i.flag.flagStage})` };
+      if (i.flag.reason === 'stored-state')
+        return { action: 'none', stage, reason: `shadow: the segment's stored stage (the flag still says ${i.flag.flagStage})` };
       return { action: 'none', stage, reason: i.flag.reason === 'variant' ? 'shadow' : `shadow (${i.flag.reason})` };
     case 'supervised':
       if (i.auditDraw < i.supervisedBlindShare) {

@@ -2,7 +2,13 @@ import { PublishState, segmentsOf, withheldRows, withholdReason } from './withho
 
 const NOW = new Date('2026-11-30T12:00:00Z');
 const event = { workflow: 'triage', segment: 'email|eu', stage: 'confidence-routed', action: 'auto', routedAt: new Date(NOW.getTime() - 2_000).toISOString() };
-const state = (over: Partial<PublishState> = {}): PublishState => ({ now: NOW, killSwitch: false, maxDelayMs: 60_000, storedStage: () => 'confidence-routed', ...over });
+const state = (over: Partial<PublishState> = {}): PublishState => ({
+  now: NOW,
+  killSwitch: false,
+  maxDelayMs: 60_000,
+  storedStage: () => 'confidence-routed',
+  ...over,
+});
 
 describe('publishing a routing event that waited in the outbox', () => {
   it('publishes it when nothing changed since it was routed', () => {
@@ -20,7 +26,9 @@ describe('publishing a routing event that waited in the outbox', () => {
   });
 
   it('withholds it when the segment was moved below the stage it was routed at, not when it is still there or higher', () => {
-    expect(withholdReason(event, state({ storedStage: () => 'supervised' }))).toBe('the segment is at supervised now, below the confidence-routed it was routed at');
+    expect(withholdReason(event, state({ storedStage: () => 'supervised' }))).toBe(
+      'the segment is at supervised now, below the confidence-routed it was routed at',
+    );
     expect(withholdReason({ ...event, stage: 'supervised', action: 'suggest' }, state({ storedStage: () => 'confidence-routed' }))).toBeNull();
     expect(withholdReason(event, state({ storedStage: () => null }))).toBeNull();
   });
@@ -38,12 +46,24 @@ describe('checking a batch of routing events before it leaves', () => {
   });
 
   it('withholds every row while the kill switch is on, and none of an empty batch', () => {
-    expect([...withheldRows([{ id: '1', event }, { id: '2', event }], state({ killSwitch: true })).keys()]).toEqual(['1', '2']);
+    expect([
+      ...withheldRows(
+        [
+          { id: '1', event },
+          { id: '2', event },
+        ],
+        state({ killSwitch: true }),
+      ).keys(),
+    ]).toEqual(['1', '2']);
     expect(withheldRows([], state({ killSwitch: true })).size).toBe(0);
   });
 
   it('reads the stored stage of each segment once, however many of its events wait', () => {
-    const rows = [{ id: '1', event }, { id: '2', event }, { id: '3', event: { ...event, workflow: 'refunds' } }];
+    const rows = [
+      { id: '1', event },
+      { id: '2', event },
+      { id: '3', event: { ...event, workflow: 'refunds' } },
+    ];
     expect(segmentsOf(rows)).toEqual([
       { workflow: 'triage', segment: 'email|eu' },
       { workflow: 'refunds', segment: 'email|eu' },

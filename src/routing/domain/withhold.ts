@@ -29,12 +29,12 @@ export interface PendingRoutingEvent {
 export function withholdReason(e: PendingRoutingEvent, s: PublishState): string | null {
   if (s.killSwitch) return 'the kill switch is on';
   const age = s.now.getTime() - new Date(e.routedAt).getTime();
-  if (s.maxDelayMs > 0 && age > s.maxDelayMs) return `routed ${Math.round(age / 1000)} s ago, beyond ROUTING_MAX_DELAY_MS (${s.maxDelayMs} ms): people have the item`;
+  if (s.maxDelayMs > 0 && age > s.maxDelayMs)
+    return `routed ${Math.round(age / 1000)} s ago, beyond ROUTING_MAX_DELAY_MS (${s.maxDelayMs} ms): people have the item`;
   const stored = s.storedStage(e.workflow, e.segment);
   if (stored && isStage(e.stage) && stageIndex(e.stage) > stageIndex(stored)) return `the segment is at ${stored} now, below the ${e.stage} it was routed at`;
   return null;
 }
-
 
 /** A routing event waiting in the outbox, by the id of its row. */
 export interface PendingRoutingRow {

@@ -39,7 +39,10 @@ export interface ShutdownPlan {
 /** The deadlines of a stop that began at `startedAt` (ms) with `totalMs` to spend. */
 export function planShutdown(startedAt: number, totalMs: number): ShutdownPlan {
   if (!(totalMs > 0)) throw new RangeError(`a shutdown budget must be positive (got ${totalMs})`);
-  const deadlines = Object.fromEntries(SHUTDOWN_PHASES.map(({ phase, endsAt }) => [phase, startedAt + Math.floor(totalMs * endsAt)])) as Record<ShutdownPhase, number>;
+  const deadlines = Object.fromEntries(SHUTDOWN_PHASES.map(({ phase, endsAt }) => [phase, startedAt + Math.floor(totalMs * endsAt)])) as Record<
+    ShutdownPhase,
+    number
+  >;
   return { startedAt, totalMs, deadlines };
 }
 

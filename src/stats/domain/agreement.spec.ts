@@ -2,11 +2,7 @@ import { compareWithHumanBaseline, countFieldAgreement, fieldAgreementSummary, o
 
 describe('field agreement', () => {
   it('tallies per-field matches, counting a field only where it was compared', () => {
-    const counts = countFieldAgreement([
-      { category: true, priority: false },
-      { category: true, priority: true, assignee: false },
-      { category: false },
-    ]);
+    const counts = countFieldAgreement([{ category: true, priority: false }, { category: true, priority: true, assignee: false }, { category: false }]);
     expect(counts).toEqual({ category: { n: 3, agree: 2 }, priority: { n: 2, agree: 1 }, assignee: { n: 1, agree: 0 } });
   });
 
@@ -44,7 +40,7 @@ describe('overrideRate', () => {
 });
 
 describe('compareWithHumanBaseline', () => {
-  it('uses Newcombe\'s method 10 for the difference (Newcombe 1998: 56/70 − 48/80 → 0.0524 to 0.3339)', () => {
+  it("uses Newcombe's method 10 for the difference (Newcombe 1998: 56/70 − 48/80 → 0.0524 to 0.3339)", () => {
     const result = compareWithHumanBaseline({ n: 70, agree: 56 }, { n: 80, agree: 48 });
     expect(result.difference!.difference).toBeCloseTo(0.2, 12);
     expect(result.difference!.lower).toBeCloseTo(0.0524, 4);

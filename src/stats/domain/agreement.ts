@@ -122,17 +122,12 @@ export function compareWithHumanBaseline(ai: FieldCounts, humans: FieldCounts, c
  * - Empty buckets are skipped, so q = 0 gives the lower edge of the first non-empty bucket.
  * Returns null when the histogram holds no observations.
  */
-export function percentileFromHistogram(
-  bucketUpperBounds: readonly number[],
-  counts: readonly number[],
-  q: number,
-): number | null {
+export function percentileFromHistogram(bucketUpperBounds: readonly number[], counts: readonly number[], q: number): number | null {
   if (!(q >= 0 && q <= 1)) throw new RangeError(`percentileFromHistogram: q must be within [0, 1], got ${q}`);
   if (bucketUpperBounds.length === 0) throw new RangeError('percentileFromHistogram: at least one bucket bound is needed');
   if (counts.length !== bucketUpperBounds.length && counts.length !== bucketUpperBounds.length + 1) {
     throw new RangeError(
-      `percentileFromHistogram: ${bucketUpperBounds.length} bounds need as many counts ` +
-        `(or one more for overflow), got ${counts.length}`,
+      `percentileFromHistogram: ${bucketUpperBounds.length} bounds need as many counts ` + `(or one more for overflow), got ${counts.length}`,
     );
   }
   bucketUpperBounds.forEach((bound, i) => {

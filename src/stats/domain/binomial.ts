@@ -62,7 +62,7 @@ function sumOutwards(start: number, step: 1 | -1, n: number, p: number, q: numbe
       term *= ((n - j) / (j + 1)) * odds; // P(j + 1) / P(j)
     } else {
       if (j <= 0) break;
-      term *= (j / (n - j + 1)) / odds; // P(j − 1) / P(j)
+      term *= j / (n - j + 1) / odds; // P(j − 1) / P(j)
     }
     sum += term;
   }
@@ -82,8 +82,7 @@ function pmf(x: number, n: number, p: number, q: number): number {
   if (x === n) {
     return Math.exp(q < 0.1 ? -deviance(n, n * p) - n * q : n * Math.log(p));
   }
-  const logCore =
-    stirlingError(n) - stirlingError(x) - stirlingError(n - x) - deviance(x, n * p) - deviance(n - x, n * q);
+  const logCore = stirlingError(n) - stirlingError(x) - stirlingError(n - x) - deviance(x, n * p) - deviance(n - x, n * q);
   const logScale = LN_2PI + Math.log(x) + Math.log1p(-x / n);
   return Math.exp(logCore - 0.5 * logScale);
 }
@@ -129,10 +128,21 @@ function stirlingError(n: number): number {
 
 const STIRLING_ERROR_TABLE: readonly number[] = [
   0, // n = 0 never reaches the table (x = 0 and x = n are handled separately)
-  0.08106146679532725822, 0.041340695955409294094, 0.027677925684998339149, 0.020790672103765093112,
-  0.016644691189821192163, 0.013876128823070747999, 0.011896709945891770095, 0.010411265261972096497,
-  0.0092554621827127329177, 0.0083305634333628712565, 0.007573675487951840795, 0.0069428401072095298657,
-  0.0064089941880042070684, 0.0059513701127588477356, 0.005554733551962801371,
+  0.08106146679532725822,
+  0.041340695955409294094,
+  0.027677925684998339149,
+  0.020790672103765093112,
+  0.016644691189821192163,
+  0.013876128823070747999,
+  0.011896709945891770095,
+  0.010411265261972096497,
+  0.0092554621827127329177,
+  0.0083305634333628712565,
+  0.007573675487951840795,
+  0.0069428401072095298657,
+  0.0064089941880042070684,
+  0.0059513701127588477356,
+  0.005554733551962801371,
 ];
 
 function assertArguments(k: number, n: number, p: number, name: string): void {

@@ -28,8 +28,18 @@ describe('cohensKappa against published examples', () => {
 
   it('Wikipedia, "same percentages but different numbers": κ = 0.1304 and 0.2593', () => {
     // Both tables have pₒ = 0.60; the marginals differ, and so does κ.
-    const first = cohensKappa(cellsFrom([[45, 15], [25, 15]]));
-    const second = cohensKappa(cellsFrom([[25, 35], [5, 35]]));
+    const first = cohensKappa(
+      cellsFrom([
+        [45, 15],
+        [25, 15],
+      ]),
+    );
+    const second = cohensKappa(
+      cellsFrom([
+        [25, 35],
+        [5, 35],
+      ]),
+    );
     expect(first.observedAgreement).toBeCloseTo(0.6, 12);
     expect(second.observedAgreement).toBeCloseTo(0.6, 12);
     expect(first.kappa).toBeCloseTo(0.1304, 4);
@@ -39,7 +49,13 @@ describe('cohensKappa against published examples', () => {
   it('SAS PROC FREQ (AGREE) output for [[0,4,1],[0,8,0],[0,1,5]] (as reproduced in statsmodels)', () => {
     // Simple kappa 0.4842, ASE 0.1380, 95 % limits 0.2137–0.7547; ASE under H0 0.1484, Z 3.2626,
     // two-sided Pr > |Z| 0.0011. SAS's ASE is the Fleiss–Cohen–Everitt (1969) large-sample SE.
-    const result = cohensKappa(cellsFrom([[0, 4, 1], [0, 8, 0], [0, 1, 5]]));
+    const result = cohensKappa(
+      cellsFrom([
+        [0, 4, 1],
+        [0, 8, 0],
+        [0, 1, 5],
+      ]),
+    );
     expect(result.kappa).toBeCloseTo(0.4842, 4);
     expect(result.standardError).toBeCloseTo(0.138, 4);
     expect(result.lower).toBeCloseTo(0.2137, 4);
@@ -49,9 +65,16 @@ describe('cohensKappa against published examples', () => {
     expect(result.pValue).toBeCloseTo(0.0011, 4);
   });
 
-  it('SAS/STAT User\'s Guide, PROC FREQ agreement study of two dermatologists (4 ratings)', () => {
+  it("SAS/STAT User's Guide, PROC FREQ agreement study of two dermatologists (4 ratings)", () => {
     // Simple kappa 0.3449, ASE 0.0724, 95 % limits 0.2030–0.4868.
-    const result = cohensKappa(cellsFrom([[10, 4, 1, 0], [5, 10, 12, 2], [2, 4, 12, 5], [0, 2, 6, 13]]));
+    const result = cohensKappa(
+      cellsFrom([
+        [10, 4, 1, 0],
+        [5, 10, 12, 2],
+        [2, 4, 12, 5],
+        [0, 2, 6, 13],
+      ]),
+    );
     expect(result.kappa).toBeCloseTo(0.3449, 4);
     expect(result.standardError).toBeCloseTo(0.0724, 4);
     expect(result.lower).toBeCloseTo(0.203, 4);
@@ -74,12 +97,31 @@ describe('cohensKappa edge cases and properties', () => {
   });
 
   it('is 1 when all agree over several labels, and negative when none agree', () => {
-    expect(cohensKappa(cellsFrom([[10, 0], [0, 30]])).kappa).toBeCloseTo(1, 12);
-    const none = cohensKappa(cellsFrom([[0, 10], [30, 0]]));
+    expect(
+      cohensKappa(
+        cellsFrom([
+          [10, 0],
+          [0, 30],
+        ]),
+      ).kappa,
+    ).toBeCloseTo(1, 12);
+    const none = cohensKappa(
+      cellsFrom([
+        [0, 10],
+        [30, 0],
+      ]),
+    );
     expect(none.observedAgreement).toBe(0);
     expect(none.kappa!).toBeLessThan(0);
     // Perfect disagreement with balanced marginals reaches the minimum −1.
-    expect(cohensKappa(cellsFrom([[0, 20], [20, 0]])).kappa).toBeCloseTo(-1, 12);
+    expect(
+      cohensKappa(
+        cellsFrom([
+          [0, 20],
+          [20, 0],
+        ]),
+      ).kappa,
+    ).toBeCloseTo(-1, 12);
   });
 
   it('sums repeated cells, keeps zero cells and labels seen on one side only', () => {
@@ -101,13 +143,27 @@ describe('cohensKappa edge cases and properties', () => {
   });
 
   it('does not depend on the order of the cells', () => {
-    const cells = cellsFrom([[12, 3, 1], [2, 9, 4], [0, 5, 14]]);
+    const cells = cellsFrom([
+      [12, 3, 1],
+      [2, 9, 4],
+      [0, 5, 14],
+    ]);
     expect(cohensKappa([...cells].reverse())).toEqual(cohensKappa(cells));
   });
 
   it('rises when a disagreement becomes an agreement', () => {
-    const before = cohensKappa(cellsFrom([[20, 6], [4, 20]])).kappa!;
-    const after = cohensKappa(cellsFrom([[21, 5], [4, 20]])).kappa!;
+    const before = cohensKappa(
+      cellsFrom([
+        [20, 6],
+        [4, 20],
+      ]),
+    ).kappa!;
+    const after = cohensKappa(
+      cellsFrom([
+        [21, 5],
+        [4, 20],
+      ]),
+    ).kappa!;
     expect(after).toBeGreaterThan(before);
   });
 

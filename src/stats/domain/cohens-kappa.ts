@@ -95,9 +95,7 @@ export function cohensKappa(cells: readonly ConfusionCell[], confidence = 0.95):
       }
     }
   }
-  const variance =
-    (diagonalTerm + (1 - kappa) ** 2 * offDiagonalTerm - (kappa - expected * (1 - kappa)) ** 2) /
-    (n * (1 - expected) ** 2);
+  const variance = (diagonalTerm + (1 - kappa) ** 2 * offDiagonalTerm - (kappa - expected * (1 - kappa)) ** 2) / (n * (1 - expected) ** 2);
   const standardError = Math.sqrt(Math.max(0, variance));
 
   // Variance under H0: κ = 0 (same paper): [pₑ + pₑ² − Σᵢ pᵢ.p.ᵢ(pᵢ. + p.ᵢ)] / (n(1 − pₑ)²).

@@ -54,7 +54,15 @@ describe('the agreement e-value', () => {
   const prior = priorCentredOn(0.9);
 
   it('reaches 1/α exactly when the gate’s confidence sequence puts its lower bound above the target', () => {
-    for (const [agree, n] of [[95, 100], [290, 300], [1850, 2000], [1900, 2000], [460, 500], [0, 10], [10, 10]]) {
+    for (const [agree, n] of [
+      [95, 100],
+      [290, 300],
+      [1850, 2000],
+      [1900, 2000],
+      [460, 500],
+      [0, 10],
+      [10, 10],
+    ]) {
       const e = agreementEValue(agree, n, 0.9, prior);
       expect(e >= 20).toBe(confidenceSequence(agree, n, 0.95, prior).lower > 0.9);
     }

@@ -172,7 +172,9 @@ describe('evaluateGate: judged every cycle', () => {
   it('is stricter than a fixed-sample Wilson bound on the same counts', () => {
     // 1,000 comparisons at 0.93 against a 0.91 target: Wilson alone would pass it.
     expect(wilsonInterval(930, 1000).lower).toBeGreaterThan(0.91);
-    expect(evaluateGate(input({ criteria: { minSample: 500, minDwellMs: 0, agreementTarget: 0.91, confidence: 0.95 } }, { agree: 930 })).verdict).toBe('inconclusive');
+    expect(evaluateGate(input({ criteria: { minSample: 500, minDwellMs: 0, agreementTarget: 0.91, confidence: 0.95 } }, { agree: 930 })).verdict).toBe(
+      'inconclusive',
+    );
   });
 });
 
@@ -184,8 +186,8 @@ describe('evaluateGate: input checks', () => {
     expect(() => evaluateGate(input({}, { n: -1 }))).toThrow(RangeError);
     expect(() => evaluateGate(input({ dwellMs: -1 }))).toThrow(RangeError);
     expect(() => evaluateGate(input({ criteria: { minSample: 1, minDwellMs: 0, agreementTarget: 1, confidence: 0.95 } }))).toThrow(RangeError);
-    expect(() =>
-      evaluateGate(input({ criteria: { minSample: 1, minDwellMs: 0, agreementTarget: 0.9, confidence: 0.95, maxErrorRate: 2 } })),
-    ).toThrow(RangeError);
+    expect(() => evaluateGate(input({ criteria: { minSample: 1, minDwellMs: 0, agreementTarget: 0.9, confidence: 0.95, maxErrorRate: 2 } }))).toThrow(
+      RangeError,
+    );
   });
 });

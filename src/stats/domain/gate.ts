@@ -189,9 +189,7 @@ export function evaluateGate(input: GateInput): GateResult {
 
   const beforeApproval = results.filter((c) => c.name !== 'approval');
   // Sample size and dwell are "not yet", never "no": only the other criteria can fail.
-  const failed = beforeApproval.filter(
-    (c) => c.holds === false && c.name !== 'minimum-sample' && c.name !== 'minimum-dwell',
-  );
+  const failed = beforeApproval.filter((c) => c.holds === false && c.name !== 'minimum-sample' && c.name !== 'minimum-dwell');
   const open = beforeApproval.filter((c) => c.holds !== true);
 
   let verdict: GateVerdict;
@@ -214,8 +212,7 @@ export function evaluateGate(input: GateInput): GateResult {
   let moreSamplesNeeded: number | null = null;
   if (verdict === 'inconclusive' && agreement.result.holds !== false) {
     const forSample = criteria.minSample - metrics.n;
-    const forBound =
-      agreement.result.holds === true ? 0 : agreement.neededTotal === null ? null : agreement.neededTotal - metrics.n;
+    const forBound = agreement.result.holds === true ? 0 : agreement.neededTotal === null ? null : agreement.neededTotal - metrics.n;
     if (forBound !== null && Math.max(forSample, forBound) > 0) moreSamplesNeeded = Math.max(forSample, forBound);
   }
 
@@ -223,10 +220,7 @@ export function evaluateGate(input: GateInput): GateResult {
 }
 
 /** Agreement: the sequence's lower bound must reach the target; an upper bound below it fails. */
-function agreementCriterion(
-  metrics: GateMetrics,
-  criteria: GateCriteria,
-): { result: GateCriterionResult; neededTotal: number | null } {
+function agreementCriterion(metrics: GateMetrics, criteria: GateCriteria): { result: GateCriterionResult; neededTotal: number | null } {
   const target = criteria.agreementTarget;
   const prior = priorCentredOn(target);
   const interval = confidenceSequence(metrics.agree, metrics.n, criteria.confidence, prior);

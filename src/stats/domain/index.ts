@@ -29,23 +29,8 @@ export type { GuardBatch, GuardParams, GuardState, GuardUpdate } from './regress
 export { simulateGuard } from './regression-guard-simulation';
 export type { GuardSimulationOptions, GuardSimulationResult } from './regression-guard-simulation';
 export { evaluateGate } from './gate';
-export type {
-  GateCriteria,
-  GateCriterionName,
-  GateCriterionResult,
-  GateInput,
-  GateMetrics,
-  GateResult,
-  GateStage,
-  GateVerdict,
-} from './gate';
-export {
-  compareWithHumanBaseline,
-  countFieldAgreement,
-  fieldAgreementSummary,
-  overrideRate,
-  percentileFromHistogram,
-} from './agreement';
+export type { GateCriteria, GateCriterionName, GateCriterionResult, GateInput, GateMetrics, GateResult, GateStage, GateVerdict } from './gate';
+export { compareWithHumanBaseline, countFieldAgreement, fieldAgreementSummary, overrideRate, percentileFromHistogram } from './agreement';
 export type { BaselineComparison, FieldAgreement, FieldCounts, OverrideRate } from './agreement';
 export { mulberry32, seededRandom } from './random';
 export type { Random } from './random';

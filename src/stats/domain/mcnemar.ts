@@ -83,18 +83,14 @@ export function mcnemarTest(counts: PairedComparisonCounts, alpha = 0.05): McNem
   const chiSquareCorrected = discordant === 0 ? null : Math.max(0, Math.abs(b - c) - 1) ** 2 / discordant;
   const chiSquare = discordant === 0 ? null : (b - c) ** 2 / discordant;
 
-  const verdict: McNemarVerdict =
-    exactPValue <= alpha && b !== c ? (b > c ? 'A better' : 'B better') : 'no significant difference';
+  const verdict: McNemarVerdict = exactPValue <= alpha && b !== c ? (b > c ? 'A better' : 'B better') : 'no significant difference';
 
   return {
     n,
     discordant,
     accuracyA: n === 0 ? null : (bothRight + b) / n,
     accuracyB: n === 0 ? null : (bothRight + c) / n,
-    difference: pairedProportionDifference(
-      { bothRight, onlyFirstRight: b, onlySecondRight: c, bothWrong },
-      1 - alpha,
-    ),
+    difference: pairedProportionDifference({ bothRight, onlyFirstRight: b, onlySecondRight: c, bothWrong }, 1 - alpha),
     exactPValue,
     midPValue,
     chiSquareCorrected,

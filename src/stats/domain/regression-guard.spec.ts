@@ -116,7 +116,7 @@ describe('guardArl (Brook & Evans Markov chain)', () => {
     }
   });
 
-  it('respects Lorden\'s bound ARL₀ ≥ e^h and falls as agreement drops', () => {
+  it("respects Lorden's bound ARL₀ ≥ e^h and falls as agreement drops", () => {
     for (const h of [3, 5, 8]) {
       const p = { ...params, h };
       expect(guardArl(0.92, p)).toBeGreaterThanOrEqual(Math.exp(h));

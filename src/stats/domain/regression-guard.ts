@@ -159,10 +159,7 @@ export function updateGuard(state: GuardState, batch: GuardBatch, params: GuardP
  * A baseline of exactly 1 is capped at 0.999 — otherwise one disagreement would be infinite
  * evidence. Computing h takes a few milliseconds; do it when the baseline is set, not every cycle.
  */
-export function defaultGuardParams(
-  baseline: number,
-  options: { drop?: number; targetArl0?: number } = {},
-): GuardParams {
+export function defaultGuardParams(baseline: number, options: { drop?: number; targetArl0?: number } = {}): GuardParams {
   const drop = options.drop ?? DEFAULT_GUARD_DROP;
   const targetArl0 = options.targetArl0 ?? DEFAULT_GUARD_TARGET_ARL0;
   if (!(baseline > 0 && baseline <= 1)) {
@@ -182,11 +179,7 @@ export function defaultGuardParams(
  * confidence bound). A baseline measured on few labels thus costs detection speed, never false
  * reverts. With baselineLower = p0 it is `defaultGuardParams`.
  */
-export function guardParamsForEstimate(
-  estimate: number,
-  baselineLower: number,
-  options: { drop?: number; targetArl0?: number } = {},
-): GuardParams {
+export function guardParamsForEstimate(estimate: number, baselineLower: number, options: { drop?: number; targetArl0?: number } = {}): GuardParams {
   const base = defaultGuardParams(estimate, options);
   const floor = Math.min(baselineLower, base.p0);
   if (!(floor > base.p1)) {

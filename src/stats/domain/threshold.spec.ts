@@ -131,8 +131,7 @@ describe('recommendThreshold: the one-look guarantee, by simulation', () => {
     // 0.894 at λ = 0.60 (below target), 0.905 at λ = 0.65 (above). Any choice ≤ 0.6 is a failure.
     const trueAccuracyAbove = (lambda: number) => 0.55 + (0.43 * (1 + lambda)) / 2;
     const results = simulate((c) => 0.55 + 0.43 * c, 20240611);
-    const failureShare = (pick: 'certified' | 'naive') =>
-      results.filter((r) => r[pick] !== null && trueAccuracyAbove(r[pick]!) < target).length / runs;
+    const failureShare = (pick: 'certified' | 'naive') => results.filter((r) => r[pick] !== null && trueAccuracyAbove(r[pick]!) < target).length / runs;
 
     expect(failureShare('certified')).toBeLessThanOrEqual(delta + tolerance);
     // Power: the procedure is not trivially safe by never certifying anything.

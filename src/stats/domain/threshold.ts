@@ -187,9 +187,7 @@ export function recommendThreshold(input: ThresholdInput): ThresholdRecommendati
     return {
       ...none,
       status: 'too-few-labels',
-      reason:
-        `No threshold is certified yet: ${total} labelled items in all, ` +
-        `at least ${minCount} are needed above a threshold to test it.`,
+      reason: `No threshold is certified yet: ${total} labelled items in all, ` + `at least ${minCount} are needed above a threshold to test it.`,
     };
   }
   const first = tested[0];

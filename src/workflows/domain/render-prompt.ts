@@ -16,9 +16,12 @@ export type PlaceholderRoot = 'input' | 'attributes' | 'segment' | 'itemId';
 
 /** What each placeholder stands for; docs/workflows.md is generated from these descriptions. */
 export const PROMPT_PLACEHOLDERS: Readonly<Record<PlaceholderRoot, { value: (ctx: PromptContext) => unknown; description: string }>> = {
-  input: { value: (ctx) => ctx.input, description: "The work item's `input` after redaction: the fields listed in `redact` read \"[redacted]\"." },
+  input: { value: (ctx) => ctx.input, description: 'The work item\'s `input` after redaction: the fields listed in `redact` read "[redacted]".' },
   attributes: { value: (ctx) => ctx.attributes, description: "The work item's `attributes` as sent, not lower-cased." },
-  segment: { value: (ctx) => ctx.segment, description: "The item's segment, e.g. `email|eu` (see Segment keys), or the overflow segment for an item pooled there." },
+  segment: {
+    value: (ctx) => ctx.segment,
+    description: "The item's segment, e.g. `email|eu` (see Segment keys), or the overflow segment for an item pooled there.",
+  },
   itemId: { value: (ctx) => ctx.itemId, description: "The work item's `itemId`." },
 };
 

@@ -63,7 +63,11 @@ describe('a broken workflow file', () => {
   it('with a misspelt field is refused by the schema and flagged by the check, though the service would load it', () => {
     const misspelt = text.replace('minSample: 300', 'minSamples: 300');
     expect(schemaErrors(misspelt)).toEqual([
-      expect.objectContaining({ instancePath: '/workflows/0/rollout/gates/supervised', keyword: 'additionalProperties', params: { additionalProperty: 'minSamples' } }),
+      expect.objectContaining({
+        instancePath: '/workflows/0/rollout/gates/supervised',
+        keyword: 'additionalProperties',
+        params: { additionalProperty: 'minSamples' },
+      }),
     ]);
     const check = checkWorkflowFile(misspelt, 'w.yaml');
     expect(check.errors).toEqual([]);

@@ -66,7 +66,9 @@ describe('checkWorkflowFile', () => {
   });
 
   it('names the whole file when it is not a workflows file', () => {
-    expect(checkWorkflowFile('foo: 1', 'w.yaml').errors).toEqual([{ path: 'workflows', message: 'expected a top-level "workflows" list with at least one entry' }]);
+    expect(checkWorkflowFile('foo: 1', 'w.yaml').errors).toEqual([
+      { path: 'workflows', message: 'expected a top-level "workflows" list with at least one entry' },
+    ]);
     expect(checkWorkflowFile(': : :', 'w.yaml').errors).toEqual([{ path: '', message: expect.stringMatching(/^not valid YAML/) }]);
   });
 

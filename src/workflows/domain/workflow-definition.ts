@@ -18,7 +18,9 @@ export const fieldMatchSchema = z
     z.object({
       match: z
         .literal('number')
-        .describe('Numbers (or numeric strings) that differ by at most the larger of absTolerance and relTolerance × the larger magnitude; anything else never agrees.'),
+        .describe(
+          'Numbers (or numeric strings) that differ by at most the larger of absTolerance and relTolerance × the larger magnitude; anything else never agrees.',
+        ),
       absTolerance: z.number().min(0).default(0).describe('Largest absolute difference that still agrees, e.g. 0.01 for cents.'),
       relTolerance: z.number().min(0).max(1).default(0).describe('Largest difference relative to the larger of the two magnitudes, e.g. 0.001 for 0.1 %.'),
     }),
@@ -31,7 +33,9 @@ export const fieldMatchSchema = z
     z.object({
       match: z
         .literal('text')
-        .describe('Free text, equal after Unicode NFKC normalisation, lower-casing, replacing the punctuation . , ; : ! ? \' " ( ) by spaces and collapsing whitespace.'),
+        .describe(
+          'Free text, equal after Unicode NFKC normalisation, lower-casing, replacing the punctuation . , ; : ! ? \' " ( ) by spaces and collapsing whitespace.',
+        ),
     }),
     z.object({
       match: z.literal('set').describe('Arrays holding the same distinct elements, in any order; anything else never agrees.'),
@@ -59,7 +63,7 @@ const gateSchema = z.object({
     .lt(1)
     .describe(
       'Blind agreement with people the AI must be shown to reach: the lower bound of its anytime-valid confidence sequence (at `confidence`) must be at or above it; ' +
-        'the gate fails when even the upper bound is below. The supervised gate\'s target is also what the supervised guard defends when too few blind labels measure a baseline.',
+        "the gate fails when even the upper bound is below. The supervised gate's target is also what the supervised guard defends when too few blind labels measure a baseline.",
     ),
   confidence: z
     .number()
@@ -84,7 +88,9 @@ const gateSchema = z.object({
     .min(0)
     .max(1)
     .default(0.05)
-    .describe('Ceiling on the share of model calls that failed (error, timeout or invalid output): the upper bound of its confidence sequence must be at or under it.'),
+    .describe(
+      'Ceiling on the share of model calls that failed (error, timeout or invalid output): the upper bound of its confidence sequence must be at or under it.',
+    ),
   approval: z
     .boolean()
     .default(false)
@@ -107,7 +113,9 @@ const guardSchema = z.object({
     .gt(0)
     .lt(1)
     .default(0.06)
-    .describe('The drop in blind agreement below the baseline the guard is tuned to catch fastest: its CUSUM weighs the baseline against baseline − minDetectableDrop.'),
+    .describe(
+      'The drop in blind agreement below the baseline the guard is tuned to catch fastest: its CUSUM weighs the baseline against baseline − minDetectableDrop.',
+    ),
   targetArl0: z
     .number()
     .int()
@@ -131,126 +139,131 @@ const guardSchema = z.object({
 });
 export type GuardConfig = z.infer<typeof guardSchema>;
 
-export const rolloutSchema = z
-  .object({
-    steps: z
-      .array(z.number().int().min(1).max(100))
-      .min(1)
-      .default([10, 25, 50, 100])
-      .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]) && s[s.length - 1] === 100, 'increasing percentages ending at 100')
-      // uniqueItems and contains say in JSON Schema part of what the refinement checks.
-      .meta({
-        description:
-          'Traffic percentages of the steps within supervised and within confidence-routed: a segment enters each stage at the first step and climbs one step at a time, ' +
-          'each step judged by the gate of the stage it goes into. Whole numbers from 1 to 100, strictly increasing, ending at 100.',
-        uniqueItems: true,
-        contains: { const: 100 },
-      }),
-    gates: z
-      .object({
-        supervised: gateSchema.describe('The gate of every step into and within supervised. From shadow it judges the shadow arm, where every label is blind.'),
-        'confidence-routed': gateSchema.describe(
-          'The gate of every step into and within confidence-routed. Entering the stage also needs a certified (or fixed) confidence threshold.',
-        ),
-      })
-      .describe(
-        "The promotion gates, one per stage a segment can enter. Every controller cycle judges a segment's next step on the blind labels of its current step " +
-          "(items the AI decided since the step began, in the arm at the segment's stage); every criterion must hold to promote.",
+export const rolloutSchema = z.object({
+  steps: z
+    .array(z.number().int().min(1).max(100))
+    .min(1)
+    .default([10, 25, 50, 100])
+    .refine((s) => s.every((v, i) => i === 0 || v > s[i - 1]) && s[s.length - 1] === 100, 'increasing percentages ending at 100')
+    // uniqueItems and contains say in JSON Schema part of what the refinement checks.
+    .meta({
+      description:
+        'Traffic percentages of the steps within supervised and within confidence-routed: a segment enters each stage at the first step and climbs one step at a time, ' +
+        'each step judged by the gate of the stage it goes into. Whole numbers from 1 to 100, strictly increasing, ending at 100.',
+      uniqueItems: true,
+      contains: { const: 100 },
+    }),
+  gates: z
+    .object({
+      supervised: gateSchema.describe('The gate of every step into and within supervised. From shadow it judges the shadow arm, where every label is blind.'),
+      'confidence-routed': gateSchema.describe(
+        'The gate of every step into and within confidence-routed. Entering the stage also needs a certified (or fixed) confidence threshold.',
       ),
-    guard: guardSchema
-      .default(guardSchema.parse({}))
-      .describe(
-        "The regression guard: a CUSUM over the blind labels of a segment's live arm, armed whenever the segment enters supervised or confidence-routed " +
-          '(and, at confidence-routed, for each new threshold). When it crosses its threshold the segment is reverted (rollout.revert) and the auto decisions it covers are listed for re-review.',
-      ),
-    revert: z
-      .enum(['one-stage', 'to-shadow'])
-      .default('one-stage')
-      .describe('Where a regressed segment goes: `one-stage` to the stage below at 100 % (confidence-routed → supervised, supervised → shadow); `to-shadow` straight to shadow.'),
-    accuracyTarget: z
-      .number()
-      .gt(0)
-      .lt(1)
-      .default(0.9)
-      .describe(
-        'The accuracy the confidence threshold guarantees above it (the items routed `auto`): the lowest threshold whose accuracy above it is shown to be at least this, ' +
-          'with probability at least 1 − delta, on blind calibration labels (drawn alike at every confidence) is certified. Also what the confidence-routed guard defends when it has no measured baseline.',
-      ),
-    delta: z
-      .number()
-      .gt(0)
-      .lt(0.5)
-      .default(0.1)
-      .describe(
-        "The accepted chance that the threshold's guarantee fails. The tests are anytime-valid, so the threshold may be recomputed every cycle; blind audits above a threshold " +
-          'withdraw it as soon as their 1 − delta confidence sequence puts its accuracy below accuracyTarget.',
-      ),
-    minLabelsPerThreshold: z
-      .number()
-      .int()
-      .min(1)
-      .default(100)
-      .describe(
-        'Candidate thresholds with fewer calibration labels at or above them are skipped, not tested: a rule on counts only, so the guarantee holds. Candidates are tested ' +
-          'from the highest down and the first one not certified stops the search, so too low a value lets a few top labels decide: at 30, one error among them blocks every lower threshold.',
-      ),
-    thresholdWindowDays: z
-      .number()
-      .gt(0)
-      .default(7)
-      .describe("How many past days of labels count: the threshold's calibration set, the supervised guard's measured baseline and human parity (fractions allowed)."),
-    auditShare: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.05)
-      .describe(
-        'Share of the confidence-routed items at or above the threshold routed `audit` instead of `auto` (a person decides blind), and of every confidence-routed item while no threshold ' +
-          "is certified. These audits certify and watch the threshold and are the blind evidence of confidence-routed's gate and guard.",
-      ),
-    supervisedBlindShare: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.1)
-      .describe(
-        'Share of the supervised arm routed `audit` instead of `suggest`: a person decides without seeing the suggestion, so supervised has blind evidence of its own for its gate and guard. ' +
-          'Raise it where traffic is thin: each step needs minSample blind labels.',
-      ),
-    doubleLabelShare: z
-      .number()
-      .min(0)
-      .max(1)
-      .default(0.05)
-      .describe('Share of shadow items routed `double-label`: a second person decides the item too, blind, for the human-vs-human baseline (human parity, reports).'),
-    falsePromotionControl: z
-      .enum(['per-segment', 'e-bh'])
-      .default('per-segment')
-      .describe(
-        '`per-segment`: each gate keeps its own chance of a false promotion under 1 − confidence. `e-bh`: promotions into a stage are also chosen by e-BH across the ' +
-          "workflow's segments, so the expected share of false promotions among them stays under 1 − confidence however many segments there are.",
-      ),
-    maxSegments: z
-      .number()
-      .int()
-      .min(1)
-      .max(5000)
-      .default(200)
-      .describe(
-        'Most segments the workflow may have, not counting the overflow segment: each is a database row, an Unleash strategy and metric series. ' +
-          'Items whose segment key would make a segment beyond it are stored in the overflow segment (their attributes keep their values).',
-      ),
-    overflowSegment: z
-      .string()
-      .min(1)
-      .max(200)
-      .refine((v) => v === v.trim().toLowerCase(), 'lower-case without surrounding spaces, as segment keys are')
-      .default('(other)')
-      .describe(
-        'The segment that pools the items beyond maxSegments. It stays in shadow: it is never promoted, and a stage set for it in Unleash is written back. ' +
-          'Lower-case without surrounding spaces, as segment keys are.',
-      ),
-  });
+    })
+    .describe(
+      "The promotion gates, one per stage a segment can enter. Every controller cycle judges a segment's next step on the blind labels of its current step " +
+        "(items the AI decided since the step began, in the arm at the segment's stage); every criterion must hold to promote.",
+    ),
+  guard: guardSchema
+    .default(guardSchema.parse({}))
+    .describe(
+      "The regression guard: a CUSUM over the blind labels of a segment's live arm, armed whenever the segment enters supervised or confidence-routed " +
+        '(and, at confidence-routed, for each new threshold). When it crosses its threshold the segment is reverted (rollout.revert) and the auto decisions it covers are listed for re-review.',
+    ),
+  revert: z
+    .enum(['one-stage', 'to-shadow'])
+    .default('one-stage')
+    .describe(
+      'Where a regressed segment goes: `one-stage` to the stage below at 100 % (confidence-routed → supervised, supervised → shadow); `to-shadow` straight to shadow.',
+    ),
+  accuracyTarget: z
+    .number()
+    .gt(0)
+    .lt(1)
+    .default(0.9)
+    .describe(
+      'The accuracy the confidence threshold guarantees above it (the items routed `auto`): the lowest threshold whose accuracy above it is shown to be at least this, ' +
+        'with probability at least 1 − delta, on blind calibration labels (drawn alike at every confidence) is certified. Also what the confidence-routed guard defends when it has no measured baseline.',
+    ),
+  delta: z
+    .number()
+    .gt(0)
+    .lt(0.5)
+    .default(0.1)
+    .describe(
+      "The accepted chance that the threshold's guarantee fails. The tests are anytime-valid, so the threshold may be recomputed every cycle; blind audits above a threshold " +
+        'withdraw it as soon as their 1 − delta confidence sequence puts its accuracy below accuracyTarget.',
+    ),
+  minLabelsPerThreshold: z
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .describe(
+      'Candidate thresholds with fewer calibration labels at or above them are skipped, not tested: a rule on counts only, so the guarantee holds. Candidates are tested ' +
+        'from the highest down and the first one not certified stops the search, so too low a value lets a few top labels decide: at 30, one error among them blocks every lower threshold.',
+    ),
+  thresholdWindowDays: z
+    .number()
+    .gt(0)
+    .default(7)
+    .describe(
+      "How many past days of labels count: the threshold's calibration set, the supervised guard's measured baseline and human parity (fractions allowed).",
+    ),
+  auditShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.05)
+    .describe(
+      'Share of the confidence-routed items at or above the threshold routed `audit` instead of `auto` (a person decides blind), and of every confidence-routed item while no threshold ' +
+        "is certified. These audits certify and watch the threshold and are the blind evidence of confidence-routed's gate and guard.",
+    ),
+  supervisedBlindShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
+    .describe(
+      'Share of the supervised arm routed `audit` instead of `suggest`: a person decides without seeing the suggestion, so supervised has blind evidence of its own for its gate and guard. ' +
+        'Raise it where traffic is thin: each step needs minSample blind labels.',
+    ),
+  doubleLabelShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.05)
+    .describe(
+      'Share of shadow items routed `double-label`: a second person decides the item too, blind, for the human-vs-human baseline (human parity, reports).',
+    ),
+  falsePromotionControl: z
+    .enum(['per-segment', 'e-bh'])
+    .default('per-segment')
+    .describe(
+      '`per-segment`: each gate keeps its own chance of a false promotion under 1 − confidence. `e-bh`: promotions into a stage are also chosen by e-BH across the ' +
+        "workflow's segments, so the expected share of false promotions among them stays under 1 − confidence however many segments there are.",
+    ),
+  maxSegments: z
+    .number()
+    .int()
+    .min(1)
+    .max(5000)
+    .default(200)
+    .describe(
+      'Most segments the workflow may have, not counting the overflow segment: each is a database row, an Unleash strategy and metric series. ' +
+        'Items whose segment key would make a segment beyond it are stored in the overflow segment (their attributes keep their values).',
+    ),
+  overflowSegment: z
+    .string()
+    .min(1)
+    .max(200)
+    .refine((v) => v === v.trim().toLowerCase(), 'lower-case without surrounding spaces, as segment keys are')
+    .default('(other)')
+    .describe(
+      'The segment that pools the items beyond maxSegments. It stays in shadow: it is never promoted, and a stage set for it in Unleash is written back. ' +
+        'Lower-case without surrounding spaces, as segment keys are.',
+    ),
+});
 export type RolloutConfig = z.infer<typeof rolloutSchema>;
 
 export const workflowDefinitionSchema = z.object({
@@ -292,7 +305,9 @@ export const workflowDefinitionSchema = z.object({
       labelField: z
         .string()
         .optional()
-        .describe("A categorical property of decision.schema (e.g. category) whose values give the reports' confusion matrix and Cohen's kappa. None when absent."),
+        .describe(
+          "A categorical property of decision.schema (e.g. category) whose values give the reports' confusion matrix and Cohen's kappa. None when absent.",
+        ),
     })
     .describe('What the AI answers.'),
   prompt: z
@@ -300,20 +315,30 @@ export const workflowDefinitionSchema = z.object({
       version: z
         .string()
         .min(1)
-        .describe('Your name for this prompt, e.g. triage-2026-11-a: recorded with every AI decision and routing event, and a dimension of the reports. Change it whenever a template changes.'),
+        .describe(
+          'Your name for this prompt, e.g. triage-2026-11-a: recorded with every AI decision and routing event, and a dimension of the reports. Change it whenever a template changes.',
+        ),
       system: z.string().min(1).describe('Template of the system message (see Prompt placeholders).'),
       user: z
         .string()
         .min(1)
         .regex(/\{\{input(\}\}|\.[^}]+\}\})/, 'must include {{input}} or {{input.<field>}}')
-        .describe('Template of the user message (see Prompt placeholders). It must contain `{{input}}` or `{{input.<field>}}`, written without spaces inside the braces.'),
+        .describe(
+          'Template of the user message (see Prompt placeholders). It must contain `{{input}}` or `{{input.<field>}}`, written without spaces inside the braces.',
+        ),
     })
     .describe('The prompt: two templates, and the version that names them.'),
   model: z
     .object({
       name: z.string().min(1).describe('Model name sent to the OpenAI-compatible endpoint (MODEL_BASE_URL); also how MODEL_PRICES_JSON prices its tokens.'),
       temperature: z.number().min(0).max(2).default(0).describe('Sampling temperature.'),
-      maxTokens: z.number().int().min(16).max(32000).default(400).describe('Most completion tokens per call; the budget reserves this many for the answer before each call.'),
+      maxTokens: z
+        .number()
+        .int()
+        .min(16)
+        .max(32000)
+        .default(400)
+        .describe('Most completion tokens per call; the budget reserves this many for the answer before each call.'),
       confidence: z
         .enum(['logprobs', 'self-reported', 'auto'])
         .default('auto')
@@ -333,7 +358,7 @@ export const workflowDefinitionSchema = z.object({
         .refine((f) => Object.keys(f).length > 0, 'at least one field')
         .meta({
           description:
-            'The decision fields that must all agree for two decisions (the AI\'s and a person\'s, or two people\'s) to agree, each with its rule; fields not listed (a reply draft, say) ' +
+            "The decision fields that must all agree for two decisions (the AI's and a person's, or two people's) to agree, each with its rule; fields not listed (a reply draft, say) " +
             "never count. Each must be a property of decision.schema, and people's decisions must carry every one of them or they are refused to the DLQ.",
           minProperties: 1,
         }),
@@ -353,7 +378,9 @@ export const workflowDefinitionSchema = z.object({
         .number()
         .gt(0)
         .optional()
-        .describe('Most US dollars a day, priced with MODEL_PRICES_JSON (a model without a price there is refused: it would count as free). Shared by every instance. No limit when absent.'),
+        .describe(
+          'Most US dollars a day, priced with MODEL_PRICES_JSON (a model without a price there is refused: it would count as free). Shared by every instance. No limit when absent.',
+        ),
     })
     .default({})
     .describe(
@@ -410,7 +437,15 @@ function describeValue(value: unknown): string {
   return String(value);
 }
 
-const EXPECTED: Record<string, string> = { number: 'a number', int: 'a whole number', string: 'text', boolean: 'true or false', object: 'a mapping', record: 'a mapping', array: 'a list' };
+const EXPECTED: Record<string, string> = {
+  number: 'a number',
+  int: 'a whole number',
+  string: 'text',
+  boolean: 'true or false',
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+};
 
 /** Zod's messages, said the way docs/workflows.md states the limits ("must be ≥ 1"); undefined keeps zod's own. */
 const workflowErrorMap: z.core.$ZodErrorMap = (issue) => {
@@ -428,7 +463,9 @@ const workflowErrorMap: z.core.$ZodErrorMap = (issue) => {
       if (issue.input === undefined) return 'is required';
       return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describeValue(issue.input)}`;
     case 'invalid_value':
-      return issue.values.length === 1 ? `must be ${JSON.stringify(issue.values[0])}` : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      return issue.values.length === 1
+        ? `must be ${JSON.stringify(issue.values[0])}`
+        : `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union': {
       // A discriminated union names the values its discriminator may take.
       const options = (issue as { options?: unknown[] }).options;

@@ -19,12 +19,18 @@ describe('redact', () => {
   const input = {
     subject: 'Refund',
     customer: { name: 'Ada', email: 'ada@example.com', phone: '+44 1' },
-    lines: [{ iban: 'GB00', amount: 3 }, { iban: 'DE00', amount: 4 }],
+    lines: [
+      { iban: 'GB00', amount: 3 },
+      { iban: 'DE00', amount: 4 },
+    ],
   };
   it('replaces the configured paths, including wildcards, without touching the original', () => {
     const out = redact(input, ['customer.email', 'customer.phone', 'lines.*.iban', 'not.there']);
     expect(out.customer).toEqual({ name: 'Ada', email: REDACTED, phone: REDACTED });
-    expect(out.lines).toEqual([{ iban: REDACTED, amount: 3 }, { iban: REDACTED, amount: 4 }]);
+    expect(out.lines).toEqual([
+      { iban: REDACTED, amount: 3 },
+      { iban: REDACTED, amount: 4 },
+    ]);
     expect(JSON.stringify(out)).not.toContain('ada@example.com');
     expect(input.customer.email).toBe('ada@example.com');
   });

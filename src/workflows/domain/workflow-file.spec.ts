@@ -44,7 +44,9 @@ describe('parseWorkflowFile', () => {
 
   it('refuses two champions and duplicate versions', () => {
     const doc = `workflows:\n${shipped.split('workflows:\n')[1]}`;
-    const twice = doc.replace('name: invoice-extraction', 'name: support-triage').replace(/version: 1\n    role: champion\n    title: Invoice/, 'version: 2\n    role: champion\n    title: Invoice');
+    const twice = doc
+      .replace('name: invoice-extraction', 'name: support-triage')
+      .replace(/version: 1\n    role: champion\n    title: Invoice/, 'version: 2\n    role: champion\n    title: Invoice');
     expect(errorOf(() => parseWorkflowFile(twice, 'w.yaml')).message).toMatch(/already has a champion/);
   });
 

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { checkWorkflowFile } from './workflow-check';
 import { EXAMPLE_WORKFLOWS_FILE, referenceRows, workflowsReferenceMarkdown, WORKFLOWS_REFERENCE_PATH } from './workflow-reference';
-import { baseWorkflowFileJsonSchema, forEachField, JsonSchema, workflowFileJsonSchema, workflowFileJsonSchemaText, WORKFLOWS_SCHEMA_PATH } from './workflow-schema';
+import {
+  baseWorkflowFileJsonSchema,
+  forEachField,
+  JsonSchema,
+  workflowFileJsonSchema,
+  workflowFileJsonSchemaText,
+  WORKFLOWS_SCHEMA_PATH,
+} from './workflow-schema';
 
 const root = join(__dirname, '../../..');
 
@@ -18,7 +25,8 @@ describe('the generated workflow schema and reference', () => {
     [WORKFLOWS_SCHEMA_PATH, workflowFileJsonSchemaText],
     [WORKFLOWS_REFERENCE_PATH, workflowsReferenceMarkdown],
   ])('%s is what the zod definition generates', (file, generate) => {
-    const verdict = checkedIn(file) === generate() ? 'up to date' : `${file} is out of date with src/workflows/domain: run \`npm run workflows:schema\` and commit it`;
+    const verdict =
+      checkedIn(file) === generate() ? 'up to date' : `${file} is out of date with src/workflows/domain: run \`npm run workflows:schema\` and commit it`;
     expect(verdict).toBe('up to date');
   });
 

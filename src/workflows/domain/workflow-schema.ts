@@ -32,7 +32,10 @@ export function baseWorkflowFileJsonSchema(): JsonSchema {
 export function workflowFileJsonSchema(): JsonSchema {
   const schema = baseWorkflowFileJsonSchema();
   forEachField(schema, (field, required) => {
-    const facts = [required ? 'Required.' : defaultText(field) ? `Default: ${defaultText(field)}.` : '', limitsText(field) ? `Limits: ${limitsText(field)}.` : '']
+    const facts = [
+      required ? 'Required.' : defaultText(field) ? `Default: ${defaultText(field)}.` : '',
+      limitsText(field) ? `Limits: ${limitsText(field)}.` : '',
+    ]
       .filter(Boolean)
       .join(' ');
     if (facts) field.description = `${field.description ?? ''} ${facts}`.trim();
@@ -147,7 +150,9 @@ export function unknownKeys(doc: unknown, schema: JsonSchema = (cachedSchema ??=
   const branches = asSchemas(schema.oneOf);
   if (branches.length > 0) {
     // The branch whose discriminator the value names; with none, the loader reports the discriminator.
-    const branch = branches.find((b) => Object.entries(isSchema(b.properties) ? b.properties : {}).every(([k, p]) => !isSchema(p) || !('const' in p) || doc[k] === p.const));
+    const branch = branches.find((b) =>
+      Object.entries(isSchema(b.properties) ? b.properties : {}).every(([k, p]) => !isSchema(p) || !('const' in p) || doc[k] === p.const),
+    );
     return branch ? unknownKeys(doc, branch, path) : [];
   }
   if (isRecord(schema)) {

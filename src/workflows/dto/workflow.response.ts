@@ -7,7 +7,10 @@ export class WorkflowVersionSummary {
   @ApiProperty({ type: 'integer', minimum: 1 })
   version!: number;
 
-  @ApiProperty({ enum: ['champion', 'challenger', 'retired'], description: 'champion: its decisions are routed; challenger: runs in shadow beside it; retired: stored, not run' })
+  @ApiProperty({
+    enum: ['champion', 'challenger', 'retired'],
+    description: 'champion: its decisions are routed; challenger: runs in shadow beside it; retired: stored, not run',
+  })
   role!: string;
 
   @ApiProperty({ description: 'The model’s name' })

@@ -72,7 +72,13 @@ export class TopicWatcher {
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
     await this.consumer.run({
       eachMessage: async ({ message, partition }) => {
-        this.messages.push({ key: message.key?.toString('utf8') ?? null, rawKey: message.key, value: message.value, headers: headersOf(message.headers), partition });
+        this.messages.push({
+          key: message.key?.toString('utf8') ?? null,
+          rawKey: message.key,
+          value: message.value,
+          headers: headersOf(message.headers),
+          partition,
+        });
         const id = eventIdOf(message.value);
         if (id) this.deliveries.set(id, (this.deliveries.get(id) ?? 0) + 1);
         else this.unidentified++;
@@ -121,7 +127,10 @@ export class HealthWatcher {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
 
-  constructor(private url: () => string | null, private readonly everyMs = 500) {}
+  constructor(
+    private url: () => string | null,
+    private readonly everyMs = 500,
+  ) {}
 
   start(): this {
     this.timer = setInterval(() => void this.poll(), this.everyMs);
@@ -214,16 +223,23 @@ export class ItemPump {
         const items = this.o.generator.batch(Math.min(batch + this.pendingBurst, this.o.total - this.items.length));
         this.pendingBurst = 0;
         for (let i = 0; i < items.length; i += 500) {
-          await this.send(this.o.topics.workItems, items.slice(i, i + 500).map((x) => ({ key: x.itemId, value: JSON.stringify(toWorkItemEvent(x)) })));
+          await this.send(
+            this.o.topics.workItems,
+            items.slice(i, i + 500).map((x) => ({ key: x.itemId, value: JSON.stringify(toWorkItemEvent(x)) })),
+          );
         }
         this.items.push(...items);
-        if (withDecisions) due.push({ at: Date.now() + this.o.decisionDelayMs!, decisions: items.map((i) => this.o.generator.humanDecision(i, { errorRate: 0.1 })) });
+        if (withDecisions)
+          due.push({ at: Date.now() + this.o.decisionDelayMs!, decisions: items.map((i) => this.o.generator.humanDecision(i, { errorRate: 0.1 })) });
       }
       while (due.length > 0 && (due[0].at <= Date.now() || this.items.length >= this.o.total)) {
         if (due[0].at > Date.now()) await sleep(due[0].at - Date.now());
         const { decisions } = due.shift()!;
         for (let i = 0; i < decisions.length; i += 500) {
-          await this.send(this.o.topics.workDecisions, decisions.slice(i, i + 500).map((d) => ({ key: d.itemId, value: JSON.stringify(d) })));
+          await this.send(
+            this.o.topics.workDecisions,
+            decisions.slice(i, i + 500).map((d) => ({ key: d.itemId, value: JSON.stringify(d) })),
+          );
         }
         this.decisions.push(...decisions);
       }
@@ -257,7 +273,12 @@ export async function waitForQuiet(db: FaultDb, o: { items: number; decisions?: 
   const timeoutMs = o.timeoutMs ?? 120_000;
   await waitFor(`all ${o.items} items stored`, async () => (await db.count('SELECT count(*) n FROM work_items')) === o.items, timeoutMs, 500);
   if (o.decisions !== undefined) {
-    await waitFor(`all ${o.decisions} human decisions stored`, async () => (await db.count('SELECT count(*) n FROM human_decisions')) === o.decisions, timeoutMs, 500);
+    await waitFor(
+      `all ${o.decisions} human decisions stored`,
+      async () => (await db.count('SELECT count(*) n FROM human_decisions')) === o.decisions,
+      timeoutMs,
+      500,
+    );
   }
   const jobs = o.items * (o.versions ?? 1);
   await waitFor(
@@ -300,30 +321,36 @@ export async function checkInvariants(
     ),
   ).toBe(0);
   // One routing row per champion decision.
-  expect(await db.count('SELECT count(*) n FROM ai_decisions d WHERE d.is_champion AND NOT EXISTS (SELECT 1 FROM routing_decisions r WHERE r.ai_decision_id = d.id)')).toBe(0);
+  expect(
+    await db.count(
+      'SELECT count(*) n FROM ai_decisions d WHERE d.is_champion AND NOT EXISTS (SELECT 1 FROM routing_decisions r WHERE r.ai_decision_id = d.id)',
+    ),
+  ).toBe(0);
 
   if (o.decisions) {
     const uniqueDecisions = new Set(o.decisions.map((d) => d.eventId));
     expect(await db.count('SELECT count(*) n FROM human_decisions')).toBe(uniqueDecisions.size);
     // Exactly one comparison per valid AI decision and human decision of the same item: none twice, none missing.
-    expect(
-      await db.count('SELECT count(*) n FROM (SELECT 1 FROM comparisons GROUP BY ai_decision_id, human_decision_id HAVING count(*) > 1) c'),
-    ).toBe(0);
+    expect(await db.count('SELECT count(*) n FROM (SELECT 1 FROM comparisons GROUP BY ai_decision_id, human_decision_id HAVING count(*) > 1) c')).toBe(0);
     const expectedComparisons = await db.count(
       `SELECT count(*) n FROM ai_decisions d JOIN human_decisions h ON h.workflow = d.workflow AND h.item_id = d.item_id WHERE d.valid`,
     );
     expect(await db.count('SELECT count(*) n FROM comparisons')).toBe(expectedComparisons);
-    const rollup = (await db.rows<{ n: number; agree: number }>('SELECT coalesce(sum(n), 0)::int AS n, coalesce(sum(agree), 0)::int AS agree FROM rollup_minute'))[0];
+    const rollup = (
+      await db.rows<{ n: number; agree: number }>('SELECT coalesce(sum(n), 0)::int AS n, coalesce(sum(agree), 0)::int AS agree FROM rollup_minute')
+    )[0];
     const raw = (await db.rows<{ n: number; agree: number }>('SELECT count(*)::int AS n, count(*) FILTER (WHERE agree)::int AS agree FROM comparisons'))[0];
     expect(rollup).toEqual(raw);
   }
 
   // The rollups count each AI decision and each routing decision once.
-  const calls = (await db.rows<{ decided: number; routed: number }>(
-    `SELECT coalesce(sum(ai_ok + ai_invalid), 0)::int AS decided,
+  const calls = (
+    await db.rows<{ decided: number; routed: number }>(
+      `SELECT coalesce(sum(ai_ok + ai_invalid), 0)::int AS decided,
             coalesce((SELECT sum(v::int) FROM rollup_minute r2, jsonb_each_text(r2.routed) AS e(k, v)), 0)::int AS routed
      FROM rollup_minute`,
-  ))[0];
+    )
+  )[0];
   expect(calls).toEqual({
     decided: await db.count('SELECT count(*) n FROM ai_decisions'),
     routed: await db.count('SELECT count(*) n FROM routing_decisions'),
@@ -332,10 +359,15 @@ export async function checkInvariants(
   // The outbox: one row per routing decision that sends something, every one of them on ai.routing.
   const outgoing = (await db.rows<{ id: string }>(`SELECT 'routing-' || ai_decision_id AS id FROM routing_decisions WHERE action <> 'none'`)).map((r) => r.id);
   expect(await db.count('SELECT count(*) n FROM outbox WHERE topic = $1', [o.routing.topic])).toBe(outgoing.length);
-  await waitFor('every routing event on ai.routing', async () => {
-    const seen = o.routing.eventIds();
-    return outgoing.every((id) => seen.has(id));
-  }, 60_000, 500);
+  await waitFor(
+    'every routing event on ai.routing',
+    async () => {
+      const seen = o.routing.eventIds();
+      return outgoing.every((id) => seen.has(id));
+    },
+    60_000,
+    500,
+  );
   const published = o.routing.eventIds();
   expect(o.routing.unidentified).toBe(0);
   expect(outgoing.filter((id) => !published.has(id))).toEqual([]);

@@ -71,7 +71,12 @@ describe('Kafka faults', () => {
       alerts: `understudy.alerts.${suffix}`,
     };
     await control.createTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));
-    kafka = new Kafka({ clientId: `kafka-faults-${suffix}`, brokers: cluster.brokers, logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 } });
+    kafka = new Kafka({
+      clientId: `kafka-faults-${suffix}`,
+      brokers: cluster.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
     db = await openDb();
     await setScenario(wf.model, { seed: 61, accuracy: 0.9, latencyMs: 20 });
     // One segment supervised, so that the service also produces (the outbox relay) through the faults.
@@ -97,7 +102,16 @@ describe('Kafka faults', () => {
     pump = await new ItemPump({
       kafka,
       topics,
-      generator: new WorkloadGenerator({ seed: 62, triageWorkflow: wf.triage, invoiceWorkflow: wf.invoice, triageSegments: [['email', 'eu'], ['chat', 'us']], idPrefix: `${suffix}-` }),
+      generator: new WorkloadGenerator({
+        seed: 62,
+        triageWorkflow: wf.triage,
+        invoiceWorkflow: wf.invoice,
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+        ],
+        idPrefix: `${suffix}-`,
+      }),
       total: ITEMS,
       perSecond: 50,
       decisionDelayMs: 1000,
@@ -161,6 +175,8 @@ describe('Kafka faults', () => {
     expect(watcher.samples.filter((s) => s.status !== 200)).toEqual([]);
     for (const s of services) expect(s.exited()).toBe(false);
     const degraded = watcher.samples.filter((s) => s.body?.checks?.kafka.status !== 'up').length;
-    console.log(`kafka-faults: ${JSON.stringify({ victim, timeline, ...outcome, producerRetries: pump.sendRetries, healthSamples: watcher.samples.length, kafkaNotUp: degraded })}`);
+    console.log(
+      `kafka-faults: ${JSON.stringify({ victim, timeline, ...outcome, producerRetries: pump.sendRetries, healthSamples: watcher.samples.length, kafkaNotUp: degraded })}`,
+    );
   });
 });

@@ -58,7 +58,10 @@ describe('model faults', () => {
   };
   const jobStates = async (ids: string[]) =>
     Object.fromEntries(
-      (await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int n FROM ai_jobs WHERE item_id = ANY($1) GROUP BY state`, [ids])).map((r) => [r.state, r.n]),
+      (await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int n FROM ai_jobs WHERE item_id = ANY($1) GROUP BY state`, [ids])).map((r) => [
+        r.state,
+        r.n,
+      ]),
     ) as Record<string, number>;
   const allFinal = async (ids: string[]) =>
     (await db.count(`SELECT count(*) n FROM ai_jobs WHERE item_id = ANY($1) AND state IN ('completed', 'failed', 'skipped')`, [ids])) === ids.length;
@@ -71,7 +74,9 @@ describe('model faults', () => {
   /** The simulator's requests per item, oldest first. */
   const requestsByItem = async (model: string): Promise<Map<string, SimRequest[]>> => {
     const base = stackInfo().simulator.url.replace(/\/v1$/, '');
-    const { requests } = (await (await fetch(`${base}/_simulator/requests?model=${encodeURIComponent(model)}&limit=20000`)).json()) as { requests: SimRequest[] };
+    const { requests } = (await (await fetch(`${base}/_simulator/requests?model=${encodeURIComponent(model)}&limit=20000`)).json()) as {
+      requests: SimRequest[];
+    };
     const out = new Map<string, SimRequest[]>();
     for (const r of requests) {
       const key = /"ref":\s*"([^"]+)"/.exec(r.body.messages.find((m) => m.role === 'user')?.content ?? '')?.[1] ?? '?';
@@ -79,7 +84,8 @@ describe('model faults', () => {
     }
     return out;
   };
-  const gaps = (list: SimRequest[]) => list.slice(1).map((r, i) => ({ afterOutcome: list[i].outcome, attempt: i + 1, ms: Date.parse(r.receivedAt) - Date.parse(list[i].receivedAt) }));
+  const gaps = (list: SimRequest[]) =>
+    list.slice(1).map((r, i) => ({ afterOutcome: list[i].outcome, attempt: i + 1, ms: Date.parse(r.receivedAt) - Date.parse(list[i].receivedAt) }));
 
   beforeAll(async () => {
     db = await openDb();
@@ -91,7 +97,10 @@ describe('model faults', () => {
     await admin.ensureSetup();
     await admin.ensureWorkflowFlag(wf.triage);
     await admin.writeSegmentSplit(wf.triage, SEGMENT, { stage: 'confidence-routed', trafficPct: 100 });
-    await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'confidence-routed', 0.6, 'fixed')`, [wf.triage, SEGMENT]);
+    await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'confidence-routed', 0.6, 'fixed')`, [
+      wf.triage,
+      SEGMENT,
+    ]);
 
     service = await startService({
       suffix,
@@ -137,7 +146,10 @@ describe('model faults', () => {
     // Skipped only when what was already spent left no room for the call's worst case: not while
     // room was merely reserved by calls in flight (those jobs wait and run).
     const definition = parseWorkflowFile(readFileSync(wf.file, 'utf8'), wf.file).find((v) => v.definition.name === wf.invoice)!.definition;
-    const skipped = await db.rows<{ item_id: string; skip_reason: string }>(`SELECT item_id, skip_reason FROM ai_jobs WHERE item_id = ANY($1) AND state = 'skipped'`, [ids]);
+    const skipped = await db.rows<{ item_id: string; skip_reason: string }>(
+      `SELECT item_id, skip_reason FROM ai_jobs WHERE item_id = ANY($1) AND state = 'skipped'`,
+      [ids],
+    );
     for (const r of skipped) {
       const m = new RegExp(`^budget exhausted: ([0-9.]+) of ${BUDGET_USD} USD daily cost used \\(${wf.invoice}, `).exec(r.skip_reason);
       expect({ item: r.item_id, reason: r.skip_reason, matches: m !== null }).toEqual({ item: r.item_id, reason: r.skip_reason, matches: true });
@@ -146,7 +158,9 @@ describe('model faults', () => {
       const worstCase = costOf(budgetModel, { promptTokens: est.prompt, completionTokens: est.completion }, PRICES).costUsd;
       expect(Number(m![1]) + worstCase).toBeGreaterThan(BUDGET_USD - 0.0001);
     }
-    const [usage] = await db.rows<{ cost: string; tokens: string }>(`SELECT cost_usd::text AS cost, tokens::text FROM budget_usage WHERE workflow = $1`, [wf.invoice]);
+    const [usage] = await db.rows<{ cost: string; tokens: string }>(`SELECT cost_usd::text AS cost, tokens::text FROM budget_usage WHERE workflow = $1`, [
+      wf.invoice,
+    ]);
     expect(Number(usage.cost)).toBeGreaterThan(0);
     expect(Number(usage.cost)).toBeLessThanOrEqual(BUDGET_USD);
     // What the budget counts is what the decisions cost, call by call.
@@ -158,24 +172,36 @@ describe('model faults', () => {
     expect(Number(spent.tokens)).toBe(Number(usage.tokens));
     console.log(`model-faults budget: ${JSON.stringify({ limitUsd: BUDGET_USD, spentUsd: Number(usage.cost), tokens: Number(usage.tokens), ...states })}`);
     // Skipped items are people's: no decision, no routing.
-    expect(await db.count(`SELECT count(*) n FROM ai_decisions d JOIN ai_jobs j USING (workflow, item_id) WHERE j.state = 'skipped' AND j.item_id = ANY($1)`, [ids])).toBe(0);
+    expect(
+      await db.count(`SELECT count(*) n FROM ai_decisions d JOIN ai_jobs j USING (workflow, item_id) WHERE j.state = 'skipped' AND j.item_id = ANY($1)`, [ids]),
+    ).toBe(0);
   });
 
   it('under a 429 storm retries after Retry-After, opens the circuit, sends items to people, and recovers', async () => {
     await setScenario(wf.model, { ...HEALTHY, errors: { rate429: 1, retryAfterSeconds: RETRY_AFTER_S } });
     const ids = await send(triage.batch(60));
-    const open = await waitFor('the circuit to open', async () => {
-      const h = await health(service!.url);
-      return h.body.checks?.model.status === 'degraded' ? h : null;
-    }, 30_000, 100);
+    const open = await waitFor(
+      'the circuit to open',
+      async () => {
+        const h = await health(service!.url);
+        return h.body.checks?.model.status === 'degraded' ? h : null;
+      },
+      30_000,
+      100,
+    );
     expect(open.status).toBe(200);
     expect(open.body.checks!.model.detail).toMatch(/^circuit (open|half-open)/);
     expect(await metric('understudy_model_circuit_open')).toBe(1);
     // Jobs wait in 'retrying' with their attempts and the last error; nothing was decided or routed for them.
-    const retrying = await waitFor('jobs retrying', async () => {
-      const s = await jobStates(ids);
-      return (s.retrying ?? 0) > 0 ? s : null;
-    }, 30_000, 100);
+    const retrying = await waitFor(
+      'jobs retrying',
+      async () => {
+        const s = await jobStates(ids);
+        return (s.retrying ?? 0) > 0 ? s : null;
+      },
+      30_000,
+      100,
+    );
     expect(retrying.completed ?? 0).toBe(0);
     const errors = await db.rows<{ last_error: string }>(`SELECT DISTINCT last_error FROM ai_jobs WHERE item_id = ANY($1) AND state = 'retrying'`, [ids]);
     for (const e of errors) expect(e.last_error).toMatch(/^(model rate limit \(429\)|model circuit open: call not attempted)/);
@@ -204,10 +230,15 @@ describe('model faults', () => {
     await setScenario(wf.model, { ...HEALTHY, errors: { rate500: 0.3, rateHang: 0.12, hangMs: 4000 } });
     const ids = await send(triage.batch(150));
     let sawRetrying = 0;
-    await waitFor('every job final', async () => {
-      sawRetrying = Math.max(sawRetrying, (await jobStates(ids)).retrying ?? 0);
-      return allFinal(ids);
-    }, 120_000, 100);
+    await waitFor(
+      'every job final',
+      async () => {
+        sawRetrying = Math.max(sawRetrying, (await jobStates(ids)).retrying ?? 0);
+        return allFinal(ids);
+      },
+      120_000,
+      100,
+    );
     expect(sawRetrying).toBeGreaterThan(0);
     await setScenario(wf.model, HEALTHY);
 

@@ -53,10 +53,10 @@ describe('PostgreSQL faults', () => {
   const leaderConnected = async () =>
     Number(
       (
-        await admin.query(
-          `SELECT count(*) n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE '%:leader' AND NOT pid = ANY($2::int[])`,
-          [db.name, [...terminated]],
-        )
+        await admin.query(`SELECT count(*) n FROM pg_stat_activity WHERE datname = $1 AND application_name LIKE '%:leader' AND NOT pid = ANY($2::int[])`, [
+          db.name,
+          [...terminated],
+        ])
       ).rows[0].n,
     ) > 0;
 
@@ -102,7 +102,10 @@ describe('PostgreSQL faults', () => {
         seed: 23,
         triageWorkflow: wf.triage,
         invoiceWorkflow: wf.invoice,
-        triageSegments: [['email', 'eu'], ['chat', 'us']],
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+        ],
         idPrefix: `${suffix}-`,
       }),
       total: ITEMS,
@@ -113,7 +116,8 @@ describe('PostgreSQL faults', () => {
     const progress: Array<{ fault: string; killed: number; itemsBefore: number }> = [];
     const stored = () => db.count('SELECT count(*) n FROM work_items');
     /** Waits until the service has stored 100 more items than `from` (or all of them): it works again. */
-    const storesAgain = (from: number, after: string) => waitFor(`items stored again after ${after}`, async () => (await stored()) >= Math.min(from + 100, ITEMS), 60_000, 100);
+    const storesAgain = (from: number, after: string) =>
+      waitFor(`items stored again after ${after}`, async () => (await stored()) >= Math.min(from + 100, ITEMS), 60_000, 100);
     await waitFor('the controller to lead', leaderConnected, 30_000, 250);
 
     // Every connection dropped, three times, while items flow; the leader's connection among them.
@@ -130,10 +134,15 @@ describe('PostgreSQL faults', () => {
     }
 
     // The leader's connection alone: it loses the lock with the connection, and takes it again.
-    const leaderKilled = await waitFor('a reconnected leader connection to terminate', async () => {
-      const killed = await terminate('leader');
-      return killed.length > 0 ? killed : null;
-    }, 30_000, 250);
+    const leaderKilled = await waitFor(
+      'a reconnected leader connection to terminate',
+      async () => {
+        const killed = await terminate('leader');
+        return killed.length > 0 ? killed : null;
+      },
+      30_000,
+      250,
+    );
     expect(leaderKilled).toHaveLength(1);
     progress.push({ fault: 'leader connection terminated', killed: 1, itemsBefore: await stored() });
     await waitFor('a leader again', leaderConnected, 30_000, 250);
@@ -154,14 +163,26 @@ describe('PostgreSQL faults', () => {
     const lastFault = Date.now();
 
     // Recovery, by itself: health back to 200 with postgres up, the controller cycling again under a leader.
-    await waitFor('/health 200 with postgres up', async () => {
-      const h = await health(service!.url);
-      return h.status === 200 && h.body.checks?.postgres.status === 'up';
-    }, 60_000, 250);
-    await waitFor('the controller cycling again', async () => {
-      const [s] = await db.rows<{ at: Date | null; error: string | null }>(`SELECT last_cycle_at AS at, last_error AS error FROM controller_status WHERE id = 1`);
-      return s.at !== null && s.at.getTime() > lastFault + 1000 && s.error === null;
-    }, 60_000, 500);
+    await waitFor(
+      '/health 200 with postgres up',
+      async () => {
+        const h = await health(service!.url);
+        return h.status === 200 && h.body.checks?.postgres.status === 'up';
+      },
+      60_000,
+      250,
+    );
+    await waitFor(
+      'the controller cycling again',
+      async () => {
+        const [s] = await db.rows<{ at: Date | null; error: string | null }>(
+          `SELECT last_cycle_at AS at, last_error AS error FROM controller_status WHERE id = 1`,
+        );
+        return s.at !== null && s.at.getTime() > lastFault + 1000 && s.error === null;
+      },
+      60_000,
+      500,
+    );
     await waitFor('the leader connected', leaderConnected, 30_000, 250);
 
     await pump.done();
@@ -173,7 +194,9 @@ describe('PostgreSQL faults', () => {
     expect(outcome.failed).toBe(0);
     expect(service.exited()).toBe(false);
     const leaseReturns = await db.count(`SELECT count(*) n FROM ai_jobs WHERE last_error LIKE 'lease expired%'`);
-    console.log(`postgres-faults: ${JSON.stringify({ progress, leaseReturns, ...outcome, health: { samples: watcher.samples.length, non200: watcher.samples.filter((s) => s.status !== 200).length } })}`);
+    console.log(
+      `postgres-faults: ${JSON.stringify({ progress, leaseReturns, ...outcome, health: { samples: watcher.samples.length, non200: watcher.samples.filter((s) => s.status !== 200).length } })}`,
+    );
   });
   it('drops connections in the middle of their queries without leaving any job to its lease', async () => {
     const suffix2 = `${suffix}b`;

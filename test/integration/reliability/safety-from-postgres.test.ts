@@ -9,7 +9,19 @@ import { toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/wor
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot } from '../../harness/kafka-cluster';
 import { PG_BASE_URL } from '../../harness/postgres';
-import { api, createTopics, createToken, freePort, kafkaClient, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
+import {
+  api,
+  createTopics,
+  createToken,
+  freePort,
+  kafkaClient,
+  setScenario,
+  startService,
+  TestService,
+  TestTopics,
+  uniqueSuffix,
+  waitFor,
+} from '../../harness/test-env';
 import { startUnleash, tokenStateFile, UnleashHandle } from '../../harness/unleash-server';
 import { FaultDb, openDb, sleep, TopicWatcher } from './fault-kit';
 
@@ -41,7 +53,13 @@ describe('safety controls from PostgreSQL alone', () => {
   let stopFloor = false;
   let traffic: Promise<void>;
   let ops: string;
-  const generator = new WorkloadGenerator({ seed: 52, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['chat', 'us']], idPrefix: `${suffix}-probe-` });
+  const generator = new WorkloadGenerator({
+    seed: 52,
+    triageWorkflow: wf.triage,
+    triageShare: 1,
+    triageSegments: [['chat', 'us']],
+    idPrefix: `${suffix}-probe-`,
+  });
 
   const unleashOptions = () => ({
     port: unleashPort,
@@ -65,16 +83,23 @@ describe('safety controls from PostgreSQL alone', () => {
       },
     });
   const segment = async (name: string) =>
-    (await db.rows<{ stage: string; pause_kind: string | null; flag_split: { stage: string; pending?: boolean } | null }>(
-      `SELECT stage, pause_kind, flag_split FROM segments WHERE workflow = $1 AND segment = $2`,
-      [wf.triage, name],
-    ))[0];
+    (
+      await db.rows<{ stage: string; pause_kind: string | null; flag_split: { stage: string; pending?: boolean } | null }>(
+        `SELECT stage, pause_kind, flag_split FROM segments WHERE workflow = $1 AND segment = $2`,
+        [wf.triage, name],
+      )
+    )[0];
   /** Sends probe items of the routed segment and waits for every one's routing decision; returns the actions taken. */
   const probe = async (n = 60): Promise<string[]> => {
     const items = generator.batch(n);
     await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
     const ids = items.map((i) => i.itemId);
-    await waitFor('every probe routed', async () => (await db.count(`SELECT count(*) n FROM routing_decisions WHERE item_id = ANY($1)`, [ids])) === ids.length, 90_000, 250);
+    await waitFor(
+      'every probe routed',
+      async () => (await db.count(`SELECT count(*) n FROM routing_decisions WHERE item_id = ANY($1)`, [ids])) === ids.length,
+      90_000,
+      250,
+    );
     return (await db.rows<{ action: string }>(`SELECT action FROM routing_decisions WHERE item_id = ANY($1)`, [ids])).map((r) => r.action);
   };
   /** Routing events as they wait in the outbox after a Kafka outage: `auto`, routed a moment ago. */
@@ -88,7 +113,10 @@ describe('safety controls from PostgreSQL alone', () => {
     );
     return rows.map((r) => r.id);
   };
-  const withheld = async (ids: string[]) => db.rows<{ reason: string | null; sent: boolean }>(`SELECT withheld_reason reason, sent_at IS NOT NULL sent FROM outbox WHERE id = ANY($1::bigint[])`, [ids]);
+  const withheld = async (ids: string[]) =>
+    db.rows<{ reason: string | null; sent: boolean }>(`SELECT withheld_reason reason, sent_at IS NOT NULL sent FROM outbox WHERE id = ANY($1::bigint[])`, [
+      ids,
+    ]);
   const publishedItems = () => new Set(routing.messages.map((m) => (JSON.parse(m.value!.toString('utf8')) as { itemId: string }).itemId));
 
   beforeAll(async () => {
@@ -103,7 +131,10 @@ describe('safety controls from PostgreSQL alone', () => {
     await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
     await admin.writeSegmentSplit(wf.triage, DRIFT, { stage: 'supervised', trafficPct: 100 });
     // A fixed threshold, so that the confidence-routed segment sends items `auto` from the start.
-    await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'shadow', 0.6, 'fixed')`, [wf.triage, ROUTED]);
+    await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'shadow', 0.6, 'fixed')`, [
+      wf.triage,
+      ROUTED,
+    ]);
     services.push(await start(), await start());
     ops = createToken(db.url, 'ops', 'safety ops');
     const kafka = kafkaClient(`safety-${suffix}`);
@@ -114,7 +145,13 @@ describe('safety controls from PostgreSQL alone', () => {
     floor = new WorkFloor({
       kafka,
       topics,
-      generator: new WorkloadGenerator({ seed: 53, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu']], idPrefix: `${suffix}-floor-` }),
+      generator: new WorkloadGenerator({
+        seed: 53,
+        triageWorkflow: wf.triage,
+        triageShare: 1,
+        triageSegments: [['email', 'eu']],
+        idPrefix: `${suffix}-floor-`,
+      }),
       agents: new HumanAgents({ seed: 6, errorRate: 0 }),
       thinkTimeMs: 200,
       groupId: `floor-${suffix}`,
@@ -140,14 +177,22 @@ describe('safety controls from PostgreSQL alone', () => {
   });
 
   it('rolls back, pulls the kill switch and reverts a drift with Unleash stopped, on two instances, and the flags catch up after', async () => {
-    await waitFor('both segments adopted from Unleash', async () => (await segment(ROUTED))?.stage === 'confidence-routed' && (await segment(DRIFT))?.stage === 'supervised', 60_000, 250);
+    await waitFor(
+      'both segments adopted from Unleash',
+      async () => (await segment(ROUTED))?.stage === 'confidence-routed' && (await segment(DRIFT))?.stage === 'supervised',
+      60_000,
+      250,
+    );
     await waitFor('auto routing on the confidence-routed segment', async () => (await probe(30)).includes('auto'), 60_000, 0);
 
     await unleash!.stop();
     unleash = { ...unleash!, stop: async () => undefined };
 
     // An API rollback with Unleash down: stored first, in force on both instances within a second.
-    const rb = await api(services[0].url, 'POST', `/api/workflows/${wf.triage}/segments/${encodeURIComponent(ROUTED)}/rollback`, { token: ops, body: { reason: 'complaints' } });
+    const rb = await api(services[0].url, 'POST', `/api/workflows/${wf.triage}/segments/${encodeURIComponent(ROUTED)}/rollback`, {
+      token: ops,
+      body: { reason: 'complaints' },
+    });
     expect(rb.status).toBe(200);
     expect(rb.body).toMatchObject({ stage: 'supervised', flag: { stage: 'supervised', pending: true } });
     // The bound under test, not a wait for an event: every instance re-reads the stored state at
@@ -160,7 +205,9 @@ describe('safety controls from PostgreSQL alone', () => {
     // A backlog of `auto` from before the rollback (Kafka was down): withheld, never published.
     const stale = await backlog(10);
     await waitFor('the stale backlog withheld', async () => (await withheld(stale)).every((r) => r.sent), 30_000, 250);
-    expect(new Set((await withheld(stale)).map((r) => r.reason))).toEqual(new Set(['the segment is at supervised now, below the confidence-routed it was routed at']));
+    expect(new Set((await withheld(stale)).map((r) => r.reason))).toEqual(
+      new Set(['the segment is at supervised now, below the confidence-routed it was routed at']),
+    );
 
     // The drifting segment's guard reverts it from PostgreSQL alone.
     const at = new Date().toISOString();
@@ -179,7 +226,13 @@ describe('safety controls from PostgreSQL alone', () => {
     const items = generator.batch(60);
     await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
     const ids = items.map((i) => i.itemId);
-    await waitFor('every killed probe settled', async () => (await db.count(`SELECT count(*) n FROM ai_jobs WHERE item_id = ANY($1) AND state IN ('skipped', 'completed', 'failed')`, [ids])) === ids.length, 90_000, 250);
+    await waitFor(
+      'every killed probe settled',
+      async () =>
+        (await db.count(`SELECT count(*) n FROM ai_jobs WHERE item_id = ANY($1) AND state IN ('skipped', 'completed', 'failed')`, [ids])) === ids.length,
+      90_000,
+      250,
+    );
     expect(await db.count(`SELECT count(*) n FROM routing_decisions WHERE item_id = ANY($1) AND action <> 'none'`, [ids])).toBe(0);
     expect(await db.count(`SELECT count(*) n FROM ai_jobs WHERE item_id = ANY($1) AND state = 'skipped'`, [ids])).toBe(ids.length);
     const queued = await backlog(10);
@@ -187,18 +240,37 @@ describe('safety controls from PostgreSQL alone', () => {
     expect(new Set((await withheld(queued)).map((r) => r.reason))).toEqual(new Set(['the kill switch is on']));
     // Withheld rows never reach the producer; none of them is on ai.routing either.
     const published = publishedItems();
-    expect((await db.rows<{ item: string }>(`SELECT payload->>'itemId' item FROM outbox WHERE id = ANY($1::bigint[])`, [[...stale, ...queued]])).filter((r) => published.has(r.item))).toEqual([]);
+    expect(
+      (await db.rows<{ item: string }>(`SELECT payload->>'itemId' item FROM outbox WHERE id = ANY($1::bigint[])`, [[...stale, ...queued]])).filter((r) =>
+        published.has(r.item),
+      ),
+    ).toEqual([]);
 
     // Unleash comes back: every owed write catches up, and the flags say what PostgreSQL says.
     unleash = await startUnleash(unleashOptions());
     const admin = new UnleashAdminGateway({ url: unleash.url, adminToken: unleash.adminToken, killSwitchFlag });
-    await waitFor('the flags caught up', async () => {
-      const flag = await admin.readWorkflowFlag(wf.triage).catch(() => null);
-      const split = (s: string) => flag?.segments.find((x) => x.segment === s)?.split;
-      return split(ROUTED)?.stage === 'supervised' && split(DRIFT)?.stage === 'shadow' && (await admin.readKillSwitch().catch(() => false)) === true;
-    }, 120_000, 500);
-    await waitFor('no write owed any more', async () => !(await segment(ROUTED))?.flag_split?.pending && !(await segment(DRIFT))?.flag_split?.pending, 30_000, 250);
+    await waitFor(
+      'the flags caught up',
+      async () => {
+        const flag = await admin.readWorkflowFlag(wf.triage).catch(() => null);
+        const split = (s: string) => flag?.segments.find((x) => x.segment === s)?.split;
+        return split(ROUTED)?.stage === 'supervised' && split(DRIFT)?.stage === 'shadow' && (await admin.readKillSwitch().catch(() => false)) === true;
+      },
+      120_000,
+      500,
+    );
+    await waitFor(
+      'no write owed any more',
+      async () => !(await segment(ROUTED))?.flag_split?.pending && !(await segment(DRIFT))?.flag_split?.pending,
+      30_000,
+      250,
+    );
     // The controller did not mistake its own catch-up for an operator's change.
-    expect(await db.count(`SELECT count(*) n FROM audit_events WHERE action IN ('flag.operator-change', 'kill-switch.changed') AND actor_kind = 'operator' AND at > $1`, [at])).toBe(0);
+    expect(
+      await db.count(
+        `SELECT count(*) n FROM audit_events WHERE action IN ('flag.operator-change', 'kill-switch.changed') AND actor_kind = 'operator' AND at > $1`,
+        [at],
+      ),
+    ).toBe(0);
   });
 });

@@ -55,7 +55,12 @@ describe('graceful shutdown with Kafka unreachable', () => {
       alerts: `understudy.alerts.${suffix}`,
     };
     await control.createTopics(Object.values(topics).map((name) => ({ name, partitions: 6 })));
-    kafka = new Kafka({ clientId: `shutdown-${suffix}`, brokers: cluster.brokers, logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 } });
+    kafka = new Kafka({
+      clientId: `shutdown-${suffix}`,
+      brokers: cluster.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
     db = await openDb();
     // Calls that take a while, so that some are under way when the signal comes.
     await setScenario(wf.model, { seed: 71, accuracy: 0.9, latencyMs: { distribution: 'uniform', min: 400, max: 1500 } });
@@ -83,7 +88,17 @@ describe('graceful shutdown with Kafka unreachable', () => {
     pump = await new ItemPump({
       kafka,
       topics,
-      generator: new WorkloadGenerator({ seed: 72, triageWorkflow: wf.triage, invoiceWorkflow: wf.invoice, triageSegments: [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']], idPrefix: `${suffix}-` }),
+      generator: new WorkloadGenerator({
+        seed: 72,
+        triageWorkflow: wf.triage,
+        invoiceWorkflow: wf.invoice,
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+          ['phone', 'apac'],
+        ],
+        idPrefix: `${suffix}-`,
+      }),
       total: ITEMS,
       perSecond: 200,
       decisionDelayMs: 500,
@@ -109,7 +124,9 @@ describe('graceful shutdown with Kafka unreachable', () => {
       60_000,
       100,
     );
-    const held = (await db.rows<{ id: string }>(`SELECT id::text FROM ai_jobs WHERE state = 'processing' AND locked_by = $1`, [first.env.INSTANCE_ID])).map((r) => r.id);
+    const held = (await db.rows<{ id: string }>(`SELECT id::text FROM ai_jobs WHERE state = 'processing' AND locked_by = $1`, [first.env.INSTANCE_ID])).map(
+      (r) => r.id,
+    );
 
     const exit: ServiceExit = await first.stop({ killAfterMs: GRACE_MS });
     console.log(`shutdown: ${JSON.stringify({ exitMs: exit.ms, ...exit, heldAtSignal: held.length })}`);

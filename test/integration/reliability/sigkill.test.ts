@@ -78,7 +78,11 @@ describe('SIGKILL under load', () => {
         seed: 17,
         triageWorkflow: wf.triage,
         invoiceWorkflow: wf.invoice,
-        triageSegments: [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']],
+        triageSegments: [
+          ['email', 'eu'],
+          ['chat', 'us'],
+          ['phone', 'apac'],
+        ],
         idPrefix: `${suffix}-`,
       }),
       total: MAX_ITEMS,

@@ -44,7 +44,11 @@ describe('Unleash down', () => {
     seed: 41,
     triageWorkflow: wf.triage,
     triageShare: 1,
-    triageSegments: [['email', 'eu'], ['chat', 'us'], ['phone', 'apac']],
+    triageSegments: [
+      ['email', 'eu'],
+      ['chat', 'us'],
+      ['phone', 'apac'],
+    ],
     idPrefix: `${suffix}-`,
   });
 
@@ -75,16 +79,23 @@ describe('Unleash down', () => {
     const items = generator.batch(BATCH);
     await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
     const ids = items.map((i) => i.itemId);
-    await waitFor('every item of the batch routed', async () => (await db.count(`SELECT count(*) n FROM routing_decisions WHERE item_id = ANY($1)`, [ids])) === ids.length, 90_000, 250);
+    await waitFor(
+      'every item of the batch routed',
+      async () => (await db.count(`SELECT count(*) n FROM routing_decisions WHERE item_id = ANY($1)`, [ids])) === ids.length,
+      90_000,
+      250,
+    );
     await waitFor('the outbox drained', async () => (await db.count('SELECT count(*) n FROM outbox WHERE sent_at IS NULL')) === 0, 30_000, 250);
     return ids;
   };
   const actions = async (ids: string[]) =>
     Object.fromEntries(
-      (await db.rows<{ segment: string; actions: string[] }>(
-        `SELECT segment, array_agg(DISTINCT action ORDER BY action) AS actions FROM routing_decisions WHERE item_id = ANY($1) GROUP BY segment`,
-        [ids],
-      )).map((r) => [r.segment, r.actions]),
+      (
+        await db.rows<{ segment: string; actions: string[] }>(
+          `SELECT segment, array_agg(DISTINCT action ORDER BY action) AS actions FROM routing_decisions WHERE item_id = ANY($1) GROUP BY segment`,
+          [ids],
+        )
+      ).map((r) => [r.segment, r.actions]),
     );
   /** The stages Unleash was given, applied: suggestions, autos (and reviews), shadow. */
   const expectKnownState = async (ids: string[]) => {
@@ -112,7 +123,10 @@ describe('Unleash down', () => {
     await admin.writeSegmentSplit(wf.triage, SUPERVISED, { stage: 'supervised', trafficPct: 100 });
     await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
     // A fixed threshold, so that the confidence-routed segment does send items `auto`.
-    await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'confidence-routed', 0.6, 'fixed')`, [wf.triage, ROUTED]);
+    await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'confidence-routed', 0.6, 'fixed')`, [
+      wf.triage,
+      ROUTED,
+    ]);
     const kafka = kafkaClient(`unleash-down-${suffix}`);
     producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
@@ -169,7 +183,10 @@ describe('Unleash down', () => {
       expect(down.status).toBe(200);
       expect(down.body.checks!.unleash.status).toBe('down');
       const unknown = await sendBatch();
-      const rows = await db.rows<{ action: string; stage: string; reason: string }>(`SELECT DISTINCT action, stage, reason FROM routing_decisions WHERE item_id = ANY($1)`, [unknown]);
+      const rows = await db.rows<{ action: string; stage: string; reason: string }>(
+        `SELECT DISTINCT action, stage, reason FROM routing_decisions WHERE item_id = ANY($1)`,
+        [unknown],
+      );
       expect(rows).toEqual([{ action: 'none', stage: 'shadow', reason: 'flag state unknown: shadow' }]);
       expect(await db.count(`SELECT count(*) n FROM outbox WHERE payload->>'itemId' = ANY($1)`, [unknown])).toBe(0);
       await sleep(3000); // anything on its way to ai.routing would have arrived by now
@@ -178,10 +195,15 @@ describe('Unleash down', () => {
       // Unleash comes back: the same instance picks the flags up and routes again, without a restart.
       unleash = await startUnleash(unleashOptions());
       // Up, and without the "flag state not loaded yet" note: the flags have arrived.
-      await waitFor('/health to see Unleash up with flags loaded', async () => {
-        const u = (await health(service!.url)).body.checks?.unleash;
-        return u?.status === 'up' && !u.detail;
-      }, 60_000, 250);
+      await waitFor(
+        '/health to see Unleash up with flags loaded',
+        async () => {
+          const u = (await health(service!.url)).body.checks?.unleash;
+          return u?.status === 'up' && !u.detail;
+        },
+        60_000,
+        250,
+      );
       afterOutage = await sendBatch();
       await expectKnownState(afterOutage);
     } finally {
