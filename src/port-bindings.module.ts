@@ -6,6 +6,7 @@ import { FLAG_READER } from './flags/flags.module';
 import type { KillSwitchSource } from './inference/domain/job-pipeline';
 import { ROUTING_PLANNER } from './inference/routing-planner';
 import { KILL_SWITCH_SOURCE } from './inference/runner.service';
+import { SEGMENT_REGISTRY, type SegmentRegistry } from './ingest/segment-registry';
 import { PUBLISH_GUARD } from './outbox/publish-guard';
 import { FlagSnapshotRepository } from './rollout/flag-snapshot.repository';
 import { RolloutModule } from './rollout/rollout.module';
@@ -21,7 +22,7 @@ import { STORED_ROUTING_STATE, type StoredRoutingState } from './routing/stored-
  * them, and only this module knows both, so neither feature imports the other's module. The outbox
  * depends on no feature (routing implements its publish guard), inference calls routing through the
  * planner port, and routing reads the safety controls rollout stores through a port (rollout depends
- * on routing, never the reverse).
+ * on routing, never the reverse); rollout owns the segments ingest registers.
  */
 @Global()
 @Module({
@@ -45,7 +46,15 @@ import { STORED_ROUTING_STATE, type StoredRoutingState } from './routing/stored-
         segments: (keys, tx) => segments.routingStates(keys, tx),
       }),
     },
+    {
+      provide: SEGMENT_REGISTRY,
+      inject: [SegmentRepository],
+      useFactory: (segments: SegmentRepository): SegmentRegistry => ({
+        ensure: (tx, keys) => segments.ensureSegments(tx, keys),
+        lockAndList: (tx, workflow) => segments.lockSegmentsOf(tx, workflow),
+      }),
+    },
   ],
-  exports: [ROUTING_PLANNER, KILL_SWITCH_SOURCE, PUBLISH_GUARD, STORED_ROUTING_STATE],
+  exports: [ROUTING_PLANNER, KILL_SWITCH_SOURCE, PUBLISH_GUARD, STORED_ROUTING_STATE, SEGMENT_REGISTRY],
 })
 export class PortBindingsModule {}

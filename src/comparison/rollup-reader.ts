@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
-import { rollupRange } from './domain/rollup';
+import { rollupRange, type RollupGroupSums, type RollupTotals } from './domain/rollup';
+
+export type { RollupGroupSums, RollupTotals };
 import type { EvidenceGrouping } from './evidence.repository';
 
 /**
@@ -20,18 +22,6 @@ export interface RollupScope {
   version?: number;
 }
 
-/** Cumulative rollup counts of one version in one segment. */
-export interface RollupTotals {
-  n: number;
-  agree: number;
-  reviews: number;
-  overridden: number;
-  audits: number;
-  auditAgree: number;
-  aiCalls: number;
-  aiFailures: number;
-}
-
 /** A segment's last hour as people see it beside its state. */
 export interface RollupLastHour {
   n: number;
@@ -43,30 +33,6 @@ export interface RollupLastHour {
   aiSkipped: number;
   costUsd: number;
   routed: Record<string, number>;
-}
-
-/** The sums of a group of rollup rows (latencyHist and fieldAgree as the database returns them). */
-export interface RollupGroupSums {
-  key: string;
-  n: number;
-  agree: number;
-  nReview: number;
-  nOverridden: number;
-  nAudit: number;
-  agreeAudit: number;
-  hhN: number;
-  hhAgree: number;
-  aiCalls: number;
-  aiOk: number;
-  aiInvalid: number;
-  aiFailed: number;
-  aiSkipped: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-  latencySumMs: number;
-  latencyHist: string[] | null;
-  fieldAgree: Record<string, number> | null;
 }
 
 export interface ConfusionCell {

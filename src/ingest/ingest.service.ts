@@ -5,16 +5,17 @@ import { APP_CONFIG } from '../config/config.module';
 import { ComparisonService } from '../comparison/comparison.service';
 import { RollupAccumulator } from '../comparison/domain/rollup';
 import { RollupRepository } from '../comparison/rollup.repository';
-import { lockItems } from '../database/sql';
+import { lockItems, Tx } from '../database/sql';
 import { JOB_QUEUE, JobQueue } from '../inference/job-queue';
 import { MetricsService } from '../metrics/metrics.service';
 import { segmentKey } from '../workflows/domain/segment-key';
-import { hasNewSegments, isFull, planSegments, SegmentPlan } from './domain/segment-cap';
+import { distinctSegments, hasNewSegments, isFull, planSegments, SegmentCap, SegmentPlan } from './domain/segment-cap';
 import { ActiveWorkflow, WorkflowRegistry } from '../workflows/workflow-registry.service';
 import type { z } from 'zod';
 import { decodeMessage } from './domain/decode-message';
 import { validateEvent, workDecisionEventSchema, workItemEventSchema } from './domain/work-events';
 import { IngestRepository, NewHumanDecision, NewWorkItem } from './ingest.repository';
+import { SEGMENT_REGISTRY, SegmentRegistry } from './segment-registry';
 
 export interface IncomingMessage {
   topic: string;
@@ -51,6 +52,7 @@ export class IngestService {
     private readonly dataSource: DataSource,
     private readonly repo: IngestRepository,
     @Inject(JOB_QUEUE) private readonly jobQueue: JobQueue,
+    @Inject(SEGMENT_REGISTRY) private readonly segments: SegmentRegistry,
     private readonly workflows: WorkflowRegistry,
     private readonly comparisons: ComparisonService,
     private readonly rollups: RollupRepository,
@@ -106,6 +108,7 @@ export class IngestService {
       stored = await this.dataSource
         .transaction(async (tx) => {
           await lockItems(tx, items);
+          await this.segments.ensure(tx, distinctSegments(items));
           const inserted = await this.repo.insertItems(tx, items);
           await this.jobQueue.enqueue(tx, inserted, versions);
           const acc = new RollupAccumulator();
@@ -142,12 +145,28 @@ export class IngestService {
       if (isFull(cached, cap)) {
         plan = planSegments(keys, cached, cap); // no room left: nothing to take a lock for
       } else {
-        const registered = await this.dataSource.transaction((tx) => this.repo.registerSegments(tx, workflow, keys, cap));
+        const registered = await this.dataSource.transaction((tx) => this.registerSegments(tx, workflow, keys, cap));
         this.knownSegments.set(workflow, registered.known);
         plan = registered.plan;
       }
       for (const i of list) i.segment = plan.segmentOf.get(i.segment)!;
     }
+  }
+
+  /**
+   * Registers a workflow's new segments within its bound, one instance at a time: the known
+   * segments are read under the workflow's lock, then what `planSegments` admits (and the overflow
+   * segment, once something is pooled) is registered. Returns the plan and the known segments after it.
+   */
+  private async registerSegments(tx: Tx, workflow: string, keys: string[], cap: SegmentCap): Promise<{ plan: SegmentPlan; known: Set<string> }> {
+    const known = await this.segments.lockAndList(tx, workflow);
+    const plan = planSegments(keys, known, cap);
+    await this.segments.ensure(
+      tx,
+      plan.register.map((segment) => ({ workflow, segment })),
+    );
+    for (const s of plan.register) known.add(s);
+    return { plan, known };
   }
 
   /** Items stored (not redelivered copies) in their workflow's overflow segment. */

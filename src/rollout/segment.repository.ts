@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
+import type { StoredSegmentRouting } from '../routing/stored-routing-state';
 import type { SegmentSplit } from '../flags/domain/segment-split';
-import type { Stage } from '../flags/domain/stage';
 import type { SegmentState } from './domain/segment-state';
 
 export type { PauseKind, SegmentState } from './domain/segment-state';
@@ -132,11 +132,33 @@ export class SegmentRepository {
   }
 
   /**
+   * Registers segments ingest has seen (the SegmentRegistry port of ingest): a new one starts in
+   * shadow with no flag split; known ones are left as they are. In key order, so that concurrent
+   * batches lock segment rows alike.
+   */
+  async ensureSegments(tx: Tx, keys: Array<{ workflow: string; segment: string }>): Promise<void> {
+    if (keys.length === 0) return;
+    await tx.query(
+      `INSERT INTO segments (workflow, segment)
+       SELECT DISTINCT workflow, segment FROM jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) ORDER BY 1, 2
+       ON CONFLICT DO NOTHING`,
+      [JSON.stringify(keys)],
+    );
+  }
+
+  /** Takes a workflow's segment-registration lock for the rest of the transaction and lists its segments. */
+  async lockSegmentsOf(tx: Tx, workflow: string): Promise<Set<string>> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('understudy:segments:' || $1, 0))`, [workflow]);
+    const rows: Array<{ segment: string }> = await tx.query(`SELECT segment FROM segments WHERE workflow = $1`, [workflow]);
+    return new Set(rows.map((r) => r.segment));
+  }
+
+  /**
    * What routing obeys per segment: the threshold in force and the stage as decided in PostgreSQL
    * (a move, a rollback, a revert, an adopted operator change) — null while nothing was decided
    * (a row ingest created has no flag split yet). Every segment, or only those of `keys`.
    */
-  async routingStates(keys?: Array<{ workflow: string; segment: string }>, tx?: Tx): Promise<SegmentRoutingState[]> {
+  async routingStates(keys?: Array<{ workflow: string; segment: string }>, tx?: Tx): Promise<StoredSegmentRouting[]> {
     const m = tx ?? this.dataSource.manager;
     const columns = `workflow, segment, threshold, threshold_source AS "thresholdSource",
       CASE WHEN flag_split IS NULL THEN NULL ELSE stage END AS stage, workflow_version AS version`;
@@ -145,14 +167,4 @@ export class SegmentRepository {
       JSON.stringify(keys),
     ]);
   }
-}
-
-/** A segment as routing reads it (SegmentRepository.routingStates). */
-export interface SegmentRoutingState {
-  workflow: string;
-  segment: string;
-  threshold: number | null;
-  thresholdSource: 'none' | 'computed' | 'fixed';
-  stage: Stage | null;
-  version: number | null;
 }

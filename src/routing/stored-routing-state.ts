@@ -15,7 +15,7 @@ export interface StoredSegmentRouting {
 /**
  * The safety controls routing obeys as stored in PostgreSQL: the kill switch, and each segment's
  * decided stage and threshold. Rollout owns those tables; this port lets routing read them without
- * depending on rollout (which depends on routing), bound in the composition root (app.module.ts).
+ * depending on rollout (which depends on routing), bound in the composition root (port-bindings.module.ts).
  */
 export interface StoredRoutingState {
   /** The kill switch as last set through the API or adopted from Unleash. */

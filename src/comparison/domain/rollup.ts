@@ -8,6 +8,45 @@ export const CONFIDENCE_BINS = 20;
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is everything above. */
 export const LATENCY_BUCKETS_MS = [25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
 
+/** Cumulative rollup counts of one version in one segment. */
+export interface RollupTotals {
+  n: number;
+  agree: number;
+  reviews: number;
+  overridden: number;
+  audits: number;
+  auditAgree: number;
+  aiCalls: number;
+  aiFailures: number;
+}
+
+/**
+ * The sums of a group of rollup rows; `Hist` and `Fields` are how the latency histogram and the
+ * per-field agreement arrive (as the database returns them: text and possibly null).
+ */
+export interface RollupGroupSums<Hist = string[] | null, Fields = Record<string, number> | null> {
+  key: string;
+  n: number;
+  agree: number;
+  nReview: number;
+  nOverridden: number;
+  nAudit: number;
+  agreeAudit: number;
+  hhN: number;
+  hhAgree: number;
+  aiCalls: number;
+  aiOk: number;
+  aiInvalid: number;
+  aiFailed: number;
+  aiSkipped: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  latencySumMs: number;
+  latencyHist: Hist;
+  fieldAgree: Fields;
+}
+
 export interface RollupKey {
   workflow: string;
   segment: string;

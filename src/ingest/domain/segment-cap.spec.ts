@@ -1,4 +1,4 @@
-import { hasNewSegments, isFull, planSegments } from './segment-cap';
+import { distinctSegments, hasNewSegments, isFull, planSegments } from './segment-cap';
 
 const cap = { maxSegments: 3, overflowSegment: 'other' };
 
@@ -7,6 +7,7 @@ describe('planSegments', () => {
     const plan = planSegments(['a|x', 'b|x', 'a|x', 'c|x'], new Set(['a|x']), cap);
     expect(plan.admit).toEqual(['b|x', 'c|x']);
     expect(plan.pooled).toEqual([]);
+    expect(plan.register).toEqual(['b|x', 'c|x']);
     expect(Object.fromEntries(plan.segmentOf)).toEqual({ 'a|x': 'a|x', 'b|x': 'b|x', 'c|x': 'c|x' });
   });
 
@@ -14,6 +15,8 @@ describe('planSegments', () => {
     const plan = planSegments(['d', 'e', 'a', 'f'], new Set(['a', 'b']), cap);
     expect(plan.admit).toEqual(['d']);
     expect(plan.pooled).toEqual(['e', 'f']);
+    // The overflow segment is registered the first time something is pooled in it.
+    expect(plan.register).toEqual(['d', 'other']);
     expect(plan.segmentOf.get('e')).toBe('other');
     expect(plan.segmentOf.get('f')).toBe('other');
     expect(plan.segmentOf.get('a')).toBe('a');
@@ -22,6 +25,7 @@ describe('planSegments', () => {
   it('does not count the overflow segment towards the bound, and never admits it as new', () => {
     const plan = planSegments(['other', 'c', 'd'], new Set(['a', 'b', 'other']), cap);
     expect(plan.admit).toEqual(['c']);
+    expect(plan.register).toEqual(['c']);
     expect(plan.segmentOf.get('other')).toBe('other');
     expect(plan.segmentOf.get('d')).toBe('other');
   });
@@ -48,5 +52,37 @@ describe('isFull', () => {
     expect(isFull(new Set(['a', 'b', 'c']), cap)).toBe(false); // the overflow segment is not there yet
     expect(isFull(new Set(['a', 'b', 'c', 'other']), cap)).toBe(true);
     expect(isFull(new Set(['a', 'b', 'other']), cap)).toBe(false);
+  });
+});
+
+describe('distinctSegments', () => {
+  it('gives each workflow and segment of a batch once, in key order', () => {
+    const items = [
+      { workflow: 'triage', segment: 'email|eu', itemId: 'a' },
+      { workflow: 'invoice', segment: 'de', itemId: 'b' },
+      { workflow: 'triage', segment: 'chat|us', itemId: 'c' },
+      { workflow: 'triage', segment: 'email|eu', itemId: 'd' },
+    ];
+    expect(distinctSegments(items)).toEqual([
+      { workflow: 'invoice', segment: 'de' },
+      { workflow: 'triage', segment: 'chat|us' },
+      { workflow: 'triage', segment: 'email|eu' },
+    ]);
+  });
+
+  it('keeps workflows apart when one name is a prefix of another', () => {
+    expect(
+      distinctSegments([
+        { workflow: 'a', segment: 'bc' },
+        { workflow: 'ab', segment: 'c' },
+      ]),
+    ).toEqual([
+      { workflow: 'a', segment: 'bc' },
+      { workflow: 'ab', segment: 'c' },
+    ]);
+  });
+
+  it('gives nothing for an empty batch', () => {
+    expect(distinctSegments([])).toEqual([]);
   });
 });

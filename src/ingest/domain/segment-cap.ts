@@ -17,6 +17,8 @@ export interface SegmentPlan {
   segmentOf: Map<string, string>;
   /** Keys pooled in the overflow segment because the bound is reached. */
   pooled: string[];
+  /** The segments to register: the admitted ones, and the overflow segment when it is first needed. */
+  register: string[];
 }
 
 /**
@@ -42,7 +44,8 @@ export function planSegments(keys: readonly string[], known: ReadonlySet<string>
       segmentOf.set(key, cap.overflowSegment);
     }
   }
-  return { admit, segmentOf, pooled };
+  const register = pooled.length > 0 && !known.has(cap.overflowSegment) ? [...admit, cap.overflowSegment] : [...admit];
+  return { admit, segmentOf, pooled, register };
 }
 
 /** Whether no new segment can be admitted any more (and the overflow segment exists to pool into). */
@@ -58,4 +61,14 @@ function ownSegments(known: ReadonlySet<string>, cap: SegmentCap): number {
 export function hasNewSegments(keys: Iterable<string>, known: ReadonlySet<string>, cap: SegmentCap): boolean {
   for (const k of keys) if (k !== cap.overflowSegment && !known.has(k)) return true;
   return false;
+}
+
+/**
+ * The distinct (workflow, segment) pairs of a batch, in key order: registering them in the same order
+ * everywhere means concurrent batches take the segments' row locks alike and cannot deadlock.
+ */
+export function distinctSegments(items: ReadonlyArray<{ workflow: string; segment: string }>): Array<{ workflow: string; segment: string }> {
+  const byKey = new Map<string, { workflow: string; segment: string }>();
+  for (const { workflow, segment } of items) byKey.set(`${workflow}\u0000${segment}`, { workflow, segment });
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
 }

@@ -1,29 +1,9 @@
 import type { Arm, ArmEvidence } from '../../comparison/domain/evidence';
-import { LATENCY_BUCKETS_MS } from '../../comparison/domain/rollup';
+import { LATENCY_BUCKETS_MS, type RollupGroupSums } from '../../comparison/domain/rollup';
 import { cohensKappa, compareWithHumanBaseline, fieldAgreementSummary, overrideRate, percentileFromHistogram, wilsonInterval } from '../../stats/domain';
 
-/** Summed rollup counters of one report group. */
-export interface GroupTotals {
-  key: string;
-  n: number;
-  agree: number;
-  nReview: number;
-  nOverridden: number;
-  nAudit: number;
-  agreeAudit: number;
-  hhN: number;
-  hhAgree: number;
-  aiCalls: number;
-  aiOk: number;
-  aiInvalid: number;
-  aiFailed: number;
-  aiSkipped: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
-  latencySumMs: number;
-  latencyHist: number[];
-  fieldAgree: Record<string, number>;
+/** Summed rollup counters of one report group, with its confusion cells and evidence. */
+export interface GroupTotals extends RollupGroupSums<number[], Record<string, number>> {
   confusion: Array<{ ai: string; human: string; n: number }>;
   /** The evidence model's labels of the group per arm, by the time the AI decided. */
   evidence: Array<ArmEvidence & { arm: Arm }>;

@@ -1,14 +1,7 @@
+import type { RollupTotals } from '../../comparison/domain/rollup';
+
 /** Cumulative rollup totals of a segment's champion, and the arithmetic of windows over them. */
-export interface SegmentCounts {
-  n: number;
-  agree: number;
-  reviews: number;
-  overridden: number;
-  audits: number;
-  auditAgree: number;
-  aiCalls: number;
-  aiFailures: number;
-}
+export type SegmentCounts = RollupTotals;
 
 export const ZERO_COUNTS: SegmentCounts = { n: 0, agree: 0, reviews: 0, overridden: 0, audits: 0, auditAgree: 0, aiCalls: 0, aiFailures: 0 };
 
