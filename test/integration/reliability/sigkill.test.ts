@@ -4,6 +4,9 @@ import { writeTestWorkflows } from '../../factories/workflows';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, health, ItemPump, openDb, TopicWatcher, waitForQuiet } from './fault-kit';
 
+/** Each job's lease: an instance that cannot renew its leases for this long loses its jobs. */
+const LEASE_MS = 3000;
+
 /**
  * Issue 9, crash: the service is killed with SIGKILL — nothing flushed, no shutdown hook — while
  * items stream in and a few hundred model calls are in flight, twice, and restarted each time.
@@ -59,7 +62,7 @@ describe('SIGKILL under load', () => {
         databaseUrl: db.url,
         env: {
           // Jobs held by a killed instance come back after 3 s; a call never outlives its lease.
-          JOB_LEASE_MS: '3000',
+          JOB_LEASE_MS: String(LEASE_MS),
           MODEL_TIMEOUT_MS: '2000',
           MODEL_CONCURRENCY: '300',
           UNLEASH_REFRESH_MS: '500',
@@ -134,11 +137,16 @@ describe('SIGKILL under load', () => {
     const stalled = service;
     const load = { ...(await busy(stalled, 100)), sent: pump.sent, atMs: Date.now() - t0 };
     process.kill(stalled.pid, 'SIGSTOP');
-    // Frozen past its leases: it can renew none of them, so the other instance gives every job it held
-    // back to the queue (and takes them on) before it wakes up.
+    // Frozen past its leases: it can renew none of them, and the other instance may give its jobs back
+    // to the queue. Wait until every lease it holds has run out by the database's clock (a read, which
+    // a transaction the frozen instance left open cannot block, as the other's give-back can).
     await waitFor(
-      'every lease of the stalled instance expired and its jobs given back',
-      async () => (await db.count(`SELECT count(*) n FROM ai_jobs WHERE state = 'processing' AND locked_by = $1`, [stalled.env.INSTANCE_ID])) === 0,
+      'every lease of the stalled instance run out',
+      async () =>
+        (await db.count(
+          `SELECT count(*) n FROM ai_jobs WHERE state = 'processing' AND locked_by = $1 AND locked_at > now() - make_interval(secs => $2::float8 / 1000)`,
+          [stalled.env.INSTANCE_ID, LEASE_MS],
+        )) === 0,
       90_000,
       250,
     );
