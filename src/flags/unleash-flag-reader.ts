@@ -158,6 +158,11 @@ export class UnleashFlagReader implements FlagReader {
     this.closed = true;
     // destroy(), not destroyWithFlush(): shutting down must not wait on an unreachable Unleash.
     this.client.destroy();
+    // unleash-client 6.12 removes its repository's listeners on destroy but lets a fetch already in
+    // flight finish; when that fetch fails it emits 'error' on a repository with no listener, which
+    // throws as an unhandled rejection after the reader is closed (and would end a process shutting
+    // down). Keep one quiet listener there: nothing fetched after close matters.
+    (this.client as unknown as { repository?: { on?: (event: string, listener: () => void) => void } }).repository?.on?.('error', () => undefined);
   }
 
   private failed(err: unknown): void {
