@@ -2,33 +2,19 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { APP_CONFIG } from '../config/config.module';
-import { errorMessage } from '../common/domain-error';
 import type { FlagReader } from '../flags/flag-reader';
 import { FLAG_READER } from '../flags/flags.module';
 import { RunnerService } from '../inference/runner.service';
 import { KafkaService } from '../kafka/kafka.service';
 import { Readiness, readiness } from './domain/readiness';
+import { CheckResult, timedCheck } from './domain/timed-check';
 
-export interface CheckResult {
-  status: 'up' | 'down' | 'degraded';
-  detail?: string;
-  latencyMs?: number;
-}
+export type { CheckResult } from './domain/timed-check';
 
 export interface HealthReport {
   status: 'up' | 'degraded' | 'down';
   instance: string;
   checks: { postgres: CheckResult; kafka: CheckResult; unleash: CheckResult; model: CheckResult };
-}
-
-async function timed(fn: () => Promise<string | void>): Promise<CheckResult> {
-  const started = performance.now();
-  try {
-    const detail = await fn();
-    return { status: 'up', latencyMs: Math.round(performance.now() - started), ...(detail ? { detail } : {}) };
-  } catch (e) {
-    return { status: 'down', detail: errorMessage(e), latencyMs: Math.round(performance.now() - started) };
-  }
 }
 
 /**
@@ -51,11 +37,8 @@ export class HealthService {
 
   /** Whether this instance should get traffic (/health/ready); no Kafka, Unleash or model call. */
   async readiness(): Promise<Readiness & { instance: string }> {
-    const postgres = await timed(async () => {
-      await Promise.race([
-        this.dataSource.query('SELECT 1'),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3000 ms')), 3000).unref()),
-      ]);
+    const postgres = await timedCheck(async () => {
+      await this.dataSource.query('SELECT 1');
     });
     const r = readiness({ postgresError: postgres.status === 'up' ? null : (postgres.detail ?? 'down'), flagsLoaded: this.flags.ready() });
     return { ...r, instance: this.config.instanceId };
@@ -63,11 +46,11 @@ export class HealthService {
 
   async report(): Promise<HealthReport> {
     const [postgres, kafka, unleash] = await Promise.all([
-      timed(async () => {
+      timedCheck(async () => {
         await this.dataSource.query('SELECT 1');
       }),
-      timed(() => this.kafka.ping()),
-      timed(async () => {
+      timedCheck(() => this.kafka.ping()),
+      timedCheck(async () => {
         const r = await fetch(`${this.config.unleash.url}/health`, { signal: AbortSignal.timeout(3000) });
         if (!r.ok) throw new Error(`Unleash /health answered ${r.status}`);
         if (!this.flags.ready()) return 'reachable, flag state not loaded yet (items stay in shadow)';

@@ -19,7 +19,8 @@ export interface WorkFloorOptions {
    * Items whose people wait past their think time until Understudy's routing event for the item has
    * come (people working from the AI's queue rather than acting when their time is up): for tests
    * that need every such item handled with what was routed, on a machine of any speed. Only for items
-   * that always get an event (a stage other than shadow); the others are acted on at think time.
+   * that always get an event (a stage other than shadow, or a shadow item drawn for a second label);
+   * the others are acted on at think time.
    */
   awaitRouting?: (item: GeneratedItem) => boolean;
   groupId?: string;
