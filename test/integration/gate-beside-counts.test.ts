@@ -1,10 +1,5 @@
-import { Client } from 'pg';
-import { HumanAgents } from '../../tools/simulator/human-agents';
-import { WorkFloor } from '../../tools/simulator/work-floor';
-import { WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
-import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../harness/test-env';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { waitFor } from '../harness/test-env';
 
 /**
  * Gate criteria judged beside a segment's own counts, on the real stack: human parity on the
@@ -28,69 +23,36 @@ interface Criterion {
 }
 
 describe('gate criteria beside the counts', () => {
-  const suffix = uniqueSuffix();
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: {
-      rollout: {
-        doubleLabelShare: 0.5,
-        falsePromotionControl: 'e-bh',
-        gates: { supervised: { minSample: 100000, humanParityMargin: 0.05 } },
-      },
-    },
-  });
-  let db: { url: string; drop: () => Promise<void> };
-  let pg: Client;
-  let service: TestService | null = null;
-  let topics: TestTopics;
-  let floor: WorkFloor;
-  let stopFloor = false;
-  let traffic: Promise<void>;
-
-  const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
+  let f: ServiceFixture;
+  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => f.q<T>(sql, params);
   const criteria = async (segment: string): Promise<Criterion[]> =>
-    (await q<{ v: { criteria?: Criterion[] } | null }>(`SELECT last_verdict v FROM segments WHERE workflow = $1 AND segment = $2`, [wf.triage, segment]))[0]?.v
-      ?.criteria ?? [];
+    (await q<{ v: { criteria?: Criterion[] } | null }>(`SELECT last_verdict v FROM segments WHERE workflow = $1 AND segment = $2`, [f.wf.triage, segment]))[0]
+      ?.v?.criteria ?? [];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 8, accuracy: 0.93, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 });
-    service = await startService({
-      suffix,
-      topics,
-      workflowsFile: wf.file,
-      databaseUrl: db.url,
+    f = await startServiceFixture({
+      name: 'beside',
+      workflows: {
+        triage: {
+          rollout: {
+            doubleLabelShare: 0.5,
+            falsePromotionControl: 'e-bh',
+            gates: { supervised: { minSample: 100000, humanParityMargin: 0.05 } },
+          },
+        },
+      },
+      scenario: { seed: 8, accuracy: 0.93, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 },
       env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
     });
-    floor = new WorkFloor({
-      kafka: kafkaClient(`beside-${suffix}`),
-      topics,
-      generator: new WorkloadGenerator({
-        seed: 9,
-        triageWorkflow: wf.triage,
-        triageShare: 1,
-        triageSegments: SEGMENTS.map((s) => [...s]),
-        idPrefix: `${suffix}-`,
-      }),
-      agents: new HumanAgents({ seed: 4, errorRate: 0.08 }),
+    await f.startFloor({
+      generator: { seed: 9, triageShare: 1, triageSegments: SEGMENTS.map((s) => [...s]) },
+      agents: { seed: 4, errorRate: 0.08 },
       thinkTimeMs: 200,
-      groupId: `floor-${suffix}`,
+      perSecond: 40,
     });
-    await floor.start();
-    traffic = floor.run(1_000_000, 40, () => stopFloor);
   });
 
-  afterAll(async () => {
-    stopFloor = true;
-    await traffic;
-    await floor?.stop();
-    await service?.stop();
-    await pg?.end();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it('judges human parity on the segment’s blind double-labelled items: the AI and a second person against the first person', async () => {
     let parity: Criterion | undefined;
@@ -112,7 +74,7 @@ describe('gate criteria beside the counts', () => {
       `SELECT count(*) n, count(*) FILTER (WHERE c.agree) ai, count(*) FILTER (WHERE h.agree) human
        FROM human_agreements h JOIN comparisons c ON c.human_decision_id = h.first_decision_id AND c.evidence = 'blind'
        WHERE h.workflow = $1 AND h.segment = 'email|eu'`,
-      [wf.triage],
+      [f.wf.triage],
     );
     expect(Number(known.n)).toBeGreaterThanOrEqual(n);
     expect(Number(known.ai)).toBeGreaterThanOrEqual(ai);
@@ -134,7 +96,7 @@ describe('gate criteria beside the counts', () => {
       120_000,
     );
     // minSample is out of reach, so nothing was promoted while the family was judged.
-    const stages = await q<{ stage: string }>(`SELECT stage FROM segments WHERE workflow = $1`, [wf.triage]);
+    const stages = await q<{ stage: string }>(`SELECT stage FROM segments WHERE workflow = $1`, [f.wf.triage]);
     expect(stages.map((s) => s.stage)).toEqual(['shadow', 'shadow', 'shadow']);
   });
 });

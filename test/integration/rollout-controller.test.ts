@@ -1,13 +1,8 @@
-import { Client } from 'pg';
-import { Consumer } from 'kafkajs';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import type { SegmentSplit } from '../../src/flags/domain/segment-split';
-import { HumanAgents } from '../../tools/simulator/human-agents';
-import { WorkFloor } from '../../tools/simulator/work-floor';
-import { WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
-import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+import type { TestWorkflows } from '../factories/workflows';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { setScenario, stackInfo, waitFor } from '../harness/test-env';
 
 /**
  * End to end against the real Unleash server, the Kafka mock cluster and the model
@@ -20,73 +15,52 @@ jest.setTimeout(600_000);
 const SEGMENT = 'email|eu';
 
 describe('rollout controller', () => {
-  const suffix = uniqueSuffix();
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: {
-      rollout: {
-        steps: [50, 100],
-        accuracyTarget: 0.85,
-        delta: 0.1,
-        minLabelsPerThreshold: 20,
-        // Blind samples large enough that each step's gate has its own evidence within seconds.
-        auditShare: 0.2,
-        supervisedBlindShare: 0.3,
-        doubleLabelShare: 0,
-        gates: {
-          // A few seconds per step, so the watcher below sees each one in Unleash.
-          supervised: { minSample: 80, minDwellMinutes: 0.05, agreementTarget: 0.8, approval: false },
-          'confidence-routed': { minSample: 80, minDwellMinutes: 0.05, agreementTarget: 0.8, maxOverrideRate: 0.3, approval: false },
-        },
-      },
-    },
-  });
-  const admin = new UnleashAdminGateway({
-    url: stackInfo().unleash.url,
-    adminToken: stackInfo().unleash.adminToken,
-    killSwitchFlag: `understudy.kill-switch-${suffix}`,
-  });
-  let db: { url: string; drop: () => Promise<void> };
-  let pg: Client;
-  let a: TestService | null = null;
-  let b: TestService | null = null;
-  let floor: WorkFloor;
-  let alertsConsumer: Consumer;
-  const alerts: Array<Record<string, unknown>> = [];
+  let f: ServiceFixture;
+  let wf: TestWorkflows;
+  let admin: UnleashAdminGateway;
+  let alerts: Array<Record<string, unknown>>;
   const seen: SegmentSplit[] = [];
   let watching = true;
   let watcher: Promise<void>;
-  let stopFloor = false;
-  let traffic: Promise<void> = Promise.resolve();
 
-  const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
+  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => f.q<T>(sql, params);
   const splitNow = async (): Promise<SegmentSplit | null> =>
     (await admin.readWorkflowFlag(wf.triage)).segments.find((s) => s.segment === SEGMENT)?.split ?? null;
   const key = (s: SegmentSplit) => (s.stage === 'shadow' ? 'shadow' : `${s.stage} ${s.trafficPct}`);
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    const topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 3, accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 }, latencyMs: 0 });
-    const env = { CONTROLLER_INTERVAL_MS: '400', UNLEASH_REFRESH_MS: '500' };
-    a = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env });
-    b = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env });
-    const kafka = kafkaClient(`rollout-${suffix}`);
-    floor = new WorkFloor({
-      kafka,
-      topics,
-      generator: new WorkloadGenerator({ seed: 5, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu']], idPrefix: `${suffix}-` }),
-      agents: new HumanAgents({ seed: 9, errorRate: 0 }),
-      thinkTimeMs: 800,
-      groupId: `floor-${suffix}`,
+    f = await startServiceFixture({
+      name: 'rollout',
+      workflows: {
+        triage: {
+          rollout: {
+            steps: [50, 100],
+            accuracyTarget: 0.85,
+            delta: 0.1,
+            minLabelsPerThreshold: 20,
+            // Blind samples large enough that each step's gate has its own evidence within seconds.
+            auditShare: 0.2,
+            supervisedBlindShare: 0.3,
+            doubleLabelShare: 0,
+            gates: {
+              // A few seconds per step, so the watcher below sees each one in Unleash.
+              supervised: { minSample: 80, minDwellMinutes: 0.05, agreementTarget: 0.8, approval: false },
+              'confidence-routed': { minSample: 80, minDwellMinutes: 0.05, agreementTarget: 0.8, maxOverrideRate: 0.3, approval: false },
+            },
+          },
+        },
+      },
+      scenario: { seed: 3, accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 }, latencyMs: 0 },
+      env: { CONTROLLER_INTERVAL_MS: '400', UNLEASH_REFRESH_MS: '500' },
+      instances: 2,
     });
-    await floor.start();
-    alertsConsumer = kafka.consumer({ groupId: `alerts-${suffix}` });
-    await alertsConsumer.connect();
-    await alertsConsumer.subscribe({ topic: topics.alerts, fromBeginning: true });
-    await alertsConsumer.run({ eachMessage: async ({ message }) => void alerts.push(JSON.parse(message.value!.toString())) });
+    wf = f.wf;
+    admin = new UnleashAdminGateway({
+      url: stackInfo().unleash.url,
+      adminToken: stackInfo().unleash.adminToken,
+      killSwitchFlag: `understudy.kill-switch-${f.suffix}`,
+    });
+    alerts = await f.collect(f.topics.alerts);
     // Watch Unleash itself, as ops would, and note every split the segment goes through.
     watcher = (async () => {
       while (watching) {
@@ -96,20 +70,18 @@ describe('rollout controller', () => {
       }
     })();
     // Items at 60 a second, each labelled by a person after their think time, for the whole file.
-    traffic = floor.run(100_000, 60, () => stopFloor);
+    await f.startFloor({
+      generator: { seed: 5, triageShare: 1, triageSegments: [['email', 'eu']] },
+      agents: { seed: 9, errorRate: 0 },
+      thinkTimeMs: 800,
+      perSecond: 60,
+    });
   });
 
   afterAll(async () => {
-    stopFloor = true;
-    await traffic;
     watching = false;
     await watcher;
-    await floor?.stop();
-    await alertsConsumer?.disconnect();
-    await a?.stop();
-    await b?.stop();
-    await pg?.end();
-    await db?.drop();
+    await f?.close();
   });
 
   it('climbs shadow → supervised → confidence-routed by itself, one step at a time, as Unleash shows', async () => {
@@ -149,8 +121,8 @@ describe('rollout controller', () => {
     // A long run at the top produces no revert (the benchmark measures the rate over 1,000 segment-days).
     const before = Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n);
     await waitFor(
-      '800 more comparisons at confidence-routed',
-      async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n) >= before + 800,
+      '400 more comparisons at confidence-routed',
+      async () => Number((await q<{ n: string }>(`SELECT count(*) n FROM comparisons`))[0].n) >= before + 400,
       240_000,
       250,
     );

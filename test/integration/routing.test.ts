@@ -1,13 +1,8 @@
-import { Client } from 'pg';
-import { Consumer } from 'kafkajs';
-import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import { decideRoute, stableDraw } from '../../src/routing/domain/decide-route';
-import { HumanAgents } from '../../tools/simulator/human-agents';
 import { WorkFloor } from '../../tools/simulator/work-floor';
-import { WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
-import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor, waitForFlags } from '../harness/test-env';
+import type { TestWorkflows } from '../factories/workflows';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { setScenario, waitFor } from '../harness/test-env';
 
 /**
  * Issue 5: what leaves Understudy per stage, exactly as the stage table says, through the outbox
@@ -27,30 +22,11 @@ const DOUBLE_LABEL_SHARE = 0.2;
 const BLIND_SHARE = 0.15;
 
 describe('routing and the human review loop', () => {
-  const suffix = uniqueSuffix();
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: {
-      rollout: {
-        accuracyTarget: 0.85,
-        delta: 0.1,
-        minLabelsPerThreshold: 20,
-        thresholdWindowDays: 1 / 1440, // the last minute of labels: fresh outcomes move the threshold quickly
-        auditShare: AUDIT_SHARE,
-        supervisedBlindShare: BLIND_SHARE,
-        doubleLabelShare: DOUBLE_LABEL_SHARE,
-      },
-    },
-  });
-  const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-  let db: { url: string; drop: () => Promise<void> };
-  let pg: Client;
-  let service: TestService | null = null;
+  let f: ServiceFixture;
+  let wf: TestWorkflows;
   let floor: WorkFloor;
-  let routingConsumer: Consumer;
-  const published: Array<Record<string, unknown>> = [];
-
-  const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
+  let published: Array<Record<string, unknown>>;
+  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => f.q<T>(sql, params);
   /** Every routing decision so far, each checked against what the stage table gives for its stage, confidence, threshold and draws. */
   const routedAsTheTableSays = async () => {
     const rows = await q<{
@@ -86,62 +62,50 @@ describe('routing and the human review loop', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    const topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 21, accuracy: 0.92, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 });
-    // Ops (or an earlier installation) set each segment's stage in Unleash before traffic arrives.
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    for (const [segment, stage] of Object.entries(STAGE_OF)) await admin.writeSegmentSplit(wf.triage, segment, { stage, trafficPct: 100 });
-    service = await startService({
-      suffix,
-      topics,
-      workflowsFile: wf.file,
-      databaseUrl: db.url,
+    f = await startServiceFixture({
+      name: 'routing',
+      workflows: {
+        triage: {
+          rollout: {
+            accuracyTarget: 0.85,
+            delta: 0.1,
+            minLabelsPerThreshold: 20,
+            thresholdWindowDays: 1 / 1440, // the last minute of labels: fresh outcomes move the threshold quickly
+            auditShare: AUDIT_SHARE,
+            supervisedBlindShare: BLIND_SHARE,
+            doubleLabelShare: DOUBLE_LABEL_SHARE,
+          },
+        },
+      },
+      scenario: { seed: 21, accuracy: 0.92, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 },
+      // Ops (or an earlier installation) set each segment's stage in Unleash before traffic arrives.
+      stages: STAGE_OF,
       env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
+      // Until the flag state is loaded every item stays in shadow without a routing event.
+      awaitFlags: true,
     });
-    // Until the flag state is loaded every item stays in shadow without a routing event.
-    await waitForFlags(service);
-    const kafka = kafkaClient(`routing-${suffix}`);
-    routingConsumer = kafka.consumer({ groupId: `routing-reader-${suffix}` });
-    await routingConsumer.connect();
-    await routingConsumer.subscribe({ topic: topics.routing, fromBeginning: true });
-    await routingConsumer.run({ eachMessage: async ({ message }) => void published.push(JSON.parse(message.value!.toString())) });
-    floor = new WorkFloor({
-      kafka,
-      topics,
-      generator: new WorkloadGenerator({
+    wf = f.wf;
+    published = await f.collect(f.topics.routing);
+    floor = await f.startFloor({
+      generator: {
         seed: 4,
-        triageWorkflow: wf.triage,
         triageShare: 1,
         triageSegments: [
           ['email', 'eu'],
           ['chat', 'us'],
           ['phone', 'apac'],
         ],
-        idPrefix: `${suffix}-`,
-      }),
-      agents: new HumanAgents({ seed: 2, errorRate: 0 }),
+      },
+      agents: { seed: 2, errorRate: 0 },
       thinkTimeMs: 1500,
       // Supervised and confidence-routed items always get a routing event, and so do the shadow items
       // drawn for a second label: people act on those once it has come, so the reviews and the
       // double labels this test counts happen however slowly the service answers.
       awaitRouting: (item) => STAGE_OF[item.segment] !== 'shadow' || stableDraw(item.itemId, `double-label:${wf.triage}`) < DOUBLE_LABEL_SHARE,
-      groupId: `floor-${suffix}`,
     });
-    await floor.start();
   });
 
-  afterAll(async () => {
-    await floor?.stop();
-    await routingConsumer?.disconnect();
-    await service?.stop();
-    await pg?.end();
-    if (process.env.KEEP_TEST_DB) console.log(`kept ${db?.url}`);
-    else await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it('emits per stage exactly what the stage table says, and the loop feeds overrides, thresholds and the human baseline', async () => {
     // The controller adopts the splits it found in Unleash, as an operator's, and holds them.

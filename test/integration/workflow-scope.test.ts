@@ -1,13 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { Client } from 'pg';
-import { HumanAgents } from '../../tools/simulator/human-agents';
-import { WorkFloor } from '../../tools/simulator/work-floor';
-import { WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
+import type { TestWorkflows } from '../factories/workflows';
 import { findRepoRoot } from '../harness/kafka-cluster';
-import { createTestDatabase } from '../harness/postgres';
-import { api, createToken, createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { api, createToken, waitFor } from '../harness/test-env';
 
 /**
  * Tokens scoped to workflows, on the real service: a program manager of workflow A acts on and
@@ -29,25 +25,8 @@ function createScopedToken(databaseUrl: string, role: string, name: string, work
 }
 
 describe('workflow-scoped tokens', () => {
-  const suffix = uniqueSuffix();
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: {
-      rollout: {
-        steps: [50, 100],
-        gates: {
-          supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
-          'confidence-routed': { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
-        },
-      },
-    },
-  });
-  let db: { url: string; drop: () => Promise<void> };
-  let pg: Client;
-  let service: TestService;
-  let floor: WorkFloor;
-  let stopTraffic = false;
-  let traffic: Promise<void>;
+  let f: ServiceFixture;
+  let wf: TestWorkflows;
   let admin: string;
   let pm: string; // unscoped program manager
   let pmA: string; // program manager of A only (from the CLI)
@@ -56,40 +35,39 @@ describe('workflow-scoped tokens', () => {
   let segmentB: string;
   const segA = () => `/api/workflows/${wf.triage}/segments/${encodeURIComponent(SEGMENT_A)}`;
   const segB = () => `/api/workflows/${wf.invoice}/segments/${encodeURIComponent(segmentB)}`;
-  const as = (token: string, method: string, route: string, body?: unknown) => api(service.url, method, route, { token, body });
+  const as = (token: string, method: string, route: string, body?: unknown) => api(f.service.url, method, route, { token, body });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    const topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 9, accuracy: 0.93, latencyMs: 0 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500' } });
-    admin = createToken(db.url, 'admin', 'scope admin');
-    pm = createToken(db.url, 'program_manager', 'lee');
-    pmA = createScopedToken(db.url, 'program_manager', 'maria', wf.triage);
-    opsB = createScopedToken(db.url, 'ops', 'omar', wf.invoice);
+    f = await startServiceFixture({
+      name: 'scope',
+      workflows: {
+        triage: {
+          rollout: {
+            steps: [50, 100],
+            gates: {
+              supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
+              'confidence-routed': { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
+            },
+          },
+        },
+      },
+      scenario: { seed: 9, accuracy: 0.93, latencyMs: 0 },
+      env: { CONTROLLER_INTERVAL_MS: '500' },
+    });
+    wf = f.wf;
+    admin = createToken(f.db.url, 'admin', 'scope admin');
+    pm = createToken(f.db.url, 'program_manager', 'lee');
+    pmA = createScopedToken(f.db.url, 'program_manager', 'maria', wf.triage);
+    opsB = createScopedToken(f.db.url, 'ops', 'omar', wf.invoice);
     const created = await as(admin, 'POST', '/api/tokens', { name: 'ana', role: 'analyst', workflows: [wf.triage] });
     expect(created.status).toBe(201);
     analystA = created.body.token;
-    floor = new WorkFloor({
-      kafka: kafkaClient(`scope-${suffix}`),
-      topics,
-      generator: new WorkloadGenerator({
-        seed: 4,
-        triageWorkflow: wf.triage,
-        invoiceWorkflow: wf.invoice,
-        triageShare: 0.7,
-        triageSegments: [['email', 'eu']],
-        invoiceSegments: [['invoice', 'eu']],
-        idPrefix: `${suffix}-`,
-      }),
-      agents: new HumanAgents({ seed: 2 }),
+    await f.startFloor({
+      generator: { seed: 4, triageShare: 0.7, triageSegments: [['email', 'eu']], invoiceSegments: [['invoice', 'eu']] },
+      agents: { seed: 2 },
       thinkTimeMs: 800,
-      groupId: `floor-${suffix}`,
+      perSecond: 40,
     });
-    await floor.start();
-    traffic = floor.run(1_000_000, 40, () => stopTraffic);
     segmentB = await waitFor(
       'a segment of workflow B',
       async () => (await as(pm, 'GET', `/api/workflows/${wf.invoice}/segments`)).body?.[0]?.segment as string | undefined,
@@ -99,14 +77,7 @@ describe('workflow-scoped tokens', () => {
     await waitFor('A to wait for approval', async () => (await as(pm, 'GET', segA())).body?.pendingStep != null, 180_000, 500);
   });
 
-  afterAll(async () => {
-    stopTraffic = true;
-    await traffic;
-    await floor?.stop();
-    await service?.stop();
-    await pg?.end();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   describe('creating one', () => {
     it('shows its scope on GET /api/me and GET /api/tokens, from the CLI and from the API', async () => {
@@ -144,7 +115,7 @@ describe('workflow-scoped tokens', () => {
       const bad = await as(admin, 'POST', '/api/tokens', { name: 'x', role: 'ops', workflows: ['Not A Workflow'] });
       expect(bad.status).toBe(400);
       expect(bad.body.error.message).toMatch(/workflows/);
-      expect(() => createScopedToken(db.url, 'admin', 'boss', wf.triage)).toThrow(/an admin token cannot be scoped/);
+      expect(() => createScopedToken(f.db.url, 'admin', 'boss', wf.triage)).toThrow(/an admin token cannot be scoped/);
     });
   });
 
@@ -211,19 +182,17 @@ describe('workflow-scoped tokens', () => {
     it('cannot resolve a re-review item of B (not found, since it named no workflow)', async () => {
       const rd = await waitFor(
         'a routing decision of B',
-        async () => (await pg.query(`SELECT id FROM routing_decisions WHERE workflow = $1 LIMIT 1`, [wf.invoice])).rows[0],
+        async () => (await f.q<{ id: string }>(`SELECT id FROM routing_decisions WHERE workflow = $1 LIMIT 1`, [wf.invoice]))[0],
         60_000,
         300,
       );
-      const [audit] = (await pg.query(`SELECT id FROM audit_events LIMIT 1`)).rows;
-      const [item] = (
-        await pg.query(
-          `INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id) SELECT workflow, segment, item_id, id, $2 FROM routing_decisions WHERE id = $1 RETURNING id`,
-          [rd.id, audit.id],
-        )
-      ).rows;
+      const [audit] = await f.q<{ id: string }>(`SELECT id FROM audit_events LIMIT 1`);
+      const [item] = await f.q<{ id: string }>(
+        `INSERT INTO rereview_items (workflow, segment, item_id, routing_decision_id, revert_audit_id) SELECT workflow, segment, item_id, id, $2 FROM routing_decisions WHERE id = $1 RETURNING id`,
+        [rd.id, audit.id],
+      );
       expect((await as(pmA, 'POST', `/api/rereview/${item.id}/resolve`, { reason: 'not mine' })).status).toBe(404);
-      expect((await pg.query(`SELECT resolved_at FROM rereview_items WHERE id = $1`, [item.id])).rows[0].resolved_at).toBeNull();
+      expect((await f.q<{ resolved_at: Date | null }>(`SELECT resolved_at FROM rereview_items WHERE id = $1`, [item.id]))[0].resolved_at).toBeNull();
       expect((await as(pm, 'POST', `/api/rereview/${item.id}/resolve`, { reason: 'checked' })).status).toBe(200);
     });
   });
