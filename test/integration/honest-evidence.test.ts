@@ -1,13 +1,10 @@
-import { Client } from 'pg';
-import { Consumer, Producer } from 'kafkajs';
+import { Producer } from 'kafkajs';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import { stableDraw } from '../../src/routing/domain/decide-route';
-import { HumanAgents } from '../../tools/simulator/human-agents';
-import { WorkFloor } from '../../tools/simulator/work-floor';
 import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
-import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../harness/test-env';
+import type { TestWorkflows } from '../factories/workflows';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { setScenario, stackInfo, waitFor } from '../harness/test-env';
 
 /**
  * The evidence model on the real stack (Unleash, the Kafka mock cluster, the model simulator):
@@ -23,24 +20,12 @@ const LATE = 'phone|apac'; // decided in shadow, labelled after an operator move
 const BLIND_SHARE = 0.3;
 
 describe('honest evidence', () => {
-  const suffix = uniqueSuffix();
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: { rollout: { auditShare: 0.3, supervisedBlindShare: BLIND_SHARE, doubleLabelShare: 0 } },
-  });
-  const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-  let db: { url: string; drop: () => Promise<void> };
-  let pg: Client;
-  let service: TestService | null = null;
-  let topics: TestTopics;
-  let floor: WorkFloor;
+  let f: ServiceFixture;
+  let wf: TestWorkflows;
   let producer: Producer;
-  let routingConsumer: Consumer;
-  const routed: Array<{ itemId: string; segment: string; action: string; decision: unknown }> = [];
-  let stopFloor = false;
-  let traffic: Promise<void>;
-
-  const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[];
+  let routed: Array<{ itemId: string; segment: string; action: string; decision: unknown }>;
+  const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
+  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => f.q<T>(sql, params);
   const segment = async (name: string) =>
     (
       await q<{ stage: string; guard_params: { h: number } | null; baseline: { stage: string; source: string } | null; stage_started_at: Date }>(
@@ -50,61 +35,33 @@ describe('honest evidence', () => {
     )[0];
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 5, accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 });
-    // Ops set two segments' stages in Unleash before any traffic: the controller adopts them as an operator's.
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, SUPERVISED, { stage: 'supervised', trafficPct: 100 });
-    await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
-    service = await startService({
-      suffix,
-      topics,
-      workflowsFile: wf.file,
-      databaseUrl: db.url,
+    f = await startServiceFixture({
+      name: 'evidence',
+      workflows: { triage: { rollout: { auditShare: 0.3, supervisedBlindShare: BLIND_SHARE, doubleLabelShare: 0 } } },
+      scenario: { seed: 5, accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.55, spread: 0.1 }, latencyMs: 0 },
+      // Ops set two segments' stages in Unleash before any traffic: the controller adopts them as an operator's.
+      stages: { [SUPERVISED]: 'supervised', [ROUTED]: 'confidence-routed' },
       env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
     });
-    const kafka = kafkaClient(`evidence-${suffix}`);
-    producer = kafka.producer();
-    await producer.connect();
-    routingConsumer = kafka.consumer({ groupId: `evidence-routing-${suffix}` });
-    await routingConsumer.connect();
-    await routingConsumer.subscribe({ topic: topics.routing, fromBeginning: true });
-    await routingConsumer.run({ eachMessage: async ({ message }) => void routed.push(JSON.parse(message.value!.toString())) });
-    floor = new WorkFloor({
-      kafka,
-      topics,
-      generator: new WorkloadGenerator({
+    wf = f.wf;
+    producer = await f.producer();
+    routed = (await f.collect(f.topics.routing)) as typeof routed;
+    await f.startFloor({
+      generator: {
         seed: 6,
-        triageWorkflow: wf.triage,
         triageShare: 1,
         triageSegments: [
           ['email', 'eu'],
           ['chat', 'us'],
         ],
-        idPrefix: `${suffix}-`,
-      }),
-      agents: new HumanAgents({ seed: 3, errorRate: 0, acceptWrongRate: 0.5 }),
+      },
+      agents: { seed: 3, errorRate: 0, acceptWrongRate: 0.5 },
       thinkTimeMs: 300,
-      groupId: `floor-${suffix}`,
+      perSecond: 30,
     });
-    await floor.start();
-    traffic = floor.run(1_000_000, 30, () => stopFloor);
   });
 
-  afterAll(async () => {
-    stopFloor = true;
-    await traffic;
-    await floor?.stop();
-    await routingConsumer?.disconnect();
-    await producer?.disconnect();
-    await service?.stop();
-    await pg?.end();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   describe('the supervised blind share', () => {
     it('routes its share of the supervised arm to audit, with nothing shown, and the rest to suggest', async () => {
@@ -205,10 +162,10 @@ describe('honest evidence', () => {
         triageWorkflow: wf.triage,
         triageShare: 1,
         triageSegments: [['phone', 'apac']],
-        idPrefix: `${suffix}-late-`,
+        idPrefix: `${f.suffix}-late-`,
       });
       const items = gen.batch(40);
-      await producer.send({ topic: topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
+      await producer.send({ topic: f.topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
       const ids = items.map((i) => i.itemId);
       await waitFor(
         'the AI decided every item (in shadow)',
@@ -230,7 +187,7 @@ describe('honest evidence', () => {
       await waitFor('the move adopted', async () => (await segment(LATE))?.stage === 'supervised', 60_000);
       const movedAt = new Date((await segment(LATE)).stage_started_at);
       await producer.send({
-        topic: topics.workDecisions,
+        topic: f.topics.workDecisions,
         messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(gen.humanDecision(i, { errorRate: 0 })) })),
       });
       await waitFor('the late labels compared', async () => (await q(`SELECT id FROM comparisons WHERE item_id = ANY($1)`, [ids])).length === 40, 60_000);
