@@ -1,18 +1,14 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { Browser, BrowserContext, chromium, Page } from 'playwright-core';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
-import { HumanAgents } from '../../tools/simulator/human-agents';
-import { WorkFloor } from '../../tools/simulator/work-floor';
-import { WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
+import type { TestWorkflows } from '../factories/workflows';
 import { findRepoRoot } from '../harness/kafka-cluster';
-import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { createToken, stackInfo, waitFor } from '../harness/test-env';
 
 /**
- * Issue 6, through the browser: the dashboard served by the service, driven by Debian's Chromium
+ * The dashboard through the browser: served by the service served by the service, driven by Debian's Chromium
  * (never a downloaded one). Each role signs in with its token and sees only the actions it may
  * take; a program manager promotes a segment awaiting approval and ops roll it back, and each
  * change is checked on the page, through the API and in Unleash itself.
@@ -36,38 +32,15 @@ const CHROMIUM_ARGS = [
 ];
 
 describe('dashboard', () => {
-  const suffix = uniqueSuffix();
   const root = findRepoRoot(__dirname);
-  // Entering supervised needs a program manager's approval, so the controller stops at
-  // awaiting-approval and the promotion is the person's to make; confidence routing asks for far
-  // more evidence than the test produces, so nothing moves on its own afterwards.
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: {
-      rollout: {
-        steps: [50, 100],
-        gates: {
-          supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.7, approval: true },
-          'confidence-routed': { minSample: 100000, minDwellMinutes: 0, agreementTarget: 0.8, maxOverrideRate: 0.3, approval: true },
-        },
-      },
-    },
-  });
-  const unleash = new UnleashAdminGateway({
-    url: stackInfo().unleash.url,
-    adminToken: stackInfo().unleash.adminToken,
-    killSwitchFlag: `understudy.kill-switch-${suffix}`,
-  });
+  let f: ServiceFixture;
+  let wf: TestWorkflows;
+  let unleash: UnleashAdminGateway;
   const tokens = {} as Record<Role, string>;
-  let db: { url: string; drop: () => Promise<void> };
-  let service: TestService | null = null;
-  let floor: WorkFloor | null = null;
-  let stopTraffic = false;
-  let traffic: Promise<void> = Promise.resolve();
   let browser: Browser | null = null;
 
   const api = async <T = Record<string, unknown>>(role: Role, method: string, route: string, body?: unknown): Promise<{ status: number; body: T }> => {
-    const r = await fetch(`${service!.url}${route}`, {
+    const r = await fetch(`${f.service.url}${route}`, {
       method,
       headers: { authorization: `Bearer ${tokens[role]}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
@@ -84,15 +57,15 @@ describe('dashboard', () => {
     const context = await browser!.newContext({ viewport: { width: 1360, height: 900 } });
     const page = await context.newPage();
     if (via === 'url') {
-      await page.goto(`${service!.url}/?token=${encodeURIComponent(tokens[role])}`);
+      await page.goto(`${f.service.url}/?token=${encodeURIComponent(tokens[role])}`);
     } else {
-      await page.goto(`${service!.url}/`);
+      await page.goto(`${f.service.url}/`);
       await page.getByLabel('API token').fill(tokens[role]);
       await page.getByRole('button', { name: 'Sign in' }).click();
     }
     await page
       .getByTestId('signed-in-as')
-      .filter({ hasText: `${role}-${suffix}` })
+      .filter({ hasText: `${role}-${f.suffix}` })
       .waitFor({ timeout: 30_000 });
     await card(page).waitFor({ timeout: 30_000 });
     return { context, page };
@@ -105,54 +78,53 @@ describe('dashboard', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 11, accuracy: 0.9, confidence: { correctMean: 0.88, wrongMean: 0.5, spread: 0.08 }, latencyMs: 0 });
-    service = await startService({
-      suffix,
-      topics,
-      workflowsFile: wf.file,
-      databaseUrl: db.url,
+    // Entering supervised needs a program manager's approval, so the controller stops at
+    // awaiting-approval and the promotion is the person's to make; confidence routing asks for far
+    // more evidence than the test produces, so nothing moves on its own afterwards.
+    f = await startServiceFixture({
+      name: 'dashboard',
+      workflows: {
+        triage: {
+          rollout: {
+            steps: [50, 100],
+            gates: {
+              supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.7, approval: true },
+              'confidence-routed': { minSample: 100000, minDwellMinutes: 0, agreementTarget: 0.8, maxOverrideRate: 0.3, approval: true },
+            },
+          },
+        },
+      },
+      scenario: { seed: 11, accuracy: 0.9, confidence: { correctMean: 0.88, wrongMean: 0.5, spread: 0.08 }, latencyMs: 0 },
       env: { CONTROLLER_INTERVAL_MS: '500', UNLEASH_REFRESH_MS: '500' },
     });
-    for (const role of ROLES) {
-      const out = execFileSync(process.execPath, [path.join(root, 'dist', 'src', 'cli', 'create-token.js'), '--name', `${role}-${suffix}`, '--role', role], {
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
-        encoding: 'utf8',
-      });
-      tokens[role] = out.trim().split('\n').pop()!;
-    }
-    floor = new WorkFloor({
-      kafka: kafkaClient(`dashboard-${suffix}`),
-      topics,
-      generator: new WorkloadGenerator({
+    wf = f.wf;
+    unleash = new UnleashAdminGateway({
+      url: stackInfo().unleash.url,
+      adminToken: stackInfo().unleash.adminToken,
+      killSwitchFlag: `understudy.kill-switch-${f.suffix}`,
+    });
+    for (const role of ROLES) tokens[role] = createToken(f.db.url, role, `${role}-${f.suffix}`);
+    await f.startFloor({
+      generator: {
         seed: 21,
-        triageWorkflow: wf.triage,
         triageShare: 1,
         triageSegments: [
           ['email', 'eu'],
           ['chat', 'us'],
         ],
-        idPrefix: `${suffix}-`,
-      }),
-      agents: new HumanAgents({ seed: 4, errorRate: 0.02 }),
+      },
+      agents: { seed: 4, errorRate: 0.02 },
       thinkTimeMs: 600,
-      groupId: `floor-${suffix}`,
+      perSecond: 20,
     });
-    await floor.start();
-    traffic = floor.run(1_000_000, 20, () => stopTraffic);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     // The controller has judged the gate and waits for a program manager.
     await waitFor('the segment awaiting approval', async () => (await segmentNow()).pendingStep, 150_000, 500);
   });
 
   afterAll(async () => {
-    stopTraffic = true;
-    await traffic;
     await browser?.close();
-    await floor?.stop();
-    await service?.stop();
-    await db?.drop();
+    await f?.close();
   });
 
   it('shows a program manager the board, the gate criterion by criterion, and the actions of the role', async () => {
@@ -255,7 +227,7 @@ describe('dashboard', () => {
         `/api/audit?workflow=${encodeURIComponent(wf.triage)}&segment=${encodeURIComponent(SEGMENT)}&action=stage.promoted`,
       );
       expect(audit.body.events[0]).toMatchObject({
-        actor: `program_manager-${suffix} (program_manager)`,
+        actor: `program_manager-${f.suffix} (program_manager)`,
         reason: 'gate holds; approved in the dashboard test',
       });
     } finally {
