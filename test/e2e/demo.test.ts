@@ -9,7 +9,7 @@ import { api, uniqueSuffix, waitFor } from '../harness/test-env';
 import { processAlive } from '../harness/process-alive';
 
 /**
- * Issue 7, the demo as people run it: `node dist-tools/scripts/demo.js --fast` brings up the local stack
+ * The demo as people run it: `node dist-tools/scripts/demo.js --fast` brings up the local stack
  * and the service, a segment climbs to confidence-routed (with a program manager's approval through
  * the API), the simulated model drifts, the guard reverts it — and all of it is visible through the
  * REST API and in Unleash itself. Then the demo stops and leaves nothing running.

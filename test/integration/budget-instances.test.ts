@@ -5,7 +5,7 @@ import { createTestDatabase } from '../harness/postgres';
 import { api, createToken, createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
 
 /**
- * Issue 14, budgets: reservations were per process, so two instances each spent the whole daily
+ * Budgets across instances: reservations were once per process, so two instances each spent the whole daily
  * budget. Now each instance's claim lives in PostgreSQL and together they stay within it. A cost
  * budget for a model without a price (it would cost 0 and never stop) refuses the start and the version.
  */

@@ -5,7 +5,7 @@ import { ServiceFixture, startServiceFixture } from '../harness/service-fixture'
 import { setScenario, waitFor } from '../harness/test-env';
 
 /**
- * Issue 5: what leaves Understudy per stage, exactly as the stage table says, through the outbox
+ * What leaves Understudy per stage, exactly as the stage table says, through the outbox
  * to ai.routing; review and audit outcomes feed the override rate and the threshold; the
  * human-vs-human baseline from double-labelled shadow items.
  */

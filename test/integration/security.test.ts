@@ -6,7 +6,7 @@ import { createTestDatabase } from '../harness/postgres';
 import { api, createToken, createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
 
 /**
- * Issue 9, security: no secret and no redacted field in the logs; the audit log and AI decisions
+ * Security: no secret and no redacted field in the logs; the audit log and AI decisions
  * cannot be changed or deleted, even by the schema's owner while their triggers are on (the
  * service's own runtime role cannot turn them off: audit-immutability.test.ts). (Refusal of every
  * mutating route to anonymous and wrong-role callers, and hashed tokens: test/e2e/api.test.ts.)

@@ -5,7 +5,7 @@ import { createTestDatabase } from '../harness/postgres';
 import { createTopics, kafkaClient, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
 
 /**
- * Issue 14, cardinality: every new attribute value made a segment, an Unleash strategy and metric
+ * Cardinality: every new attribute value once made a segment, an Unleash strategy and metric
  * series. 100,000 distinct values arrive (on two instances); the workflow keeps within its bound,
  * the rest pooled in the overflow segment, and every item is stored.
  */

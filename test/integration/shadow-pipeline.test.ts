@@ -7,7 +7,7 @@ import { createTestDatabase } from '../harness/postgres';
 import { createTopics, kafkaClient, setScenario, simulatorRequests, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
 
 /**
- * Issue 3, end to end: a realistic stream through the Kafka mock cluster — thousands of items
+ * The shadow pipeline end to end: a realistic stream through the Kafka mock cluster — thousands of items
  * over several segments, human decisions before and after their items, duplicates, malformed
  * messages — into work items, AI decisions of two versions, comparisons and rollups.
  */

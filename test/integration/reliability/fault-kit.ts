@@ -5,7 +5,7 @@ import { createTestDatabase } from '../../harness/postgres';
 import { TestTopics, waitFor } from '../../harness/test-env';
 
 /**
- * What the fault tests (issue 9) share: a database of the test's own with an observer connection,
+ * What the fault tests share: a database of the test's own with an observer connection,
  * a steady stream of items and human decisions that survives outages, watchers on the outgoing
  * topics and on /health, and the invariants every fault must leave intact.
  */

@@ -16,7 +16,7 @@ import {
 import { FaultDb, health, HealthWatcher, openDb, TopicWatcher } from './fault-kit';
 
 /**
- * Issue 9, hostile input: thousands of messages on both input topics that are wrong in every way
+ * Hostile input: thousands of messages on both input topics that are wrong in every way
  * we could think of — wrong types, missing and unknown fields, not JSON, not UTF-8, lone
  * surrogates, NUL characters, deep nesting, sizes near and above INGEST_MAX_MESSAGE_BYTES, random
  * bytes, empty messages, tombstones — and valid messages that are hostile in content (prompt

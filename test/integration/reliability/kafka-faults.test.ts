@@ -9,7 +9,7 @@ import { setScenario, stackInfo, startService, TestService, TestTopics, uniqueSu
 import { checkInvariants, FaultDb, HealthWatcher, ItemPump, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';
 
 /**
- * Issue 9, Kafka failing under the service, on a mock cluster of this test's own (so that no
+ * Kafka failing under the service, on a mock cluster of this test's own (so that no
  * other test file sees its outages): the broker leading most partitions goes down and comes back,
  * then every broker in turn (one of them coordinates the consumer group); requests fail with
  * injected retriable errors (Fetch, Produce, OffsetCommit); a SyncGroup is answered

@@ -10,7 +10,7 @@ import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestSe
 import { checkInvariants, FaultDb, health, HealthWatcher, openDb, sleep, TopicWatcher } from './fault-kit';
 
 /**
- * Issue 9, the model failing: a 429 storm with Retry-After, 500s, calls hanging past
+ * The model failing: a 429 storm with Retry-After, 500s, calls hanging past
  * MODEL_TIMEOUT_MS, malformed output, and a daily budget running out. Retries back off and
  * honour Retry-After, the circuit opens under the storm (and says so on /health and /metrics),
  * items the AI could not decide stay with people, nothing goes `auto` without a valid decision,

@@ -7,7 +7,7 @@ import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestSe
 import { checkInvariants, FaultDb, health, HealthWatcher, ItemPump, OBSERVER_APP, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';
 
 /**
- * Issue 9, PostgreSQL failing under the service: every connection of the service to its
+ * PostgreSQL failing under the service: every connection of the service to its
  * database terminated, again and again, the controller's leader connection on its own, and a
  * window in which the database refuses every new connection (what a server restart looks like
  * from the service). Restarting the real server is not done here: it would hit every test on

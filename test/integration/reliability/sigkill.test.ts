@@ -8,7 +8,7 @@ import { checkInvariants, FaultDb, health, ItemPump, openDb, TopicWatcher, waitF
 const LEASE_MS = 3000;
 
 /**
- * Issue 9, crash: the service is killed with SIGKILL — nothing flushed, no shutdown hook — while
+ * A crash: the service is killed with SIGKILL — nothing flushed, no shutdown hook — while
  * items stream in and a few hundred model calls are in flight, twice, and restarted each time.
  * Then a second instance joins and the first one freezes (SIGSTOP) past its leases and wakes up.
  * Nothing is lost (every item stored once, every job final), nothing is done twice (one AI

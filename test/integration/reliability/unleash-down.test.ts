@@ -13,7 +13,7 @@ import { startUnleash, tokenStateFile, UnleashHandle } from '../../harness/unlea
 import { FaultDb, health, HealthWatcher, openDb, sleep, TopicWatcher } from './fault-kit';
 
 /**
- * Issue 9, Unleash unreachable. On an Unleash of this test's own (the shared one is never
+ * Unleash unreachable. On an Unleash of this test's own (the shared one is never
  * touched), a segment is supervised and another confidence-routed; then Unleash stops. The
  * running service keeps its last known flag state (suggestions and autos keep flowing); a
  * restart with the backup file knows it too; a restart WITHOUT any state puts everything in
