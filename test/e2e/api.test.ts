@@ -1,17 +1,14 @@
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
-import { HumanAgents } from '../../tools/simulator/human-agents';
-import { WorkFloor } from '../../tools/simulator/work-floor';
-import { WorkloadGenerator } from '../../tools/simulator/workload';
-import { writeTestWorkflows } from '../factories/workflows';
+import type { TestWorkflows } from '../factories/workflows';
 import { OpenApiContract } from '../harness/openapi-contract';
-import { createTestDatabase } from '../harness/postgres';
-import { api, createToken, createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { api, createToken, stackInfo, TestService, waitFor } from '../harness/test-env';
 
 /**
- * Issue 6, through HTTP: every route refuses anonymous callers (401) and every role it does not
+ * The API through HTTP: every route refuses anonymous callers (401) and every role it does not
  * allow (403), refuses bad input with a 400 naming the field and the rule, and succeeds for the
  * roles it allows; report figures match a hand-computed fixture. Every answer is checked against
  * the OpenAPI document the service serves, and every route's successful answer must have been.
@@ -77,27 +74,11 @@ const ROUTES: RouteSpec[] = [
 ];
 
 describe('the API', () => {
-  const suffix = uniqueSuffix();
-  const wf = writeTestWorkflows({
-    suffix,
-    triage: {
-      rollout: {
-        steps: [50, 100],
-        gates: {
-          // A target well under the agreement the floor produces (about 0.8): with 40 comparisons the
-          // lower bound would otherwise cross a 0.7 target back and forth between two looks.
-          supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
-          'confidence-routed': { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
-        },
-      },
-    },
-  });
-  let db: { url: string; drop: () => Promise<void> };
+  let f: ServiceFixture;
+  let wf: TestWorkflows;
+  let suffix: string;
   let pg: Client;
   let service: TestService;
-  let floor: WorkFloor;
-  let stopTraffic = false;
-  let traffic: Promise<void>;
   let contract: OpenApiContract;
   const tokens = {} as Record<Role, string>;
   const fill = (p: string) =>
@@ -116,26 +97,35 @@ describe('the API', () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-    const topics = await createTopics(suffix, 4);
-    await setScenario(wf.model, { seed: 5, accuracy: 0.93, latencyMs: 0 });
-    service = await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: { CONTROLLER_INTERVAL_MS: '500' } });
-    for (const role of ROLES) tokens[role] = createToken(db.url, role, `test ${role}`);
+    f = await startServiceFixture({
+      name: 'api',
+      workflows: {
+        triage: {
+          rollout: {
+            steps: [50, 100],
+            gates: {
+              // A target well under the agreement the floor produces (about 0.8): with 40 comparisons the
+              // lower bound would otherwise cross a 0.7 target back and forth between two looks.
+              supervised: { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
+              'confidence-routed': { minSample: 40, minDwellMinutes: 0, agreementTarget: 0.6, approval: true },
+            },
+          },
+        },
+      },
+      scenario: { seed: 5, accuracy: 0.93, latencyMs: 0 },
+      env: { CONTROLLER_INTERVAL_MS: '500' },
+    });
+    ({ wf, suffix, pg, service } = f);
+    for (const role of ROLES) tokens[role] = createToken(f.db.url, role, `test ${role}`);
     const doc = await api(service.url, 'GET', '/docs-json');
     expect(doc.status).toBe(200);
     contract = new OpenApiContract(doc.body);
-    floor = new WorkFloor({
-      kafka: kafkaClient(`api-${suffix}`),
-      topics,
-      generator: new WorkloadGenerator({ seed: 3, triageWorkflow: wf.triage, triageShare: 1, triageSegments: [['email', 'eu']], idPrefix: `${suffix}-` }),
-      agents: new HumanAgents({ seed: 1 }),
+    await f.startFloor({
+      generator: { seed: 3, triageShare: 1, triageSegments: [['email', 'eu']] },
+      agents: { seed: 1 },
       thinkTimeMs: 800,
-      groupId: `floor-${suffix}`,
+      perSecond: 40,
     });
-    await floor.start();
-    traffic = floor.run(1_000_000, 40, () => stopTraffic);
     await waitFor(
       'the segment to wait for approval',
       async () => {
@@ -147,14 +137,7 @@ describe('the API', () => {
     );
   });
 
-  afterAll(async () => {
-    stopTraffic = true;
-    await traffic;
-    await floor?.stop();
-    await service?.stop();
-    await pg?.end();
-    await db?.drop();
-  });
+  afterAll(() => f?.close());
 
   it('lists every route of the OpenAPI document in its table', async () => {
     const doc = await api(service.url, 'GET', '/docs-json');

@@ -50,6 +50,8 @@ export interface ServiceFixture {
   services: TestService[];
   service: TestService;
   kafka: Kafka;
+  /** A client of the test's database, as its owner. */
+  pg: Client;
   /** Rows of a query on the test's database, as its owner. */
   q<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A work floor on the test's topics and workflows; with `perSecond`, traffic runs until close. */
@@ -100,6 +102,7 @@ export async function startServiceFixture(o: ServiceFixtureOptions): Promise<Ser
       services,
       service: services[0],
       kafka,
+      pg,
       q: async <T>(sql: string, params: unknown[] = []) => (await pg.query(sql, params)).rows as T[],
       startFloor: async ({ generator, agents, perSecond, ...rest }: FloorOptions) => {
         const floor = new WorkFloor({
