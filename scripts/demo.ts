@@ -12,8 +12,8 @@
  *
  * Usage: see DEMO_USAGE (node dist-tools/scripts/demo.js --help).
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -24,6 +24,8 @@ import { WorkFloor } from '../tools/simulator/work-floor';
 import { WorkloadGenerator } from '../tools/simulator/workload';
 import { findRepoRoot, KafkaControl } from '../test/harness/kafka-cluster';
 import { createMigratedDatabase, databaseUrl } from '../test/harness/postgres';
+import { localServiceEnvironment } from '../test/harness/service-env';
+import { ServiceProcess, tail } from '../test/harness/service-process';
 import { Stack, startStack } from '../test/harness/stack';
 import { DEMO_USAGE, DemoOptions, DemoUsageError, parseDemoArgs } from './demo/options';
 import { AuditEvent, clock, describeAuditEvent, describeSplit, summaryLine } from './demo/narrate';
@@ -62,9 +64,7 @@ class Demo {
   private readonly dir: string;
   private stack: Stack | null = null;
   private pg: Client | null = null;
-  private service: ChildProcess | null = null;
-  private serviceExit: Promise<void> | null = null;
-  private serviceExited = false;
+  private service: ServiceProcess | null = null;
   private floor: WorkFloor | null = null;
   private traffic: Promise<void> | null = null;
   private stopTraffic = false;
@@ -307,70 +307,49 @@ class Demo {
     const info = this.stack!.info;
     const port = await this.choosePort();
     const plan = this.plan;
-    const model: Record<string, string> = plan.realModel
-      ? { MODEL_BASE_URL: process.env.MODEL_BASE_URL!, MODEL_API_KEY: process.env.MODEL_API_KEY!, MODEL_TIMEOUT_MS: '30000', MODEL_CONCURRENCY: '8' }
-      : { MODEL_BASE_URL: info.simulator.url, MODEL_TIMEOUT_MS: '5000', MODEL_CONCURRENCY: '32', MODEL_BACKOFF_BASE_MS: '100', MODEL_BACKOFF_MAX_MS: '2000' };
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      INSTANCE_ID: `demo-${this.opts.database}`,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: String(port),
-      DATABASE_URL: dbUrl,
-      DATABASE_POOL_SIZE: '10',
-      KAFKA_BROKERS: info.kafka.brokers.join(','),
-      KAFKA_GROUP_ID: 'understudy-demo',
-      KAFKA_SESSION_TIMEOUT_MS: '10000',
-      KAFKA_HEARTBEAT_MS: '1000',
-      TOPIC_WORK_ITEMS: TOPICS.workItems,
-      TOPIC_WORK_DECISIONS: TOPICS.workDecisions,
-      TOPIC_ROUTING: TOPICS.routing,
-      TOPIC_DLQ: TOPICS.dlq,
-      TOPIC_ALERTS: TOPICS.alerts,
-      UNLEASH_URL: info.unleash.url,
-      UNLEASH_CLIENT_TOKEN: info.unleash.clientToken,
-      UNLEASH_ADMIN_TOKEN: info.unleash.adminToken,
-      UNLEASH_REFRESH_MS: String(plan.unleashRefreshMs),
-      UNLEASH_KILL_SWITCH_FLAG: plan.killSwitchFlag,
-      UNLEASH_BACKUP_PATH: path.join(this.dir, 'unleash-backup'),
-      ...model,
+      ...localServiceEnvironment({
+        stack: info,
+        nodeEnv: 'production',
+        instanceId: `demo-${this.opts.database}`,
+        port,
+        databaseUrl: dbUrl,
+        topics: TOPICS,
+        groupId: 'understudy-demo',
+        killSwitchFlag: plan.killSwitchFlag,
+        unleashBackupPath: path.join(this.dir, 'unleash-backup'),
+        workflowsFile,
+        unleashRefreshMs: plan.unleashRefreshMs,
+        controllerIntervalMs: plan.controllerIntervalMs,
+        model: plan.realModel
+          ? { MODEL_BASE_URL: process.env.MODEL_BASE_URL!, MODEL_API_KEY: process.env.MODEL_API_KEY!, MODEL_TIMEOUT_MS: '30000', MODEL_CONCURRENCY: '8' }
+          : undefined,
+      }),
       // A model of your own with a cost budget needs its price (the service refuses to start without it).
       ...(process.env.MODEL_PRICES_JSON ? { MODEL_PRICES_JSON: process.env.MODEL_PRICES_JSON } : {}),
-      WORKFLOWS_FILE: workflowsFile,
-      CONTROLLER_INTERVAL_MS: String(plan.controllerIntervalMs),
     };
-    const main = path.join(this.root, 'dist', 'src', 'main.js');
-    if (!existsSync(main)) throw new DemoFailure(`${main} is missing: run \`npm run build\` first (npm run demo does)`);
     const logFile = path.join(this.dir, 'service.log');
-    const out = openSync(logFile, 'w');
     // Its own process group: Ctrl-C reaches the demo, which stops the work floor first and then the
     // service, instead of everything at once.
-    const child = spawn(process.execPath, [main], { cwd: this.root, env, stdio: ['ignore', out, out], detached: true });
-    closeSync(out);
+    let child: ServiceProcess;
+    try {
+      child = ServiceProcess.start({ root: this.root, env, logFile, logMode: 'w', detached: true });
+    } catch (e) {
+      throw new DemoFailure(`${(e as Error).message} (npm run demo does)`);
+    }
     this.service = child;
     writeFileSync(path.join(this.dir, 'service.pid'), String(child.pid));
-    this.serviceExit = new Promise((resolve) =>
-      child.once('exit', (code, signal) => {
-        this.serviceExited = true;
-        if (!this.shuttingDown) this.note(`the service exited (code ${code}, signal ${signal}); its log: ${logFile}`);
-        resolve();
-      }),
-    );
+    void child.exited$().then(() => {
+      if (!this.shuttingDown) this.note(`the service exited (${child.exitInfo}); its log: ${logFile}`);
+    });
     this.serviceUrl = `http://127.0.0.1:${port}`;
     this.note(`starting the service (node dist/src/main.js, pid ${child.pid}) on ${this.serviceUrl}; its log: ${path.relative(process.cwd(), logFile)}`);
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      this.check();
-      if (this.serviceExited) throw new DemoFailure(`the service exited before it was ready; its log ${logFile}:\n${tail(logFile)}`);
-      try {
-        const r = await fetch(`${this.serviceUrl}/health`, { signal: AbortSignal.timeout(2000) });
-        if (r.status === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new DemoFailure(`the service did not become healthy within 120 s; its log ${logFile}:\n${tail(logFile)}`);
-      await sleep(300);
+    try {
+      await child.waitHealthy(this.serviceUrl, 120_000, () => this.check());
+    } catch (e) {
+      if (e instanceof StopRequested) throw e;
+      throw new DemoFailure((e as Error).message);
     }
     this.note('the service is up and healthy');
   }
@@ -506,8 +485,10 @@ class Demo {
   }
 
   private async step(): Promise<void> {
-    if (this.serviceExited)
-      throw new DemoFailure(`the service stopped unexpectedly; its log ${path.join(this.dir, 'service.log')}:\n${tail(path.join(this.dir, 'service.log'))}`);
+    if (this.service?.exited())
+      throw new DemoFailure(
+        `the service stopped unexpectedly; its log ${path.join(this.dir, 'service.log')}:\n${tail(path.join(this.dir, 'service.log'), 30)}`,
+      );
     await this.readAudit();
     await this.advance();
     if (this.plan.timeoutMs !== null && Date.now() - this.startedAt > this.plan.timeoutMs) {
@@ -746,20 +727,12 @@ class Demo {
   }
 
   private async stopService(): Promise<void> {
-    const child = this.service;
-    if (!child || this.serviceExited) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      this.note('the service did not stop within 20 s; killing it');
-      child.kill('SIGKILL');
-    }, 20_000);
-    await this.serviceExit;
-    clearTimeout(timer);
+    await this.service?.stop({ killAfterMs: 20_000, onKill: () => this.note('the service did not stop within 20 s; killing it') });
   }
 
   /** A second Ctrl-C: no more waiting. */
   forceStop(): void {
-    if (this.service && !this.serviceExited) this.service.kill('SIGKILL');
+    void this.service?.kill();
   }
 }
 
@@ -767,14 +740,6 @@ class Demo {
 function modelOf(yaml: string): string {
   const doc = parseYaml(yaml) as { workflows: Array<{ model: { name: string } }> };
   return doc.workflows[0]!.model.name;
-}
-
-function tail(file: string, lines = 30): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'pino';
@@ -120,6 +121,12 @@ async function main(): Promise<void> {
   const { app, config, logger } = created;
   exitGracefullyOnSignals(app, config, logger);
   await app.listen(config.http.port, config.http.host);
+  // Keep idle connections longer than a load balancer's idle timeout (60 s on most), so that the
+  // server never closes a connection a client is about to reuse (the client would see "other side
+  // closed" on a request it had already sent). Headers must be allowed a little longer still.
+  const server = app.getHttpServer() as Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   logger.info({ url: `http://${config.http.host}:${config.http.port}` }, 'Understudy is up');
 }
 

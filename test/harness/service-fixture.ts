@@ -63,6 +63,20 @@ export interface ServiceFixture {
   close(): Promise<void>;
 }
 
+/**
+ * Sets segments' stages in a workflow's Unleash flag (100 % of each segment), as ops would before
+ * traffic arrives; on the shared Unleash unless the test brings its own.
+ */
+export async function writeStages(
+  workflow: string,
+  stages: Record<string, Stage>,
+  admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken }),
+): Promise<void> {
+  await admin.ensureSetup();
+  await admin.ensureWorkflowFlag(workflow);
+  for (const [segment, stage] of Object.entries(stages)) await admin.writeSegmentSplit(workflow, segment, { stage, trafficPct: 100 });
+}
+
 export async function startServiceFixture(o: ServiceFixtureOptions): Promise<ServiceFixture> {
   const suffix = uniqueSuffix();
   const wf = writeTestWorkflows({ suffix, ...o.workflows });
@@ -79,12 +93,7 @@ export async function startServiceFixture(o: ServiceFixtureOptions): Promise<Ser
     teardown.push(() => pg.end());
     const topics = await createTopics(suffix, 4);
     await setScenario(wf.model, o.scenario);
-    if (o.stages) {
-      const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-      await admin.ensureSetup();
-      await admin.ensureWorkflowFlag(wf.triage);
-      for (const [segment, stage] of Object.entries(o.stages)) await admin.writeSegmentSplit(wf.triage, segment, { stage, trafficPct: 100 });
-    }
+    if (o.stages) await writeStages(wf.triage, o.stages);
     const services: TestService[] = [];
     teardown.push(async () => {
       for (const s of services) await s.stop();

@@ -1,14 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, AddressInfo } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { parse as parseYaml } from 'yaml';
 import type { ScenarioInput } from '../../tools/simulator/scenario';
 import { findRepoRoot, KafkaControl } from './kafka-cluster';
 import { createTestDatabase, runtimeUrl } from './postgres';
+import { localServiceEnvironment, ServiceTopics } from './service-env';
+import { ServiceExit, ServiceProcess } from './service-process';
+
+export { tail } from './service-process';
+export type { ServiceExit } from './service-process';
 import type { StackInfo } from './stack';
 
 /** What an integration test needs of the shared stack (set by globalSetup in US_STACK). */
@@ -22,13 +27,7 @@ export function uniqueSuffix(): string {
   return randomBytes(4).toString('hex');
 }
 
-export interface TestTopics {
-  workItems: string;
-  workDecisions: string;
-  routing: string;
-  dlq: string;
-  alerts: string;
-}
+export type TestTopics = ServiceTopics;
 
 export async function createTopics(suffix: string, partitions = 4): Promise<TestTopics> {
   const t: TestTopics = {
@@ -89,15 +88,6 @@ export interface TestService {
   exited(): boolean;
 }
 
-export interface ServiceExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** True when stop() had to SIGKILL it: it did not exit on its own within the grace. */
-  killed: boolean;
-  /** From the SIGTERM to the exit (0 when it had exited before stop()). */
-  ms: number;
-}
-
 export interface ServiceOptions {
   suffix: string;
   topics: TestTopics;
@@ -129,38 +119,21 @@ export async function freePort(): Promise<number> {
  * DDL right; it migrates, when asked to, as the owner.
  */
 export function serviceEnv(o: ServiceOptions & { databaseUrl: string; port: number }): Record<string, string> {
-  const s = stackInfo();
   return {
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
-    INSTANCE_ID: `test-${o.suffix}-${randomBytes(2).toString('hex')}`,
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: String(o.port),
-    DATABASE_URL: o.asOwner ? o.databaseUrl : runtimeUrl(o.databaseUrl),
+    ...localServiceEnvironment({
+      stack: stackInfo(),
+      nodeEnv: 'test',
+      logLevel: process.env.TEST_LOG_LEVEL,
+      instanceId: `test-${o.suffix}-${randomBytes(2).toString('hex')}`,
+      port: o.port,
+      databaseUrl: o.asOwner ? o.databaseUrl : runtimeUrl(o.databaseUrl),
+      topics: o.topics,
+      groupId: `understudy-${o.suffix}`,
+      killSwitchFlag: `understudy.kill-switch-${o.suffix}`,
+      unleashBackupPath: path.join(tmpdir(), `understudy-unleash-backup-${o.suffix}`),
+      workflowsFile: o.workflowsFile,
+    }),
     DATABASE_MIGRATION_URL: o.databaseUrl,
-    DATABASE_POOL_SIZE: '10',
-    KAFKA_BROKERS: s.kafka.brokers.join(','),
-    KAFKA_GROUP_ID: `understudy-${o.suffix}`,
-    KAFKA_SESSION_TIMEOUT_MS: '10000',
-    KAFKA_HEARTBEAT_MS: '1000',
-    TOPIC_WORK_ITEMS: o.topics.workItems,
-    TOPIC_WORK_DECISIONS: o.topics.workDecisions,
-    TOPIC_ROUTING: o.topics.routing,
-    TOPIC_DLQ: o.topics.dlq,
-    TOPIC_ALERTS: o.topics.alerts,
-    UNLEASH_URL: s.unleash.url,
-    UNLEASH_CLIENT_TOKEN: s.unleash.clientToken,
-    UNLEASH_ADMIN_TOKEN: s.unleash.adminToken,
-    UNLEASH_REFRESH_MS: '500',
-    UNLEASH_KILL_SWITCH_FLAG: `understudy.kill-switch-${o.suffix}`,
-    UNLEASH_BACKUP_PATH: path.join(tmpdir(), `understudy-unleash-backup-${o.suffix}`),
-    MODEL_BASE_URL: s.simulator.url,
-    MODEL_TIMEOUT_MS: '5000',
-    MODEL_CONCURRENCY: '32',
-    MODEL_BACKOFF_BASE_MS: '100',
-    MODEL_BACKOFF_MAX_MS: '2000',
-    WORKFLOWS_FILE: o.workflowsFile,
-    CONTROLLER_INTERVAL_MS: '1000',
     ...o.env,
     MODEL_PRICES_JSON: testPrices(o.workflowsFile, o.env?.MODEL_PRICES_JSON),
   };
@@ -193,66 +166,34 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
   const port = await freePort();
   const env = serviceEnv({ ...o, databaseUrl, port });
   const root = findRepoRoot(__dirname);
-  const main = path.join(root, 'dist', 'src', 'main.js');
-  if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` first (npm test does)`);
   const logDir = path.join(root, '.stack', 'logs');
   mkdirSync(logDir, { recursive: true });
-  const logFile = path.join(logDir, `${env.INSTANCE_ID}.log`);
-  const out = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [main], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', out, out] });
-  closeSync(out);
-  let exitInfo: string | null = null;
-  let exitStatus: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
-  const exitedP = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitInfo = `code ${code}, signal ${signal}`;
-      exitStatus = { code, signal };
-      resolve();
-    }),
-  );
+  const child = ServiceProcess.start({
+    root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    logFile: path.join(logDir, `${env.INSTANCE_ID}.log`),
+    // e.g. TEST_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every instance a test starts.
+    nodeArgs: process.env.TEST_SERVICE_NODE_ARGS?.split(/\s+/).filter(Boolean),
+  });
   const url = `http://127.0.0.1:${port}`;
   const service: TestService = {
     url,
     env,
     databaseUrl,
     serviceDatabaseUrl: env.DATABASE_URL,
-    pid: child.pid!,
-    logFile,
-    exited: () => exitInfo !== null,
-    stop: async ({ killAfterMs = 30_000 } = {}) => {
-      if (exitInfo) return { ...exitStatus, killed: false, ms: 0 };
-      const t0 = Date.now();
-      let killed = false;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => {
-        killed = true;
-        child.kill('SIGKILL');
-      }, killAfterMs);
-      await exitedP;
-      clearTimeout(t);
-      return { ...exitStatus, killed, ms: Date.now() - t0 };
-    },
-    kill: async () => {
-      if (exitInfo) return;
-      child.kill('SIGKILL');
-      await exitedP;
-    },
+    pid: child.pid,
+    logFile: child.logFile,
+    exited: () => child.exited(),
+    stop: (opts) => child.stop(opts),
+    kill: () => child.kill(),
   };
-  const deadline = Date.now() + (o.readyTimeoutMs ?? 60_000);
-  for (;;) {
-    if (exitInfo) throw new Error(`the service exited before it was ready (${exitInfo}); log ${logFile}:\n${tail(logFile)}`);
-    try {
-      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
-      if (r.status === 200) return service;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await service.kill();
-      throw new Error(`the service did not become healthy in time; log ${logFile}:\n${tail(logFile)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await child.waitHealthy(url, o.readyTimeoutMs ?? 60_000);
+  } catch (e) {
+    await child.kill();
+    throw e;
   }
+  return service;
 }
 
 /** Creates an API token with the CLI a fresh install uses (`npm run token`), against a test database. */
@@ -289,14 +230,6 @@ export async function api(
     body = null;
   }
   return { status: res.status, body, text, headers: res.headers };
-}
-
-export function tail(file: string, lines = 40): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {

@@ -121,9 +121,12 @@ function resolveTokens(opts) {
   // tokens passed explicitly belong to whoever passed them.
   if (!opts.adminToken && !opts.clientToken && (state.adminToken !== adminToken || state.clientToken !== clientToken)) {
     fs.mkdirSync(path.dirname(opts.stateFile), { recursive: true });
-    fs.writeFileSync(opts.stateFile, JSON.stringify({ database: opts.database, adminToken, clientToken, createdAt: new Date().toISOString() }, null, 2), {
+    // Written whole or not at all: whoever started this process reads the file while it starts.
+    const partial = `${opts.stateFile}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, JSON.stringify({ database: opts.database, adminToken, clientToken, createdAt: new Date().toISOString() }, null, 2), {
       mode: 0o600,
     });
+    fs.renameSync(partial, opts.stateFile);
   }
   return { adminToken, clientToken };
 }

@@ -1,10 +1,10 @@
 import { Client } from 'pg';
 import { Consumer } from 'kafkajs';
-import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
 import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor, waitForFlags } from '../harness/test-env';
+import { createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor, waitForFlags } from '../harness/test-env';
+import { writeStages } from '../harness/service-fixture';
 
 /**
  * The transactional outbox: routing rows are written with the decision; an instance that dies
@@ -31,10 +31,7 @@ describe('outbox', () => {
     pg = new Client({ connectionString: db.url });
     await pg.connect();
     await setScenario(wf.model, { seed: 1, accuracy: 0.9, latencyMs: 0 });
-    const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, 'email|eu', { stage: 'supervised', trafficPct: 100 });
+    await writeStages(wf.triage, { 'email|eu': 'supervised' });
   });
 
   afterAll(async () => {

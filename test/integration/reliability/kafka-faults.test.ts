@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
-import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot, KafkaClusterHandle, KafkaControl, startKafkaCluster } from '../../harness/kafka-cluster';
-import { setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
+import { setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, HealthWatcher, ItemPump, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /**
  * Kafka failing under the service, on a mock cluster of this test's own (so that no
@@ -80,10 +80,7 @@ describe('Kafka faults', () => {
     db = await openDb();
     await setScenario(wf.model, { seed: 61, accuracy: 0.9, latencyMs: 20 });
     // One segment supervised, so that the service also produces (the outbox relay) through the faults.
-    const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, 'email|eu', { stage: 'supervised', trafficPct: 100 });
+    await writeStages(wf.triage, { 'email|eu': 'supervised' });
   });
 
   afterAll(async () => {

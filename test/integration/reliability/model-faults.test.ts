@@ -3,11 +3,11 @@ import { Producer } from 'kafkajs';
 import { buildModelRequest, estimateMaxTokens } from '../../../src/inference/domain/model-request';
 import { costOf } from '../../../src/inference/domain/retry-policy';
 import { parseWorkflowFile } from '../../../src/workflows/domain/workflow-file';
-import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
 import { GeneratedItem, toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, health, HealthWatcher, openDb, sleep, TopicWatcher } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /**
  * The model failing: a 429 storm with Retry-After, 500s, calls hanging past
@@ -93,10 +93,7 @@ describe('model faults', () => {
     await setScenario(wf.model, HEALTHY);
     await setScenario(budgetModel, HEALTHY);
     // The segment is confidence-routed with a fixed threshold, so that valid, confident decisions do go `auto`.
-    const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, SEGMENT, { stage: 'confidence-routed', trafficPct: 100 });
+    await writeStages(wf.triage, { [SEGMENT]: 'confidence-routed' });
     await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'confidence-routed', 0.6, 'fixed')`, [
       wf.triage,
       SEGMENT,

@@ -1,10 +1,10 @@
 import { Client } from 'pg';
-import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { PG_BASE_URL } from '../../harness/postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
+import { createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, health, HealthWatcher, ItemPump, OBSERVER_APP, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /**
  * PostgreSQL failing under the service: every connection of the service to its
@@ -65,10 +65,7 @@ describe('PostgreSQL faults', () => {
     admin = new Client({ connectionString: `${PG_BASE_URL}/postgres`, application_name: 'understudy-fault-admin' });
     await admin.connect();
     await setScenario(wf.model, { seed: 71, accuracy: 0.9, latencyMs: { distribution: 'uniform', min: 20, max: 120 } });
-    const gateway = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-    await gateway.ensureSetup();
-    await gateway.ensureWorkflowFlag(wf.triage);
-    await gateway.writeSegmentSplit(wf.triage, 'email|eu', { stage: 'supervised', trafficPct: 100 });
+    await writeStages(wf.triage, { 'email|eu': 'supervised' });
   });
 
   afterAll(async () => {

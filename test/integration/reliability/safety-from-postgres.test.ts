@@ -24,6 +24,7 @@ import {
 } from '../../harness/test-env';
 import { startUnleash, tokenStateFile, UnleashHandle } from '../../harness/unleash-server';
 import { FaultDb, openDb, sleep, TopicWatcher } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /**
  * The safety controls hold from PostgreSQL alone. On an Unleash of this test's own, with two
@@ -125,11 +126,11 @@ describe('safety controls from PostgreSQL alone', () => {
     db = await openDb();
     topics = await createTopics(suffix, 4);
     await setScenario(wf.model, { seed: 13, accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 }, latencyMs: 5 });
-    const admin = new UnleashAdminGateway({ url: unleash.url, adminToken: unleash.adminToken, killSwitchFlag });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
-    await admin.writeSegmentSplit(wf.triage, DRIFT, { stage: 'supervised', trafficPct: 100 });
+    await writeStages(
+      wf.triage,
+      { [ROUTED]: 'confidence-routed', [DRIFT]: 'supervised' },
+      new UnleashAdminGateway({ url: unleash.url, adminToken: unleash.adminToken, killSwitchFlag }),
+    );
     // A fixed threshold, so that the confidence-routed segment sends items `auto` from the start.
     await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'shadow', 0.6, 'fixed')`, [
       wf.triage,

@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot, KafkaClusterHandle, KafkaControl, startKafkaCluster } from '../../harness/kafka-cluster';
-import { ServiceExit, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
+import { ServiceExit, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, ItemPump, openDb, TopicWatcher, waitForQuiet } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /**
  * A graceful stop (SIGTERM) while every Kafka broker is unreachable, on a mock cluster of this
@@ -65,11 +65,7 @@ describe('graceful shutdown with Kafka unreachable', () => {
     // Calls that take a while, so that some are under way when the signal comes.
     await setScenario(wf.model, { seed: 71, accuracy: 0.9, latencyMs: { distribution: 'uniform', min: 400, max: 1500 } });
     // Two segments send routing events out through the outbox; the rest stays in shadow.
-    const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, 'email|eu', { stage: 'supervised', trafficPct: 100 });
-    await admin.writeSegmentSplit(wf.triage, 'chat|us', { stage: 'confidence-routed', trafficPct: 100 });
+    await writeStages(wf.triage, { 'email|eu': 'supervised', 'chat|us': 'confidence-routed' });
   });
 
   afterAll(async () => {

@@ -1,8 +1,8 @@
-import { UnleashAdminGateway } from '../../../src/flags/unleash-admin.gateway';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
+import { createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, health, ItemPump, openDb, TopicWatcher, waitForQuiet } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /** Each job's lease: an instance that cannot renew its leases for this long loses its jobs. */
 const LEASE_MS = 3000;
@@ -36,11 +36,7 @@ describe('SIGKILL under load', () => {
     await setScenario(wf.model, { seed: 91, accuracy: 0.9, latencyMs: { distribution: 'uniform', min: 50, max: 200 } });
     // Two triage segments send something out (suggest; review until a threshold exists); the
     // third and the invoices stay in shadow.
-    const admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, 'email|eu', { stage: 'supervised', trafficPct: 100 });
-    await admin.writeSegmentSplit(wf.triage, 'chat|us', { stage: 'confidence-routed', trafficPct: 100 });
+    await writeStages(wf.triage, { 'email|eu': 'supervised', 'chat|us': 'confidence-routed' });
   });
 
   afterAll(async () => {

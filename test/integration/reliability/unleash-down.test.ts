@@ -11,6 +11,7 @@ import { PG_BASE_URL } from '../../harness/postgres';
 import { createTopics, freePort, kafkaClient, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { startUnleash, tokenStateFile, UnleashHandle } from '../../harness/unleash-server';
 import { FaultDb, health, HealthWatcher, openDb, sleep, TopicWatcher } from './fault-kit';
+import { writeStages } from '../../harness/service-fixture';
 
 /**
  * Unleash unreachable. On an Unleash of this test's own (the shared one is never
@@ -117,11 +118,11 @@ describe('Unleash down', () => {
     db = await openDb();
     topics = await createTopics(suffix, 4);
     await setScenario(wf.model, { seed: 12, accuracy: 0.9, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 }, latencyMs: 10 });
-    const admin = new UnleashAdminGateway({ url: unleash.url, adminToken: unleash.adminToken, killSwitchFlag });
-    await admin.ensureSetup();
-    await admin.ensureWorkflowFlag(wf.triage);
-    await admin.writeSegmentSplit(wf.triage, SUPERVISED, { stage: 'supervised', trafficPct: 100 });
-    await admin.writeSegmentSplit(wf.triage, ROUTED, { stage: 'confidence-routed', trafficPct: 100 });
+    await writeStages(
+      wf.triage,
+      { [SUPERVISED]: 'supervised', [ROUTED]: 'confidence-routed' },
+      new UnleashAdminGateway({ url: unleash.url, adminToken: unleash.adminToken, killSwitchFlag }),
+    );
     // A fixed threshold, so that the confidence-routed segment does send items `auto`.
     await db.pg.query(`INSERT INTO segments (workflow, segment, stage, threshold, threshold_source) VALUES ($1, $2, 'confidence-routed', 0.6, 'fixed')`, [
       wf.triage,
