@@ -340,7 +340,7 @@ class Demo {
     }
     this.service = child;
     writeFileSync(path.join(this.dir, 'service.pid'), String(child.pid));
-    void child.exited$().then(() => {
+    void child.whenExited().then(() => {
       if (!this.shuttingDown) this.note(`the service exited (${child.exitInfo}); its log: ${logFile}`);
     });
     this.serviceUrl = `http://127.0.0.1:${port}`;

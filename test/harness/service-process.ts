@@ -79,7 +79,7 @@ export class ServiceProcess {
   }
 
   /** Resolves when the process has exited, however. */
-  exited$(): Promise<void> {
+  whenExited(): Promise<void> {
     return this.exit;
   }
 

@@ -11,10 +11,10 @@ import { findRepoRoot, KafkaControl } from './kafka-cluster';
 import { createTestDatabase, runtimeUrl } from './postgres';
 import { localServiceEnvironment, ServiceTopics } from './service-env';
 import { ServiceExit, ServiceProcess } from './service-process';
+import type { StackInfo } from './stack';
 
 export { tail } from './service-process';
 export type { ServiceExit } from './service-process';
-import type { StackInfo } from './stack';
 
 /** What an integration test needs of the shared stack (set by globalSetup in US_STACK). */
 export function stackInfo(): StackInfo {
