@@ -78,7 +78,7 @@ class Failed extends Error {
   }
 }
 
-function fixture(opts: { killSwitch?: boolean; versions?: WorkflowVersion[] } = {}) {
+function fixture(opts: { killSwitch?: boolean | Error; versions?: WorkflowVersion[] } = {}) {
   const clock = new ManualClock(new Date('2026-03-01T10:00:00Z'));
   const budget = new FakeBudget();
   const model = new FakeModel();
@@ -87,7 +87,12 @@ function fixture(opts: { killSwitch?: boolean; versions?: WorkflowVersion[] } = 
   const versions = opts.versions ?? [version];
   const pipeline = createJobPipeline({
     versions: { version: (w, v) => versions.find((x) => x.workflow === w && x.version === v) },
-    killSwitch: { killSwitch: () => world.killSwitch },
+    killSwitch: {
+      killSwitch: async () => {
+        if (world.killSwitch instanceof Error) throw world.killSwitch;
+        return world.killSwitch;
+      },
+    },
     budget,
     model,
     classify: (e) => (e instanceof Failed ? e.failure : { kind: 'connection', message: String(e) }),
@@ -114,6 +119,19 @@ describe('the kill switch', () => {
   it('skips the job before the budget or the model is asked anything', async () => {
     const { pipeline, model, budget } = fixture({ killSwitch: true });
     expect(await pipeline.process(job())).toEqual({ kind: 'skipped', job: job(), reason: 'kill switch on: the AI is not called' });
+    expect(budget.reserved).toEqual([]);
+    expect(model.requests).toEqual([]);
+  });
+
+  it('unreadable (database away): the AI is not called and the job is retried after its backoff, its attempt given back', async () => {
+    const { pipeline, model, budget, at } = fixture({ killSwitch: new Error('terminating connection due to administrator command') });
+    expect(await pipeline.process(job({ attempts: 2 }))).toEqual({
+      kind: 'retry',
+      job: job({ attempts: 2 }),
+      error: 'kill switch check failed: terminating connection due to administrator command',
+      nextAttemptAt: at(1500),
+      refundAttempt: true,
+    });
     expect(budget.reserved).toEqual([]);
     expect(model.requests).toEqual([]);
   });

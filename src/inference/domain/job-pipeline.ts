@@ -64,8 +64,9 @@ const MAX_RAW_OUTPUT = 10_000;
 /**
  * One claimed job, run to an outcome: the kill switch, the budget reservation, the model call,
  * the validation of its answer. It never throws for an expected failure: a missing version
- * fails, the kill switch and an exhausted budget skip (the item stays with people), a budget
- * held by calls in flight or unreadable retries soon with the attempt given back, a failed call
+ * fails, the kill switch and an exhausted budget skip (the item stays with people), a kill switch
+ * that cannot be read, or a budget held by calls in flight or unreadable, retries soon with the
+ * attempt given back, a failed call
  * retries with backoff until its attempts run out, and an open circuit retries once it may close.
  */
 export class JobPipeline {
@@ -74,7 +75,16 @@ export class JobPipeline {
   async process(job: ClaimedJob): Promise<FinishedJob> {
     const version = this.d.versions.version(job.workflow, job.version);
     if (!version) return { kind: 'failed', job, error: `workflow version ${job.workflow} v${job.version} is not stored` };
-    if (await this.d.killSwitch.killSwitch()) return { kind: 'skipped', job, reason: 'kill switch on: the AI is not called' };
+    let killed: boolean;
+    try {
+      killed = await this.d.killSwitch.killSwitch();
+    } catch (e) {
+      // The stored kill switch could not be read (database away): the AI is not called while it
+      // cannot be known to be off, and the job is retried after a backoff with its attempt given
+      // back, rather than left 'processing' until its lease expires.
+      return this.retrySoon(job, `kill switch check failed: ${errorMessage(e)}`, job.attempts);
+    }
+    if (killed) return { kind: 'skipped', job, reason: 'kill switch on: the AI is not called' };
 
     const def = version.definition;
     const { request, inputHash } = buildModelRequest(def, job);
