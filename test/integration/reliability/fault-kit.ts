@@ -283,7 +283,12 @@ export async function waitForQuiet(db: FaultDb, o: { items: number; decisions?: 
   const jobs = o.items * (o.versions ?? 1);
   await waitFor(
     `all ${jobs} jobs finished`,
-    async () => (await db.count(`SELECT count(*) n FROM ai_jobs WHERE state IN ('completed', 'failed', 'skipped')`)) === jobs,
+    async () => {
+      if ((await db.count(`SELECT count(*) n FROM ai_jobs WHERE state IN ('completed', 'failed', 'skipped')`)) === jobs) return true;
+      // What a timeout reports: where the jobs are (e.g. 'processing', waiting for a lease).
+      const states = await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ai_jobs GROUP BY state ORDER BY state`);
+      throw new Error(`jobs by state ${JSON.stringify(Object.fromEntries(states.map((r) => [r.state, r.n])))}`);
+    },
     timeoutMs,
     500,
   );
