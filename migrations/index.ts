@@ -10,6 +10,7 @@ import { AuditHashChain1796200000000 } from './1796200000000-AuditHashChain';
 import { PersonalDataRetention1796300000000 } from './1796300000000-PersonalDataRetention';
 import { TokenWorkflowScope1796400000000 } from './1796400000000-TokenWorkflowScope';
 import { BudgetClaims1796500000000 } from './1796500000000-BudgetClaims';
+import { PlanSafeQueueIndexes1796600000000 } from './1796600000000-PlanSafeQueueIndexes';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   PersonalDataRetention1796300000000,
   TokenWorkflowScope1796400000000,
   BudgetClaims1796500000000,
+  PlanSafeQueueIndexes1796600000000,
 ];

@@ -127,8 +127,11 @@ export class JobRepository {
          attempts = CASE WHEN o."refundAttempt" THEN greatest(j.attempts - 1, 0) ELSE j.attempts END,
          locked_by = NULL, locked_at = NULL, updated_at = now()
        FROM jsonb_to_recordset($1::jsonb) AS o(id text, state text, error text, "skipReason" text, "nextAttemptAt" timestamptz, "refundAttempt" boolean)
-       WHERE j.id = o.id::bigint AND j.state = 'processing' AND (j.locked_by = $2 OR j.locked_by IS NULL)`,
-      [JSON.stringify(outcomes.map((o) => ({ ...o, refundAttempt: o.refundAttempt ?? false }))), instanceId],
+       WHERE j.id = ANY($3::bigint[]) AND j.id = o.id::bigint AND j.state = 'processing' AND (j.locked_by = $2 OR j.locked_by IS NULL)`,
+      // j.id = ANY($3) gives the planner the primary key to find the rows by, whatever the table's
+      // statistics say: with them behind the table's growth it scanned every job in 'processing'
+      // once per outcome (300 ms for a batch of 500).
+      [JSON.stringify(outcomes.map((o) => ({ ...o, refundAttempt: o.refundAttempt ?? false }))), instanceId, outcomes.map((o) => o.id)],
     );
   }
 
