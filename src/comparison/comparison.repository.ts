@@ -38,6 +38,17 @@ export interface NewHumanPair {
 
 type ItemKey = { workflow: string; itemId: string };
 
+/**
+ * The parameters of a lookup by item keys: $1 workflows and $2 item ids (the pairs, for the join),
+ * $3 the distinct workflows. Each lookup also says `t.workflow = ANY($3) AND t.item_id = ANY($2)`,
+ * which an index on (workflow, item_id) answers directly: so the planner finds the rows by index
+ * whatever the table's statistics say. With the statistics behind the table's growth (a new
+ * deployment, a burst, every test database) it sorted and merged the whole table once per batch.
+ */
+function keyParams(items: ItemKey[]): [string[], string[], string[]] {
+  return [items.map((i) => i.workflow), items.map((i) => i.itemId), [...new Set(items.map((i) => i.workflow))]];
+}
+
 @Injectable()
 export class ComparisonRepository {
   /**
@@ -56,8 +67,8 @@ export class ComparisonRepository {
          WHERE rd.workflow = d.workflow AND rd.item_id = d.item_id
          ORDER BY rd.ai_decision_id = d.id DESC, rd.id LIMIT 1
        ) r ON true
-       WHERE d.valid`,
-      [items.map((i) => i.workflow), items.map((i) => i.itemId)],
+       WHERE d.valid AND d.workflow = ANY($3::text[]) AND d.item_id = ANY($2::text[])`,
+      keyParams(items),
     );
   }
 
@@ -67,8 +78,9 @@ export class ComparisonRepository {
       `SELECT h.id::text AS id, h.workflow, h.item_id AS "itemId", h.decision, h.kind, h.ai_decision_id::text AS "aiDecisionId", h.verdict
        FROM unnest($1::text[], $2::text[]) AS k(workflow, item_id)
        JOIN human_decisions h ON h.workflow = k.workflow AND h.item_id = k.item_id
+       WHERE h.workflow = ANY($3::text[]) AND h.item_id = ANY($2::text[])
        ORDER BY h.id`,
-      [items.map((i) => i.workflow), items.map((i) => i.itemId)],
+      keyParams(items),
     );
   }
 
@@ -113,8 +125,9 @@ export class ComparisonRepository {
        FROM unnest($1::text[], $2::text[]) AS k(workflow, item_id)
        JOIN work_items w ON w.workflow = k.workflow AND w.item_id = k.item_id
        JOIN human_decisions h ON h.workflow = k.workflow AND h.item_id = k.item_id AND h.kind = 'independent'
+       WHERE w.workflow = ANY($3::text[]) AND w.item_id = ANY($2::text[]) AND h.workflow = ANY($3::text[]) AND h.item_id = ANY($2::text[])
        ORDER BY h.id`,
-      [items.map((i) => i.workflow), items.map((i) => i.itemId)],
+      keyParams(items),
     );
   }
 
