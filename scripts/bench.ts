@@ -9,8 +9,10 @@
  *   latency     the same with the model at 500 ms (bounded by MODEL_CONCURRENCY), and the naive pipeline
  *   routing     routing overhead at 500 items/s with a segment in supervised, and the naive pipeline
  *   reports     report latency over 1,000,000 comparisons' rollups, and a scan of the raw rows
- *   judgement   the risk of the rollout's decisions (gate, threshold, guard, re-review), simulated; also written to benchmarks.json
+ *   judgement   the risk of the rollout's decisions (gate, threshold, guard, re-review), simulated
  *   threshold   the confidence threshold's guarantee, and the naive "observed accuracy" rule
+ *
+ * Every section's figures also go to benchmarks.json (scripts/bench/figures.ts names the keys).
  *
  * Diagnostics: BENCH_STATEMENT_LOG=1 makes PostgreSQL log every statement of the benchmark's
  * databases with its duration (in the server log), to see which queries a phase spends its time on.
@@ -23,6 +25,7 @@ import { parseWorkflowFile } from '../src/workflows/domain/workflow-file';
 import { findRepoRoot } from '../test/harness/kafka-cluster';
 import { startStack } from '../test/harness/stack';
 import { adminUrl, BenchContext, dropBenchDatabases, kafkaFor, pgClient } from './bench/context';
+import { benchmarkFigures } from './bench/figures';
 import { judgementFigures, simulateJudgement } from './bench/judgement';
 import { loadavg, machineInfo } from './bench/machine';
 import { BenchResults, renderMarkdown } from './bench/markdown';
@@ -72,19 +75,7 @@ function parseArgs(argv: string[], root: string): Options {
  */
 function writeFigures(file: string, results: BenchResults): void {
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const out: Record<string, unknown> = { ...previous, command: results.command, machine: results.machine, writtenAt: new Date().toISOString() };
-  if (results.judgement) {
-    out.judgement = {
-      ...judgementFigures(results.judgement),
-      runs: results.judgement.options.runs,
-      naive: {
-        gatePassAtTarget: Math.max(...results.judgement.gate.scenarios.map((g) => g.naivePassShare)),
-        thresholdViolations: results.judgement.threshold.naiveViolations,
-        guardDelayMedian: results.judgement.guard.naiveDelayMedian,
-        falseRevertsPer1000SegmentDays: results.judgement.guard.naiveFalseRevertsPer1000SegmentDays,
-      },
-    };
-  }
+  const out = { ...previous, command: results.command, machine: results.machine, writtenAt: new Date().toISOString(), ...benchmarkFigures(results) };
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
 

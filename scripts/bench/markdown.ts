@@ -553,6 +553,14 @@ export function renderMarkdown(r: BenchResults): string {
           ['building the rollups (accumulate + upsert, hourly rows by trigger)', `${fmt(x.buildMs / 1000, 1)} s`],
           ['comparisons counted by the agreement report', fmt(x.reportTotalN, 0)],
           [
+            'what reports read, on disk (tables, indexes, TOAST), per 1,000,000 comparisons',
+            `${fmt((Object.values(x.storageBytes).reduce((a, b) => a + b, 0) * 1_000_000) / x.comparisons / 1048576, 1)} MiB (` +
+              Object.entries(x.storageBytes)
+                .map(([t, b]) => `${t} ${fmt(b / 1048576, 1)} MiB`)
+                .join(', ') +
+              ')',
+          ],
+          [
             'raw rows for the naive baseline, batched INSERT (20,000 rows per statement)',
             `${fmt(x.rawInsert.rows, 0)} in ${fmt(x.rawInsert.ms / 1000, 1)} s = ${fmt(x.rawInsert.perSecond, 0)} rows/s`,
           ],

@@ -35,11 +35,17 @@ export interface ReportsResult {
   buildMs: number;
   rawInsert: { rows: number; ms: number; perSecond: number };
   reportTotalN: number | null;
+  /** On-disk size (tables, indexes, TOAST) of what reports read, by table. */
+  storageBytes: Record<string, number>;
+  days: number;
   endpoints: Array<{ name: string; path: string; ms: Distribution }>;
   naive: Array<{ name: string; ms: Distribution }>;
   loadBefore: string;
   loadAfter: string;
 }
+
+/** The tables reports read (their storage per million comparisons is a figure). */
+const REPORT_TABLES = ['rollup_minute', 'rollup_hour', 'rollup_confusion', 'evidence_minute', 'evidence_hour'];
 
 const CHANNELS = ['email', 'chat', 'phone'];
 const REGIONS = ['eu', 'us', 'apac'];
@@ -239,10 +245,19 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
     await pg.query(`VACUUM ANALYZE bench_raw_comparisons`);
     await pg.query(`VACUUM ANALYZE rollup_minute`);
     await pg.query(`VACUUM ANALYZE rollup_confusion`);
+    await pg.query(`VACUUM ANALYZE rollup_hour`);
+    await pg.query(`VACUUM ANALYZE evidence_minute`);
     await pg.query(`INSERT INTO segments (workflow, segment) SELECT $1, s FROM unnest($2::text[]) s ON CONFLICT DO NOTHING`, [
       wf,
       CHANNELS.flatMap((c) => REGIONS.map((r) => `${c}|${r}`)),
     ]);
+    const storageBytes: Record<string, number> = Object.fromEntries(
+      (
+        await pg.query(`SELECT t AS name, pg_total_relation_size(t)::float8 AS bytes FROM unnest($1::text[]) t WHERE to_regclass(t) IS NOT NULL ORDER BY t`, [
+          REPORT_TABLES,
+        ])
+      ).rows.map((r: { name: string; bytes: number }) => [r.name, r.bytes]),
+    );
     const counts = (await pg.query(`SELECT (SELECT count(*) FROM rollup_minute)::int AS minute, (SELECT count(*) FROM rollup_confusion)::int AS confusion`))
       .rows[0];
 
@@ -336,6 +351,8 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       buildMs,
       rawInsert: { rows: n, ms: rawMs, perSecond: perSecond(n, rawMs) },
       reportTotalN,
+      storageBytes,
+      days: (end - start) / 86_400_000,
       endpoints,
       naive,
       loadBefore,
