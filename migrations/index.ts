@@ -11,6 +11,8 @@ import { PersonalDataRetention1796300000000 } from './1796300000000-PersonalData
 import { TokenWorkflowScope1796400000000 } from './1796400000000-TokenWorkflowScope';
 import { BudgetClaims1796500000000 } from './1796500000000-BudgetClaims';
 import { PlanSafeQueueIndexes1796600000000 } from './1796600000000-PlanSafeQueueIndexes';
+import { EvidenceHour1796700000000 } from './1796700000000-EvidenceHour';
+import { RollupHourDeletes1796800000000 } from './1796800000000-RollupHourDeletes';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -27,4 +29,6 @@ export const MIGRATIONS = [
   TokenWorkflowScope1796400000000,
   BudgetClaims1796500000000,
   PlanSafeQueueIndexes1796600000000,
+  EvidenceHour1796700000000,
+  RollupHourDeletes1796800000000,
 ];

@@ -6,6 +6,7 @@ import type { Arm, ArmEvidence } from './domain/evidence';
 
 export type { ArmEvidence };
 import { CONFIDENCE_BINS } from './domain/rollup';
+import { EVIDENCE_TABLES, periodSource } from './period-source';
 
 /** The ArmEvidence sums over a set of evidence_minute rows. */
 const SUMS = `coalesce(sum(blind_n), 0)::float8 AS "blindN", coalesce(sum(blind_agree), 0)::float8 AS "blindAgree",
@@ -17,7 +18,7 @@ export type EvidenceGrouping = 'segment' | 'day' | 'version' | 'model' | 'prompt
 
 const GROUP_KEY: Record<EvidenceGrouping, string> = {
   segment: 'e.segment',
-  day: `to_char(e.minute AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  day: `to_char(e.t AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
   version: 'e.workflow_version::text',
   model: 'v.model',
   promptVersion: 'v.prompt_version',
@@ -55,27 +56,18 @@ export class EvidenceRepository {
   }
 
   /**
-   * Blind and anchored labels per report group and arm, for items the AI decided in [from, to)
-   * (analysts see both side by side: anchored reviews overstate agreement).
+   * Blind and anchored labels per report group and arm, for items the AI decided in the minutes of
+   * [from, to) (analysts see both side by side: anchored reviews overstate agreement).
    */
   async grouped(
     f: { workflow: string; from: Date; to: Date; segment?: string; version?: number },
     groupBy: EvidenceGrouping,
   ): Promise<Array<ArmEvidence & { key: string; arm: Arm }>> {
-    const params: unknown[] = [f.workflow, f.from, f.to];
-    let where = `e.workflow = $1 AND e.minute >= date_trunc('minute', $2::timestamptz) AND e.minute < $3`;
-    if (f.segment !== undefined) {
-      params.push(f.segment);
-      where += ` AND e.segment = $${params.length}`;
-    }
-    if (f.version !== undefined) {
-      params.push(f.version);
-      where += ` AND e.workflow_version = $${params.length}`;
-    }
+    const params: unknown[] = [];
+    const source = periodSource(EVIDENCE_TABLES, f, params);
     return this.dataSource.query(
       `SELECT ${GROUP_KEY[groupBy]} AS key, e.arm, ${SUMS}
-       FROM evidence_minute e JOIN workflow_versions v ON v.workflow = e.workflow AND v.version = e.workflow_version
-       WHERE ${where}
+       FROM ${source} e JOIN workflow_versions v ON v.workflow = e.workflow AND v.version = e.workflow_version
        GROUP BY 1, 2 ORDER BY 1, 2`,
       params,
     );
