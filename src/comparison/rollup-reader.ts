@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
-import { rollupRange, type RollupGroupSums, type RollupTotals } from './domain/rollup';
+import { CONFIDENCE_BINS, LATENCY_BUCKETS_MS, type RollupGroupSums, type RollupTotals } from './domain/rollup';
+import { arraySum, periodSource, ROLLUP_TABLES, type PeriodScope } from './period-source';
 
 export type { RollupGroupSums, RollupTotals };
 import type { EvidenceGrouping } from './evidence.repository';
@@ -14,13 +15,7 @@ import type { EvidenceGrouping } from './evidence.repository';
  */
 
 /** Which rollup rows a period sum covers. */
-export interface RollupScope {
-  workflow: string;
-  from: Date;
-  to: Date;
-  segment?: string;
-  version?: number;
-}
+export type RollupScope = PeriodScope;
 
 /** A segment's last hour as people see it beside its state. */
 export interface RollupLastHour {
@@ -57,32 +52,6 @@ const KEY: Record<EvidenceGrouping, { minute: string; day: string }> = {
   promptVersion: { minute: 'v.prompt_version', day: 'v.prompt_version' },
 };
 
-const COUNTERS = `n, agree, n_independent, agree_independent, n_review, agree_review, n_overridden, n_audit, agree_audit, conf_n,
-  conf_agree, field_agree, hh_n, hh_agree, ai_calls, ai_ok, ai_invalid, ai_failed, ai_skipped, prompt_tokens, completion_tokens,
-  cost_usd, latency_sum_ms, latency_hist, routed`;
-
-/**
- * The rollup rows of a period, as one row source with the time in `t`: whole hours from rollup_hour
- * (kept from rollup_minute by the database), the minutes at either end from rollup_minute. A week
- * is then ~170 rows per segment instead of ~10,000. Appends its parameters to `params`.
- */
-export function rollupSource(f: RollupScope, params: unknown[]): string {
-  const p = (v: unknown) => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  let scope = `workflow = ${p(f.workflow)}`;
-  if (f.segment !== undefined) scope += ` AND segment = ${p(f.segment)}`;
-  if (f.version !== undefined) scope += ` AND workflow_version = ${p(f.version)}`;
-  const range = rollupRange(f.from, f.to);
-  const minutes = (cond: string) => `SELECT workflow, segment, workflow_version, minute AS t, ${COUNTERS} FROM rollup_minute WHERE ${scope} AND ${cond}`;
-  if (!range.hours) return `(${minutes(`minute >= ${p(range.minuteFrom)} AND minute < ${p(range.minuteTo)}`)})`;
-  const { from, to } = range.hours;
-  return `(SELECT workflow, segment, workflow_version, hour AS t, ${COUNTERS} FROM rollup_hour WHERE ${scope} AND hour >= ${p(from)} AND hour < ${p(to)}
-    UNION ALL ${minutes(`minute >= ${p(range.minuteFrom)} AND minute < ${p(from)}`)}
-    UNION ALL ${minutes(`minute >= ${p(to)} AND minute < ${p(range.minuteTo)}`)})`;
-}
-
 @Injectable()
 export class RollupReader {
   constructor(private readonly dataSource: DataSource) {}
@@ -118,24 +87,40 @@ export class RollupReader {
     return m;
   }
 
-  /** A period's rollup sums per group (hours and minutes alike, see rollupSource). */
+  /**
+   * A period's rollup sums per group (hours and minutes alike, see periodSource). The field
+   * counters come from a second query, run beside the first: summed key by key from
+   * jsonb_each_text, set-based (understudy_jsonb_sum_agg calls a SQL function per row).
+   */
   async groupSums(f: RollupScope, groupBy: EvidenceGrouping): Promise<RollupGroupSums[]> {
-    const params: unknown[] = [];
-    const source = rollupSource(f, params);
-    return this.dataSource.query(
-      `SELECT ${KEY[groupBy].minute} AS key,
-              sum(r.n)::float8 AS n, sum(r.agree)::float8 AS agree, sum(r.n_review)::float8 AS "nReview",
-              sum(r.n_overridden)::float8 AS "nOverridden", sum(r.n_audit)::float8 AS "nAudit", sum(r.agree_audit)::float8 AS "agreeAudit",
-              sum(r.hh_n)::float8 AS "hhN", sum(r.hh_agree)::float8 AS "hhAgree", sum(r.ai_calls)::float8 AS "aiCalls",
-              sum(r.ai_ok)::float8 AS "aiOk", sum(r.ai_invalid)::float8 AS "aiInvalid", sum(r.ai_failed)::float8 AS "aiFailed",
-              sum(r.ai_skipped)::float8 AS "aiSkipped", sum(r.prompt_tokens)::float8 AS "promptTokens",
-              sum(r.completion_tokens)::float8 AS "completionTokens", sum(r.cost_usd)::float8 AS "costUsd",
-              sum(r.latency_sum_ms)::float8 AS "latencySumMs", understudy_array_sum_agg(r.latency_hist) AS "latencyHist",
-              understudy_jsonb_sum_agg(r.field_agree) AS "fieldAgree"
-       FROM ${source} r JOIN workflow_versions v ON v.workflow = r.workflow AND v.version = r.workflow_version
-       GROUP BY 1 ORDER BY 1`,
-      params,
-    );
+    const sumsParams: unknown[] = [];
+    const fieldsParams: unknown[] = [];
+    const joined = (params: unknown[]) =>
+      `${periodSource(ROLLUP_TABLES, f, params)} r JOIN workflow_versions v ON v.workflow = r.workflow AND v.version = r.workflow_version`;
+    const [rows, fields] = await Promise.all([
+      this.dataSource.query(
+        `SELECT ${KEY[groupBy].minute} AS key,
+                sum(r.n)::float8 AS n, sum(r.agree)::float8 AS agree, sum(r.n_review)::float8 AS "nReview",
+                sum(r.n_overridden)::float8 AS "nOverridden", sum(r.n_audit)::float8 AS "nAudit", sum(r.agree_audit)::float8 AS "agreeAudit",
+                sum(r.hh_n)::float8 AS "hhN", sum(r.hh_agree)::float8 AS "hhAgree", sum(r.ai_calls)::float8 AS "aiCalls",
+                sum(r.ai_ok)::float8 AS "aiOk", sum(r.ai_invalid)::float8 AS "aiInvalid", sum(r.ai_failed)::float8 AS "aiFailed",
+                sum(r.ai_skipped)::float8 AS "aiSkipped", sum(r.prompt_tokens)::float8 AS "promptTokens",
+                sum(r.completion_tokens)::float8 AS "completionTokens", sum(r.cost_usd)::float8 AS "costUsd",
+                sum(r.latency_sum_ms)::float8 AS "latencySumMs", ${arraySum('r.latency_hist', LATENCY_BUCKETS_MS.length + 1)} AS "latencyHist"
+         FROM ${joined(sumsParams)}
+         GROUP BY 1 ORDER BY 1`,
+        sumsParams,
+      ) as Promise<RollupGroupSums[]>,
+      this.dataSource.query(
+        `SELECT ${KEY[groupBy].minute} AS key, f.key AS field, sum(f.value::bigint)::float8 AS total
+         FROM ${joined(fieldsParams)}, jsonb_each_text(r.field_agree) f
+         GROUP BY 1, 2`,
+        fieldsParams,
+      ) as Promise<Array<{ key: string; field: string; total: number }>>,
+    ]);
+    const byKey = new Map<string, Record<string, number>>();
+    for (const x of fields) byKey.set(x.key, { ...byKey.get(x.key), [x.field]: x.total });
+    return rows.map((r) => ({ ...r, fieldAgree: byKey.get(r.key) ?? {} }));
   }
 
   /** The AI-against-human confusion cells of a period's days, per group. */
@@ -162,9 +147,9 @@ export class RollupReader {
   /** A version's confidence bins over a period: labels and agreements per bin (empty arrays when none). */
   async confidenceBins(f: RollupScope & { version: number }): Promise<{ n: number[]; agree: number[] }> {
     const params: unknown[] = [];
-    const source = rollupSource(f, params);
+    const source = periodSource(ROLLUP_TABLES, f, params);
     const [r] = await this.dataSource.query(
-      `SELECT understudy_array_sum_agg(conf_n) AS n, understudy_array_sum_agg(conf_agree) AS agree FROM ${source} r`,
+      `SELECT ${arraySum('conf_n', CONFIDENCE_BINS)} AS n, ${arraySum('conf_agree', CONFIDENCE_BINS)} AS agree FROM ${source} r`,
       params,
     );
     return { n: ((r?.n as string[] | null) ?? []).map(Number), agree: ((r?.agree as string[] | null) ?? []).map(Number) };
