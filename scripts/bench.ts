@@ -8,7 +8,7 @@
  *   throughput  shadow throughput of one instance, model at 0 ms, and the naive pipeline
  *   latency     the same with the model at 500 ms (bounded by MODEL_CONCURRENCY), and the naive pipeline
  *   routing     routing overhead at 500 items/s with a segment in supervised, and the naive pipeline
- *   reports     report latency over 1,000,000 comparisons' rollups, and a scan of the raw rows
+ *   reports     report latency over 10,000,000 comparisons in 30 days (rollups), and a scan of the raw rows
  *   judgement   the risk of the rollout's decisions (gate, threshold, guard, re-review), simulated
  *   threshold   the confidence threshold's guarantee, and the naive "observed accuracy" rule
  *
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
     }
     if (want('reports')) {
       await section('report latency', async () => {
-        results.reports = await runReports(ctx, { comparisons: q ? 100_000 : 1_000_000, runs: 20, naiveRuns: 5 });
+        results.reports = await runReports(ctx, { comparisons: q ? 1_000_000 : 10_000_000, days: 30, runs: 20, naiveRuns: q ? 3 : 2 });
         log(`   ${results.reports.endpoints.map((e) => `${e.name}: ${fmt(e.ms.p50, 1)} ms`).join('; ')}`);
       });
     }

@@ -12,17 +12,18 @@ import { startServiceProcess, startSimulator } from './processes';
 import { distribution, Distribution, perSecond } from './stats';
 
 /**
- * Report latency over 1,000,000 comparisons.
+ * Report latency over a month of a busy workflow: 10,000,000 comparisons in 30 days.
  *
- * The data: 1,000,000 comparisons of the triage workflow, spread evenly over the seven days a report
- * covers by default (nine segments of unequal volume and agreement, ~15 % reviews, 5 % audits,
- * confidences, labels, field agreement, AI calls with tokens and latencies). Each one is added to
- * the service's own RollupAccumulator — the code the ingest and the decision writer call for every
- * comparison — and the accumulated rows are written with the service's own RollupRepository upsert.
- * Rollups are sums, so adding the comparisons day by day gives exactly the rows the service would
- * have written had it stored them one batch at a time: about 9 segments × 10,080 minutes ≈ 90,000
- * rollup_minute rows and ~2,500 rollup_confusion rows. (Running 1,000,000 items through the service
- * would take longer than the benchmark's budget and produce the same rows.)
+ * The data: nine segments of unequal volume and agreement, ~15 % reviews, 5 % audits, confidences,
+ * labels, field agreement, AI calls with tokens and latencies. The last day's comparisons (a
+ * thirtieth of them) are each added to the service's own RollupAccumulator — the code the ingest
+ * and the decision writer call for every comparison — and written with the service's own
+ * RollupRepository upsert: exactly the rows the service would have written batch by batch. The 29
+ * days before it are that day's rows moved back a whole number of days, in SQL (rollup_minute,
+ * evidence_minute, rollup_confusion; the hourly tables follow by their triggers): about 9 segments ×
+ * 43,200 minutes ≈ 390,000 rollup_minute rows. The reports read the same number of rows whatever
+ * the days hold, and adding ten million comparisons one by one would take most of the benchmark's
+ * time budget.
  *
  * The same comparisons are also stored as raw rows (the comparisons table's columns and its
  * (workflow, segment, created_at) index, without the foreign keys to decisions that do not exist
@@ -142,7 +143,15 @@ async function timeSql(pg: Client, runs: number, queries: Array<{ sql: string; p
   return distribution(times);
 }
 
-export async function runReports(ctx: BenchContext, o: { comparisons: number; runs: number; naiveRuns: number }): Promise<ReportsResult> {
+/** The columns of a table in order, each as it is or as the expression `shift` gives for it (copying rows to another day). */
+async function columnsOf(pg: Client, table: string, shift: Record<string, string>): Promise<{ names: string; values: string }> {
+  const cols: string[] = (
+    await pg.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND column_name <> 'id' ORDER BY ordinal_position`, [table])
+  ).rows.map((r: { column_name: string }) => r.column_name);
+  return { names: cols.join(', '), values: cols.map((c) => shift[c] ?? c).join(', ') };
+}
+
+export async function runReports(ctx: BenchContext, o: { comparisons: number; days: number; runs: number; naiveRuns: number }): Promise<ReportsResult> {
   const loadBefore = loadavg();
   const name = 'reports';
   const workflows = writeBenchWorkflows(ctx, name);
@@ -163,18 +172,18 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
   await ds.initialize();
   try {
     const wf = workflows.triage;
-    const end = Date.now() - 60_000;
-    const start = end - 7 * 86_400_000 + 3_600_000;
-    await pg.query(
-      `CREATE TABLE bench_raw_comparisons (LIKE comparisons INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
-       ALTER TABLE bench_raw_comparisons ADD PRIMARY KEY (id);
-       CREATE INDEX bench_raw_comparisons_segment_time ON bench_raw_comparisons (workflow, segment, created_at);`,
-    );
+    const day = 86_400_000;
+    // On a minute, so the days moved back meet without sharing a minute.
+    const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const start = end - o.days * day;
+    const perDay = Math.ceil(o.comparisons / o.days);
+    await pg.query(`CREATE TABLE bench_raw_comparisons (LIKE comparisons INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
     const repo = new RollupRepository();
     let buildMs = 0;
     let rawMs = 0;
     let n = 0;
-    for (const chunk of comparisons(o.comparisons, start, end, 20261123)) {
+    // The last day, comparison by comparison through the service's own accumulator and writer.
+    for (const chunk of comparisons(perDay, end - day, end, 20261123)) {
       const t0 = performance.now();
       const acc = new RollupAccumulator();
       for (const c of chunk) {
@@ -242,11 +251,39 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       }
       rawMs += performance.now() - t1;
     }
-    await pg.query(`VACUUM ANALYZE bench_raw_comparisons`);
-    await pg.query(`VACUUM ANALYZE rollup_minute`);
-    await pg.query(`VACUUM ANALYZE rollup_confusion`);
-    await pg.query(`VACUUM ANALYZE rollup_hour`);
-    await pg.query(`VACUUM ANALYZE evidence_minute`);
+    // The days before it: the same day's rows, each moved back a whole number of days, in SQL. The
+    // hourly tables follow by their triggers, as they do for any writer.
+    const t2 = performance.now();
+    const back = (col: string) => `${col} - k * interval '1 day'`;
+    const others = `FROM %T, generate_series(1, ${o.days - 1}) AS k WHERE workflow = $1`;
+    for (const [table, shift] of [
+      ['rollup_minute', { minute: back('minute') }],
+      ['evidence_minute', { minute: back('minute'), last_label_at: back('last_label_at') }],
+    ] as const) {
+      const c = await columnsOf(pg, table, shift);
+      await pg.query(`INSERT INTO ${table} (${c.names}) SELECT ${c.values} ${others.replace('%T', table)}`, [wf]);
+    }
+    // Confusion cells are per calendar day: the copies of two days meet on one, so they are summed first.
+    await pg.query(
+      `INSERT INTO rollup_confusion AS r (workflow, segment, workflow_version, day, ai_label, human_label, n)
+       SELECT workflow, segment, workflow_version, (day - k)::date, ai_label, human_label, sum(n) ${others.replace('%T', 'rollup_confusion')}
+       GROUP BY 1, 2, 3, 4, 5, 6
+       ON CONFLICT (workflow, segment, workflow_version, day, ai_label, human_label) DO UPDATE SET n = r.n + EXCLUDED.n`,
+      [wf],
+    );
+    buildMs += performance.now() - t2;
+    const t3 = performance.now();
+    const raw = await columnsOf(pg, 'bench_raw_comparisons', { created_at: back('created_at') });
+    await pg.query(`INSERT INTO bench_raw_comparisons (${raw.names}) SELECT ${raw.values} ${others.replace('%T', 'bench_raw_comparisons')}`, [wf]);
+    await pg.query(
+      `ALTER TABLE bench_raw_comparisons ADD PRIMARY KEY (id);
+       CREATE INDEX bench_raw_comparisons_segment_time ON bench_raw_comparisons (workflow, segment, created_at);`,
+    );
+    rawMs += performance.now() - t3;
+    n = Number((await pg.query(`SELECT count(*) FROM bench_raw_comparisons`)).rows[0].count);
+    for (const table of ['bench_raw_comparisons', ...REPORT_TABLES]) {
+      if ((await pg.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [table])).rows[0].present) await pg.query(`VACUUM ANALYZE ${table}`);
+    }
     await pg.query(`INSERT INTO segments (workflow, segment) SELECT $1, s FROM unnest($2::text[]) s ON CONFLICT DO NOTHING`, [
       wf,
       CHANNELS.flatMap((c) => REGIONS.map((r) => `${c}|${r}`)),
@@ -266,12 +303,16 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       encoding: 'utf8',
     }).trim();
     const base = service.url;
-    const q = `workflow=${encodeURIComponent(wf)}`;
+    // The whole period (a minute before its first comparison to now).
+    const from = new Date(start - 60_000);
+    const to = new Date();
+    const q = `workflow=${encodeURIComponent(wf)}&from=${from.toISOString()}&to=${to.toISOString()}`;
     const seg = 'email|eu';
+    const span = `${o.days} days`;
     const targets = [
-      { name: 'agreement by segment (7 days)', path: `/api/reports/agreement?${q}` },
-      { name: 'agreement by day (7 days)', path: `/api/reports/agreement?${q}&groupBy=day` },
-      { name: 'calibration + threshold (7 days)', path: `/api/reports/calibration?${q}` },
+      { name: `agreement by segment (${span})`, path: `/api/reports/agreement?${q}` },
+      { name: `agreement by day (${span})`, path: `/api/reports/agreement?${q}&groupBy=day` },
+      { name: `calibration + threshold (${span})`, path: `/api/reports/calibration?${q}` },
       { name: 'gate status: GET segment', path: `/api/workflows/${encodeURIComponent(wf)}/segments/${encodeURIComponent(seg)}` },
     ];
     const endpoints: ReportsResult['endpoints'] = [];
@@ -285,12 +326,10 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
     }
 
     // The naive baseline: the same figures from the raw comparisons, in SQL, straight to PostgreSQL (no HTTP).
-    const from = new Date(Date.now() - 7 * 86_400_000);
-    const to = new Date();
     const period = [wf, from, to];
     const naive: ReportsResult['naive'] = [];
     naive.push({
-      name: 'agreement by segment (7 days)',
+      name: `agreement by segment (${span})`,
       ms: await timeSql(pg, o.naiveRuns, [
         {
           sql: `SELECT segment, count(*) AS n, sum(agree::int) AS agree, sum((human_kind = 'review')::int) AS reviews,
@@ -312,7 +351,7 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       ]),
     });
     naive.push({
-      name: 'calibration + threshold (7 days)',
+      name: `calibration + threshold (${span})`,
       ms: await timeSql(pg, o.naiveRuns, [
         {
           sql: `SELECT least(19, floor(confidence * 20 + 1e-9))::int AS bin, count(*), sum(agree::int) FROM bench_raw_comparisons
@@ -331,19 +370,6 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
         },
       ]),
     });
-    // For scale: the agreement query as it was before hourly rollups, over per-minute rows only.
-    naive.push({
-      name: 'per-minute rollups only: agreement by segment (7 days)',
-      ms: await timeSql(pg, Math.min(3, o.naiveRuns), [
-        {
-          sql: `SELECT r.segment, sum(r.n), sum(r.agree), sum(r.n_review), sum(r.n_overridden), sum(r.n_audit), sum(r.agree_audit), sum(r.hh_n),
-                       sum(r.hh_agree), sum(r.ai_calls), sum(r.cost_usd), understudy_array_sum_agg(r.latency_hist), understudy_jsonb_sum_agg(r.field_agree)
-                FROM rollup_minute r WHERE r.workflow = $1 AND r.minute >= date_trunc('minute', $2::timestamptz) AND r.minute < $3 AND r.workflow_version = 1
-                GROUP BY 1`,
-          params: period,
-        },
-      ]),
-    });
     return {
       comparisons: n,
       rollupRows: counts.minute,
@@ -352,7 +378,7 @@ export async function runReports(ctx: BenchContext, o: { comparisons: number; ru
       rawInsert: { rows: n, ms: rawMs, perSecond: perSecond(n, rawMs) },
       reportTotalN,
       storageBytes,
-      days: (end - start) / 86_400_000,
+      days: o.days,
       endpoints,
       naive,
       loadBefore,
