@@ -2,11 +2,12 @@
  * `npm run bench`: Understudy's benchmarks on the local stack, each beside a naive baseline measured
  * in the same run, written to BENCHMARKS.md. Not part of `npm test`.
  *
- *   node dist-tools/scripts/bench.js [--only throughput,latency,routing,reports,judgement,threshold] [--profile] [--quick] [--keep] [--out FILE]
+ *   node dist-tools/scripts/bench.js [--only throughput,latency,scaleout,routing,reports,judgement,threshold] [--profile] [--quick] [--keep] [--out FILE]
  *
  * Sections (see scripts/bench/*.ts for what each measures and how):
  *   throughput  shadow throughput of one instance, model at 0 ms, and the naive pipeline
  *   latency     the same with the model at 500 ms (bounded by MODEL_CONCURRENCY), and the naive pipeline
+ *   scaleout    two instances against one (model 500 ms), and a killed instance's jobs taken over
  *   routing     routing overhead at 500 items/s with a segment in supervised, and the naive pipeline
  *   reports     report latency over 10,000,000 comparisons in 30 days (rollups), and a scan of the raw rows
  *   judgement   the risk of the rollout's decisions (gate, threshold, guard, re-review), simulated
@@ -32,12 +33,13 @@ import { BenchResults, renderMarkdown } from './bench/markdown';
 import { summariseProfileIn } from './bench/profile';
 import { runModelClient } from './bench/model-client';
 import { runReports } from './bench/reports';
+import { runScaleOut } from './bench/scale-out';
 import { runNaiveRouting, runServiceRouting } from './bench/routing';
 import { fmt } from './bench/stats';
 import { simulateThresholds } from './bench/threshold';
 import { runNaiveThroughput, runServiceThroughput } from './bench/throughput';
 
-const SECTIONS = ['throughput', 'latency', 'routing', 'reports', 'judgement', 'threshold'] as const;
+const SECTIONS = ['throughput', 'latency', 'scaleout', 'routing', 'reports', 'judgement', 'threshold'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Options {
@@ -163,6 +165,13 @@ async function main(): Promise<void> {
         log(`   service: ${fmt(results.throughput500.itemsPerSecond, 0)} items/s`);
         results.naive500 = await runNaiveThroughput(ctx, { name: 'naive500', latencyMs: 500, windowMs: q ? 6_000 : 10_000, items: 200 });
         log(`   naive: ${fmt(results.naive500.itemsPerSecond, 2)} items/s`);
+      });
+    }
+    if (want('scaleout')) {
+      await section('scale-out (two instances, model 500 ms)', async () => {
+        results.scaleOut = await runScaleOut(ctx, { itemsPerInstance: q ? 1_000 : 2_000, latencyMs: 500, concurrency: 64, batch: q ? 1_000 : 2_000 });
+        const s = results.scaleOut;
+        log(`   two ÷ one: ${fmt(s.twoInstanceRatio, 2)}; takeover ${fmt(s.takeoverSeconds, 1)} s (lease ${fmt(s.leaseMs / 1000, 0)} s)`);
       });
     }
     const tp = results.throughput0;

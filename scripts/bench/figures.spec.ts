@@ -100,6 +100,27 @@ describe('benchmarks.json figures', () => {
     expect(big.rollupBytesPerMillionComparisons).toBe(400_000);
   });
 
+  it('gives the two-instance ratio, the takeover and what the kill lost', () => {
+    const scaleOut = {
+      latencyMs: 500,
+      concurrencyPerInstance: 64,
+      itemsPerInstance: 2_000,
+      oneInstancePerSecond: 120,
+      twoInstancesPerSecond: 228,
+      twoInstanceRatio: 1.9,
+      leaseMs: 15_000,
+      heldAtKill: 90,
+      takeoverSeconds: 18,
+      drainSeconds: 28,
+      batch: 2_000,
+      decided: 1_999,
+      doubled: 0,
+      loadBefore: '1',
+      loadAfter: '1',
+    };
+    expect(benchmarkFigures({ ...base, scaleOut }).scaleOut).toMatchObject({ twoInstanceRatio: 1.9, takeoverSeconds: 18, lost: 1, doubled: 0 });
+  });
+
   it('leaves out the sections that did not run', () => {
     expect(Object.keys(benchmarkFigures(base))).toEqual([]);
   });

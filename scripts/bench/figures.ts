@@ -38,6 +38,19 @@ export function benchmarkFigures(r: BenchResults): Record<string, unknown> {
       naive: r.naive500 ? { itemsPerSecond: r.naive500.itemsPerSecond } : null,
     };
   }
+  if (r.scaleOut) {
+    const t = r.scaleOut;
+    out.scaleOut = {
+      twoInstanceRatio: t.twoInstanceRatio,
+      takeoverSeconds: t.takeoverSeconds,
+      oneInstanceItemsPerSecond: t.oneInstancePerSecond,
+      twoInstancesItemsPerSecond: t.twoInstancesPerSecond,
+      leaseMs: t.leaseMs,
+      drainSeconds: t.drainSeconds,
+      lost: t.batch - t.decided,
+      doubled: t.doubled,
+    };
+  }
   if (r.routing) {
     const t = r.routing;
     out.routing = {

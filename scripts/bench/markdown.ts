@@ -4,6 +4,7 @@ import type { ModelClientResult } from './model-client';
 import type { ProfileSummary } from './profile';
 import type { ReportsResult } from './reports';
 import type { RoutingResult } from './routing';
+import type { ScaleOutResult } from './scale-out';
 import { fmt, pct, ratio } from './stats';
 import type { ThresholdScenarioResult } from './threshold';
 import type { NaiveThroughputResult, ThroughputResult } from './throughput';
@@ -26,6 +27,7 @@ export interface BenchResults {
   routing?: RoutingResult;
   naiveRouting?: RoutingResult;
   reports?: ReportsResult;
+  scaleOut?: ScaleOutResult;
   judgement?: JudgementResult;
   threshold?: { target: number; delta: number; minCount: number; runs: number; labelsPerRun: number; scenarios: ThresholdScenarioResult[] };
   profile?: { result: ThroughputResult; summary: ProfileSummary; why: string };
@@ -64,6 +66,25 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
       naive: r.naive500 ? fmt(r.naive500.itemsPerSecond, 2) : '—',
       ratio: ratio(t.itemsPerSecond, r.naive500?.itemsPerSecond),
       status: status(t.itemsPerSecond >= 0.9 * bound),
+    });
+  }
+  if (r.scaleOut) {
+    const t = r.scaleOut;
+    rows.push({
+      figure: `Two instances against one, model ${t.latencyMs} ms, MODEL_CONCURRENCY ${t.concurrencyPerInstance} each (items/s ratio; scaleOut.twoInstanceRatio)`,
+      value: `${fmt(t.twoInstanceRatio, 2)} (${fmt(t.twoInstancesPerSecond, 0)} ÷ ${fmt(t.oneInstancePerSecond, 0)})`,
+      target: '(reported; 2 is perfect)',
+      naive: '—',
+      ratio: '—',
+      status: '—',
+    });
+    rows.push({
+      figure: `Takeover: a killed instance's ${fmt(t.heldAtKill, 0)} jobs decided by the other, seconds after the kill (scaleOut.takeoverSeconds; lease ${fmt(t.leaseMs / 1000, 0)} s)`,
+      value: `${fmt(t.takeoverSeconds, 1)} (items lost ${fmt(t.batch - t.decided, 0)}, doubled ${fmt(t.doubled, 0)})`,
+      target: '(reported; lease + a claim)',
+      naive: '—',
+      ratio: '—',
+      status: '—',
     });
   }
   if (r.routing) {
@@ -531,6 +552,36 @@ export function renderMarkdown(r: BenchResults): string {
     }
   }
 
+  if (r.scaleOut) {
+    const t = r.scaleOut;
+    out.push('');
+    out.push(`## Two instances, model at ${t.latencyMs} ms`);
+    out.push('');
+    out.push(
+      `One instance, then two on a database and topics of their own (one consumer group, one job queue), each calling the model at most ` +
+        `${t.concurrencyPerInstance} at a time: ${fmt(t.itemsPerInstance, 0)} items per instance produced at once, timed from the first produce ` +
+        `to the last AI decision stored. Then, with both busy on a batch of ${fmt(t.batch, 0)} more, the second is killed (SIGKILL): the jobs it ` +
+        `held wait for their lease (JOB_LEASE_MS, ${fmt(t.leaseMs / 1000, 0)} s here; the production default is 120 s) and the other instance ` +
+        "claims them; the items in its Kafka partitions move at the consumer group's rebalance.",
+    );
+    out.push('');
+    out.push(
+      table(
+        ['', ''],
+        [
+          ['one instance', `${fmt(t.oneInstancePerSecond, 0)} items/s (bound ${fmt(t.concurrencyPerInstance / (t.latencyMs / 1000), 0)})`],
+          ['two instances', `${fmt(t.twoInstancesPerSecond, 0)} items/s (bound ${fmt((2 * t.concurrencyPerInstance) / (t.latencyMs / 1000), 0)})`],
+          ['two ÷ one', fmt(t.twoInstanceRatio, 2)],
+          ['jobs the killed instance held', fmt(t.heldAtKill, 0)],
+          ['kill → the last of them decided', `${fmt(t.takeoverSeconds, 1)} s`],
+          ['kill → every item of the batch decided', `${fmt(t.drainSeconds, 1)} s`],
+          ['items of the batch decided / lost / decided twice', `${fmt(t.decided, 0)} / ${fmt(t.batch - t.decided, 0)} / ${fmt(t.doubled, 0)}`],
+          ['load before → after', `${t.loadBefore} → ${t.loadAfter}`],
+        ],
+      ),
+    );
+  }
+
   if (r.reports) {
     const x = r.reports;
     out.push('');
@@ -668,7 +719,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(
     '`npm run bench` builds, then runs `node dist-tools/scripts/bench.js`: it starts what is missing of the local stack (a Kafka mock cluster of its ' +
       'own; the Unleash already running on 127.0.0.1:4242 is reused and never stopped), makes databases of its own (dropped at the end), runs ' +
-      'every section and rewrites this file. `--only throughput,latency,routing,reports,judgement,threshold` runs some sections, `--quick` uses ' +
+      'every section and rewrites this file. `--only throughput,latency,scaleout,routing,reports,judgement,threshold` runs some sections, `--quick` uses ' +
       'smaller sizes (and profiles only when the throughput target is missed, or with `--profile`), `--keep` keeps the databases. ' +
       'Logs, scenarios, profiles and results.json of a run are under `.stack/bench/<run>/`.',
   );
