@@ -606,7 +606,7 @@ export function renderMarkdown(r: BenchResults): string {
           ['comparisons counted by the agreement report', fmt(x.reportTotalN, 0)],
           [
             'what reports read, on disk (tables, indexes, TOAST), per 1,000,000 comparisons',
-            `${fmt((Object.values(x.storageBytes).reduce((a, b) => a + b, 0) * 1_000_000) / x.comparisons / 1048576, 1)} MiB (` +
+            `${fmt((Object.values(x.storageBytes).reduce((a, b) => a + b, 0) * 1_000_000) / x.comparisons / 1048576, 1)} MiB (in all, for ${fmt(x.comparisons, 0)}: ` +
               Object.entries(x.storageBytes)
                 .map(([t, b]) => `${t} ${fmt(b / 1048576, 1)} MiB`)
                 .join(', ') +
