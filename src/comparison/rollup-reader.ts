@@ -144,7 +144,7 @@ export class RollupReader {
     );
   }
 
-  /** A version's confidence bins over a period: labels and agreements per bin (empty arrays when none). */
+  /** A version's confidence bins over a period: labels and agreements per bin (zeros when none). */
   async confidenceBins(f: RollupScope & { version: number }): Promise<{ n: number[]; agree: number[] }> {
     const params: unknown[] = [];
     const source = periodSource(ROLLUP_TABLES, f, params);
