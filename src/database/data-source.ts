@@ -1,3 +1,4 @@
+import { Client, type ClientConfig } from 'pg';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations';
 import { AppConfig } from '../config/app-config';
@@ -7,6 +8,24 @@ import { grantRuntimeRole } from './runtime-role';
 
 /** What a connection needs of the database configuration (the rest may come along). */
 export type DatabaseConnection = Pick<AppConfig['database'], 'url' | 'poolSize'> & Partial<AppConfig['database']>;
+
+/**
+ * The pool's connection class: pg's Client with an 'error' listener for its whole life. pg emits
+ * 'error' on a client whose connection dies while no query is running on it; pg-pool listens only
+ * while the client is idle and TypeORM's query runner only until it hands the client back. A
+ * connection terminated by the server (FATAL 57P01) while being given back emitted its error with
+ * nobody listening, and Node ended the service: postgres-faults caught it on a busy machine. The
+ * query that used the connection has failed already and the pool replaces the connection, so there
+ * is nothing to do but say so.
+ */
+export function listeningClient(onError: (e: Error) => void): typeof Client {
+  return class ListeningClient extends Client {
+    constructor(config?: string | ClientConfig) {
+      super(config);
+      this.on('error', onError);
+    }
+  };
+}
 
 /** The one set of TypeORM options: schema only through migrations, never synchronize. */
 export function dataSourceOptions(db: DatabaseConnection, applicationName = 'understudy', sink: QueryLogSink | null = null): DataSourceOptions {
@@ -23,6 +42,7 @@ export function dataSourceOptions(db: DatabaseConnection, applicationName = 'und
     logging: ['error', 'warn', 'migration'],
     logger: new QueryLogger(sink),
     extra: {
+      Client: listeningClient((e) => sink?.warn({ error: e.message }, 'a database connection failed; the pool replaces it')),
       max: db.poolSize,
       application_name: applicationName,
       // A dropped connection must fail fast and be replaced, not hang a worker.
