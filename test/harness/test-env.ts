@@ -247,6 +247,26 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
   }
 }
 
+/**
+ * Waits until a count reaches its target, for as long as it keeps moving: fails only when it has
+ * not changed for `stallMs`, and then says where it stood. A limit that scales with the work, not
+ * with the machine's speed: a slow machine gets there later, a stuck service still fails.
+ */
+export async function waitForCount(what: string, count: () => Promise<number>, target: number, stallMs = 60_000, everyMs = 500): Promise<void> {
+  let last = Number.NaN;
+  let movedAt = Date.now();
+  for (;;) {
+    const n = await count();
+    if (n === target) return;
+    if (n !== last) {
+      last = n;
+      movedAt = Date.now();
+    }
+    if (Date.now() - movedAt > stallMs) throw new Error(`${what}: stuck at ${n} of ${target} for ${Math.round((Date.now() - movedAt) / 1000)} s`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Waits until the service has loaded the flag state from Unleash (until then items stay in shadow). */
 export async function waitForFlags(service: { url: string }, timeoutMs = 60_000): Promise<void> {
   await waitFor(

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { Consumer, IHeaders, Kafka, Producer } from 'kafkajs';
 import { GeneratedItem, HumanDecisionEvent, toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/workload';
 import { createTestDatabase } from '../../harness/postgres';
-import { TestTopics, waitFor } from '../../harness/test-env';
+import { TestTopics, waitFor, waitForCount } from '../../harness/test-env';
 
 /**
  * What the fault tests share: a database of the test's own with an observer connection,
@@ -270,29 +270,22 @@ export class ItemPump {
 
 /** Waits until every item the pump sent is stored and every job reached a final state. */
 export async function waitForQuiet(db: FaultDb, o: { items: number; decisions?: number; versions?: number; timeoutMs?: number }): Promise<void> {
-  const timeoutMs = o.timeoutMs ?? 120_000;
-  await waitFor(`all ${o.items} items stored`, async () => (await db.count('SELECT count(*) n FROM work_items')) === o.items, timeoutMs, 500);
+  // Each count may take as long as it needs while it moves; timeoutMs is how long it may stand still.
+  const stallMs = o.timeoutMs ?? 120_000;
+  await waitForCount(`all ${o.items} items stored`, () => db.count('SELECT count(*) n FROM work_items'), o.items, stallMs);
   if (o.decisions !== undefined) {
-    await waitFor(
-      `all ${o.decisions} human decisions stored`,
-      async () => (await db.count('SELECT count(*) n FROM human_decisions')) === o.decisions,
-      timeoutMs,
-      500,
-    );
+    await waitForCount(`all ${o.decisions} human decisions stored`, () => db.count('SELECT count(*) n FROM human_decisions'), o.decisions, stallMs);
   }
   const jobs = o.items * (o.versions ?? 1);
-  await waitFor(
-    `all ${jobs} jobs finished`,
-    async () => {
-      if ((await db.count(`SELECT count(*) n FROM ai_jobs WHERE state IN ('completed', 'failed', 'skipped')`)) === jobs) return true;
-      // What a timeout reports: where the jobs are (e.g. 'processing', waiting for a lease).
-      const states = await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ai_jobs GROUP BY state ORDER BY state`);
-      throw new Error(`jobs by state ${JSON.stringify(Object.fromEntries(states.map((r) => [r.state, r.n])))}`);
-    },
-    timeoutMs,
-    500,
-  );
-  await waitFor('the outbox drained', async () => (await db.count('SELECT count(*) n FROM outbox WHERE sent_at IS NULL')) === 0, timeoutMs, 500);
+  const finished = () => db.count(`SELECT count(*) n FROM ai_jobs WHERE state IN ('completed', 'failed', 'skipped')`);
+  try {
+    await waitForCount(`all ${jobs} jobs finished`, finished, jobs, stallMs);
+  } catch (e) {
+    // Where the jobs are (e.g. 'processing', waiting for a lease).
+    const states = await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ai_jobs GROUP BY state ORDER BY state`);
+    throw new Error(`${(e as Error).message}; jobs by state ${JSON.stringify(Object.fromEntries(states.map((r) => [r.state, r.n])))}`);
+  }
+  await waitForCount('the outbox drained', () => db.count('SELECT count(*) n FROM outbox WHERE sent_at IS NULL'), 0, stallMs);
 }
 
 /**
