@@ -101,13 +101,15 @@ describe('npm run demo -- --fast', () => {
       }
     }
     if (state) {
-      // The demo's flags in the shared Unleash: gone with the test.
+      // The demo's flags in the shared Unleash: archived with the test. Not deleted from the archive
+      // at once: Unleash 6.10 records an archiving in the background, and a flag deleted meanwhile
+      // makes that fail on a foreign key (unleash-flags.test.ts explains; the shared server once
+      // vanished right after it).
       for (const flag of [`understudy.${state.workflows.triage}`, `understudy.${state.workflows.invoice}`, state.killSwitchFlag]) {
         const headers = { Authorization: state.unleash.adminToken };
         await fetch(`${state.unleash.url}/api/admin/projects/default/features/${encodeURIComponent(flag)}`, { method: 'DELETE', headers }).catch(
           () => undefined,
         );
-        await fetch(`${state.unleash.url}/api/admin/archive/${encodeURIComponent(flag)}`, { method: 'DELETE', headers }).catch(() => undefined);
       }
     }
     rmSync(path.dirname(stateFile), { recursive: true, force: true });

@@ -100,6 +100,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const unleashOpts = {
     database: opts.unleashDatabase ?? 'understudy_unleash',
     detached: opts.detached,
+    // Kept up for as long as this process runs (jest's run, a benchmark); a detached one has no watcher.
+    restartOnExit: !opts.detached,
     onProgress: (m: string) => log(`unleash: ${m}`),
   };
   let unleash;

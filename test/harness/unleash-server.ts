@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { processAlive } from './process-alive';
 
@@ -22,6 +22,11 @@ export interface StartUnleashOptions {
   readyTimeoutMs?: number;
   /** Progress lines while waiting; default console.log. */
   onProgress?: (msg: string) => void;
+  /**
+   * Start it again, on the same port and database, whenever the server we started exits without
+   * being asked to (jest's shared Unleash: one that vanishes mid-run would fail every later file).
+   */
+  restartOnExit?: boolean;
 }
 
 export interface UnleashHandle {
@@ -104,6 +109,9 @@ function tail(file: string, lines = 40): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A server that keeps exiting is broken, not unlucky: stop starting it again. */
+const MAX_RESTARTS = 5;
+
 export async function startUnleash(opts: StartUnleashOptions = {}): Promise<UnleashHandle> {
   const port = opts.port ?? 4242;
   const database = opts.database ?? 'understudy_unleash';
@@ -147,40 +155,64 @@ export async function startUnleash(opts: StartUnleashOptions = {}): Promise<Unle
   if (opts.adminToken) args.push('--admin-token', opts.adminToken);
   if (opts.clientToken) args.push('--client-token', opts.clientToken);
 
-  const out = openSync(logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, args, {
-      cwd: repoRoot,
-      stdio: ['ignore', out, out],
-      detached: opts.detached === true,
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-  } finally {
-    closeSync(out);
-  }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not spawn ${mainJs}`);
+  let stopping = false;
   let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  child.on('exit', (code, signal) => {
-    exited = { code, signal };
-  });
-  if (opts.detached) child.unref();
-  progress(`starting Unleash on ${url} (database ${database}, pid ${pid}, log ${logFile})`);
+  let restarts = 0;
+  const launch = (): ChildProcess => {
+    const out = openSync(logFile, 'a');
+    let started: ChildProcess;
+    try {
+      started = spawn(process.execPath, args, {
+        cwd: repoRoot,
+        stdio: ['ignore', out, out],
+        detached: opts.detached === true,
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+    } finally {
+      closeSync(out);
+    }
+    if (started.pid === undefined) throw new Error(`could not spawn ${mainJs}`);
+    exited = null;
+    started.on('exit', (code, signal) => {
+      if (child !== started) return;
+      exited = { code, signal };
+      if (stopping || !ready || !opts.restartOnExit) return;
+      const again = restarts < MAX_RESTARTS;
+      // Said in the log too, so whoever reads it after a failed run sees how the server ended.
+      const line =
+        `Unleash pid ${started.pid} exited unexpectedly (code ${code}, signal ${signal}); ` +
+        (again ? `starting it again on ${url}` : `not started again after ${restarts} restarts`);
+      appendFileSync(logFile, `[unleash-harness-parent] ${new Date().toISOString()} ${line}\n`);
+      progress(line);
+      if (!again) return;
+      restarts++;
+      setTimeout(() => {
+        if (!stopping) child = launch();
+      }, 1000);
+    });
+    if (opts.detached) started.unref();
+    return started;
+  };
+  let ready = false;
+  let child: ChildProcess = launch();
+  progress(`starting Unleash on ${url} (database ${database}, pid ${child.pid}, log ${logFile})`);
 
   const stop = async (): Promise<void> => {
-    if (!processAlive(pid) || exited) return;
+    stopping = true;
+    const running = child.pid as number;
+    if (!processAlive(running) || exited) return;
     try {
-      process.kill(pid, 'SIGTERM');
+      process.kill(running, 'SIGTERM');
     } catch {
       return;
     }
     const deadline = Date.now() + 15_000;
-    while (processAlive(pid) && !exited && Date.now() < deadline) await sleep(100);
-    if (processAlive(pid) && !exited) {
-      progress(`Unleash pid ${pid} ignored SIGTERM for 15 s; killing it`);
-      process.kill(pid, 'SIGKILL');
+    while (processAlive(running) && !exited && Date.now() < deadline) await sleep(100);
+    if (processAlive(running) && !exited) {
+      progress(`Unleash pid ${running} ignored SIGTERM for 15 s; killing it`);
+      process.kill(running, 'SIGKILL');
     }
+    if (restarts > 0) progress(`Unleash was started again ${restarts} time(s) after exiting on its own; see ${logFile}`);
   };
 
   let nextReport = Date.now() + 15_000;
@@ -208,6 +240,7 @@ export async function startUnleash(opts: StartUnleashOptions = {}): Promise<Unle
     }
     await sleep(250);
   }
+  ready = true;
   const startMs = Date.now() - t0;
   progress(`Unleash ready at ${url} in ${startMs} ms (UI login admin / unleash4all)`);
   return {
@@ -215,7 +248,10 @@ export async function startUnleash(opts: StartUnleashOptions = {}): Promise<Unle
     adminToken: adminToken as string,
     clientToken: clientToken as string,
     startedByUs: true,
-    pid,
+    // The server running now: another one once it has been started again.
+    get pid() {
+      return child.pid;
+    },
     startMs,
     logFile,
     stop,
