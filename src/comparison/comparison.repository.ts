@@ -1,40 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Tx } from '../database/sql';
 import type { AiDecisionForComparison, HumanDecisionForComparison } from './comparison.types';
-import type { Arm, EvidenceKind } from './domain/evidence';
-
-export interface NewComparison {
-  workflow: string;
-  itemId: string;
-  segment: string;
-  version: number;
-  isChampion: boolean;
-  aiDecisionId: string;
-  humanDecisionId: string;
-  humanKind: string;
-  routeAction: string | null;
-  evidence: EvidenceKind;
-  arm: Arm;
-  aiDecidedAt: Date;
-  routeStage: string | null;
-  routeThreshold: number | null;
-  agree: boolean;
-  fieldAgreement: Record<string, boolean>;
-  verdict: string | null;
-  aiLabel: string | null;
-  humanLabel: string | null;
-  confidence: number | null;
-}
-
-export interface NewHumanPair {
-  workflow: string;
-  itemId: string;
-  segment: string;
-  firstDecisionId: string;
-  secondDecisionId: string;
-  agree: boolean;
-  fieldAgreement: Record<string, boolean>;
-}
+import type { NewComparison, NewHumanPair } from './domain/pairing';
 
 type ItemKey = { workflow: string; itemId: string };
 
