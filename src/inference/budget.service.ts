@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { Tx } from '../database/sql';
 import type { WorkflowDefinition } from '../workflows/domain/workflow-definition';
 import { BudgetRepository } from './budget.repository';
-import { Amount, BudgetLedger, claimToTake, Limits, minus, plus, times } from './domain/budget-ledger';
+import { Amount, BudgetLedger, claimToTake, exhaustion, Limits, minus, plus, roomLeft, times } from './domain/budget-ledger';
 
 interface Usage {
   day: string;
@@ -75,16 +75,8 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
     if (limits.dailyTokens === undefined && limits.dailyCostUsd === undefined) return { ok: true };
     const call: Amount = { tokens, cost };
     const used = await this.current(def.name);
-    if (limits.dailyTokens !== undefined && used.tokens + tokens > limits.dailyTokens) {
-      return { ok: false, wait: false, reason: `budget exhausted: ${used.tokens} of ${limits.dailyTokens} daily tokens used (${def.name}, ${used.day})` };
-    }
-    if (limits.dailyCostUsd !== undefined && used.cost + cost > limits.dailyCostUsd) {
-      return {
-        ok: false,
-        wait: false,
-        reason: `budget exhausted: ${used.cost.toFixed(4)} of ${limits.dailyCostUsd} USD daily cost used (${def.name}, ${used.day})`,
-      };
-    }
+    const exhausted = exhaustion(used, call, limits);
+    if (exhausted) return { ok: false, wait: false, reason: `budget exhausted: ${exhausted} (${def.name}, ${used.day})` };
     const ledger = this.ledger(def.name, used.day);
     if (ledger.tryHold(call)) return { ok: true };
     const grown = await this.serially(def.name, () => this.grow(def.name, ledger, limits, call));
@@ -139,9 +131,7 @@ export class BudgetService implements OnModuleInit, OnModuleDestroy {
   /** Whether a workflow can still spend today (for gates and the dashboard). */
   async healthy(def: WorkflowDefinition): Promise<{ ok: boolean; tokens: number; cost: number; dailyTokens?: number; dailyCostUsd?: number }> {
     const u = await this.current(def.name);
-    const ok =
-      (def.budget.dailyTokens === undefined || u.tokens < def.budget.dailyTokens) &&
-      (def.budget.dailyCostUsd === undefined || u.cost < def.budget.dailyCostUsd);
+    const ok = roomLeft(u, def.budget);
     return { ok, tokens: u.tokens, cost: u.cost, dailyTokens: def.budget.dailyTokens, dailyCostUsd: def.budget.dailyCostUsd };
   }
 

@@ -1,4 +1,4 @@
-import { BudgetLedger, claimToTake, within } from './budget-ledger';
+import { BudgetLedger, claimToTake, exhaustion, roomLeft, within } from './budget-ledger';
 
 const call = { tokens: 1000, cost: 0.01 };
 
@@ -29,6 +29,35 @@ describe('claimToTake', () => {
     expect(
       claimToTake({ limits: { dailyTokens: 5000 }, committed: { tokens: 0, cost: 1e6 }, others: { tokens: 0, cost: 0 }, needed: call, chunk: call }),
     ).toEqual({ tokens: 2000, cost: 0.02 });
+  });
+});
+
+describe('exhaustion: what the day has spent', () => {
+  const limits = { dailyTokens: 1000, dailyCostUsd: 2 };
+
+  it('lets a call through while it fits every limit, up to the limit itself', () => {
+    expect(exhaustion({ tokens: 900, cost: 1.5 }, { tokens: 100, cost: 0.5 }, limits)).toBeNull();
+    // Costs are sums of float prices: a billionth of a dollar over is still within.
+    expect(exhaustion({ tokens: 0, cost: 0.1 + 0.2 }, { tokens: 0, cost: 1.7 }, limits)).toBeNull();
+  });
+
+  it('names the limit a call would pass, with what is used of it', () => {
+    expect(exhaustion({ tokens: 950, cost: 0 }, { tokens: 51, cost: 0 }, limits)).toBe('950 of 1000 daily tokens used');
+    expect(exhaustion({ tokens: 0, cost: 1.99 }, { tokens: 1, cost: 0.02 }, limits)).toBe('1.9900 of 2 USD daily cost used');
+  });
+
+  it('has no limit where the workflow sets none', () => {
+    expect(exhaustion({ tokens: 1e9, cost: 1e9 }, { tokens: 1, cost: 1 }, {})).toBeNull();
+    expect(exhaustion({ tokens: 1e9, cost: 0 }, { tokens: 1, cost: 0 }, { dailyCostUsd: 1 })).toBeNull();
+  });
+});
+
+describe('roomLeft', () => {
+  it('is true while something is left under every limit the workflow sets', () => {
+    expect(roomLeft({ tokens: 999, cost: 1.99 }, { dailyTokens: 1000, dailyCostUsd: 2 })).toBe(true);
+    expect(roomLeft({ tokens: 1000, cost: 0 }, { dailyTokens: 1000, dailyCostUsd: 2 })).toBe(false);
+    expect(roomLeft({ tokens: 0, cost: 2 }, { dailyTokens: 1000, dailyCostUsd: 2 })).toBe(false);
+    expect(roomLeft({ tokens: 1e9, cost: 1e9 }, {})).toBe(true);
   });
 });
 

@@ -31,6 +31,22 @@ export function within(a: Amount, limits: Limits): boolean {
 }
 
 /**
+ * Why a call cannot be made on what the day has already spent: which limit it would pass, with
+ * what is used of it. Null when it fits (an unset limit is no limit).
+ */
+export function exhaustion(used: Amount, call: Amount, limits: Limits): string | null {
+  const after = plus(used, call);
+  if (!within({ tokens: after.tokens, cost: 0 }, limits)) return `${used.tokens} of ${limits.dailyTokens} daily tokens used`;
+  if (!within({ tokens: 0, cost: after.cost }, limits)) return `${used.cost.toFixed(4)} of ${limits.dailyCostUsd} USD daily cost used`;
+  return null;
+}
+
+/** Whether a workflow can still spend today: some room left under every limit it sets. */
+export function roomLeft(used: Amount, limits: Limits): boolean {
+  return (limits.dailyTokens === undefined || used.tokens < limits.dailyTokens) && (limits.dailyCostUsd === undefined || used.cost < limits.dailyCostUsd);
+}
+
+/**
  * The claim an instance takes when its own has no room for a call: what it needs (its calls in
  * flight, its unwritten usage and this call) plus a chunk for the calls that follow, as far as the
  * budget allows after committed usage and the other instances' live claims. Null when even what it
