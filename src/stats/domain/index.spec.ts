@@ -45,9 +45,26 @@ describe('stats/domain index', () => {
       'priorCentredOn',
       'sequenceExcludes',
       'sequenceSamplesNeeded',
+      'chiSquareSurvival',
+      'homogeneityTest',
+      'regularizedGammaQ',
+      'binomialUpperBound',
+      'DriftMonitor',
+      'driftMonitorParams',
+      'initialDriftState',
+      'updateDriftMonitor',
+      'aboveDirections',
+      'belowDirections',
+      'categoryDirections',
+      'confidenceMarginal',
+      'decisionCell',
+      'decisionCells',
+      'decisionDirections',
+      'referenceCuts',
     ];
     for (const name of expected) expect(typeof (stats as Record<string, unknown>)[name]).toBe('function');
     expect(stats.DEFAULT_GUARD_DROP).toBe(0.06);
     expect(stats.DEFAULT_GUARD_TARGET_ARL0).toBe(500_000);
+    expect(stats.DEFAULT_DRIFT_TARGET_ARL0).toBe(500_000);
   });
 });

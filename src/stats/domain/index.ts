@@ -47,3 +47,37 @@ export {
 export type { BetaPrior, ConfidenceSequenceBound } from './confidence-sequence';
 export { agreementEValue, eBenjaminiHochberg, pairedNonInferiority } from './e-values';
 export type { EbhResult, ParityPair, ParityTest } from './e-values';
+export { chiSquareSurvival, homogeneityTest, regularizedGammaQ } from './chi-square';
+export type { HomogeneityTest } from './chi-square';
+export {
+  binomialUpperBound,
+  DEFAULT_DRIFT_SHIFTS,
+  DEFAULT_DRIFT_TARGET_ARL0,
+  DEFAULT_REFERENCE_CONFIDENCE,
+  DriftMonitor,
+  driftMonitorParams,
+  initialDriftState,
+  updateDriftMonitor,
+} from './drift-monitor';
+export type {
+  DriftComponentParams,
+  DriftDirection,
+  DriftDirectionParams,
+  DriftDirectionReading,
+  DriftMonitorOptions,
+  DriftMonitorParams,
+  DriftMonitorState,
+  DriftReading,
+} from './drift-monitor';
+export {
+  aboveDirections,
+  belowDirections,
+  categoryDirections,
+  confidenceMarginal,
+  decisionCell,
+  decisionCells,
+  decisionDirections,
+  DEFAULT_CUT_SHARES,
+  referenceCuts,
+} from './drift-directions';
+export type { DecisionCells } from './drift-directions';
