@@ -61,6 +61,14 @@ describe('stats/domain index', () => {
       'decisionCells',
       'decisionDirections',
       'referenceCuts',
+      'classBatches',
+      'initialClassGuardState',
+      'updateClassGuard',
+      'allClearBound',
+      'auditShare',
+      'initialAuditState',
+      'observeAudits',
+      'raiseAudits',
     ];
     for (const name of expected) expect(typeof (stats as Record<string, unknown>)[name]).toBe('function');
     expect(stats.DEFAULT_GUARD_DROP).toBe(0.06);

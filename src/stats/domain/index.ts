@@ -81,3 +81,7 @@ export {
   referenceCuts,
 } from './drift-directions';
 export type { DecisionCells } from './drift-directions';
+export { classBatches, initialClassGuardState, updateClassGuard } from './class-guard';
+export type { ClassGuardParams, ClassGuardState, ClassGuardUpdate } from './class-guard';
+export { allClearBound, auditShare, DEFAULT_AUDIT_POLICY, initialAuditState, observeAudits, raiseAudits } from './adaptive-audit';
+export type { AdaptiveAuditPolicy, AdaptiveAuditState, AdaptiveAuditUpdate } from './adaptive-audit';
