@@ -13,11 +13,9 @@ import { AlertService } from './alert.service';
 import { EvidenceRepository } from '../comparison/evidence.repository';
 import type { Arm, ArmEvidence } from '../comparison/domain/evidence';
 import { RollupLastHour, RollupReader } from '../comparison/rollup-reader';
-import { guardArl } from '../stats/domain';
-import { rolloutRisk, RolloutRisk, SegmentRiskInput } from './domain/rollout-risk';
+import { guardCounts, rolloutRisk, RolloutRisk, SegmentRiskInput, segmentRiskInput } from './domain/rollout-risk';
 import * as machine from './domain/segment-machine';
 import type { Decision, SegmentFacts } from './domain/segment-machine';
-import { nextStep } from './domain/steps';
 import { FlagSnapshotRepository } from './flag-snapshot.repository';
 import type { Actor } from '../audit/domain/actor';
 import { RereviewItem, RereviewRepository, ResolvedRereview } from './rereview.repository';
@@ -178,24 +176,8 @@ export class RolloutService {
       if (workflows && !workflows.includes(s.workflow)) continue;
       const champion = this.workflows.activeOf(s.workflow)?.champion;
       if (!champion) continue;
-      const gates = champion.definition.rollout.gates;
-      const gateOf = (stage: string) => (stage === 'supervised' || stage === 'confidence-routed' ? gates[stage].confidence : null);
-      const target = s.paused ? null : nextStep({ stage: s.stage, trafficPct: s.trafficPct }, champion.definition.rollout.steps);
-      let guard: SegmentRiskInput['guard'] = null;
-      if (s.stage !== 'shadow' && s.guardParams) {
-        const arl0 = s.baseline?.arl0 ?? guardArl(s.baseline?.lower ?? s.guardParams.p0, s.guardParams);
-        const e = await this.evidence.arms(s.workflow, s.segment, champion.version, [s.stage as Arm], dayAgo);
-        guard = { arl0, blindLastDay: e.blindN };
-      }
-      inputs.push({
-        workflow: s.workflow,
-        segment: s.segment,
-        stage: s.stage,
-        pendingGateConfidence: target ? gateOf(target.stage) : null,
-        promotionsLastDay: promotions.filter((p) => p.workflow === s.workflow && p.segment === s.segment).map((p) => gateOf(p.toStage) ?? 1),
-        guard,
-        falsePromotionControl: champion.definition.rollout.falsePromotionControl,
-      });
+      const blindLastDay = guardCounts(s) ? (await this.evidence.arms(s.workflow, s.segment, champion.version, [s.stage as Arm], dayAgo)).blindN : 0;
+      inputs.push(segmentRiskInput(s, champion.definition.rollout, promotions, blindLastDay));
     }
     return rolloutRisk(inputs);
   }

@@ -1,4 +1,6 @@
-import { rolloutRisk, SegmentRiskInput } from './rollout-risk';
+import { guardArl } from '../../stats/domain';
+import type { WorkflowDefinition } from '../../workflows/domain/workflow-definition';
+import { guardCounts, rolloutRisk, SegmentRiskInput, segmentRiskInput } from './rollout-risk';
 
 const segment = (over: Partial<SegmentRiskInput> = {}): SegmentRiskInput => ({
   workflow: 'triage',
@@ -49,5 +51,50 @@ describe('the risk of the rollout as a whole', () => {
 
   it('refuses an impossible ARL', () => {
     expect(() => rolloutRisk([segment({ guard: { arl0: 0, blindLastDay: 1 } })])).toThrow(/ARL₀ must be positive/);
+  });
+});
+
+describe("a segment's share of the risk, from its state and its workflow's rollout", () => {
+  const rollout = {
+    steps: [25, 100],
+    gates: { supervised: { confidence: 0.95 }, 'confidence-routed': { confidence: 0.99 } },
+    falsePromotionControl: 'per-segment',
+  } as unknown as WorkflowDefinition['rollout'];
+  const params = { p0: 0.92, p1: 0.86, h: 4 };
+  const state = (over: object = {}) => ({
+    workflow: 'triage',
+    segment: 'email|eu',
+    stage: 'supervised' as const,
+    trafficPct: 25,
+    paused: false,
+    guardParams: params,
+    baseline: { lower: 0.9, arl0: 400_000 } as never,
+    ...over,
+  });
+
+  it('carries the gate of the step it waits on, none while paused or at the top', () => {
+    expect(segmentRiskInput(state(), rollout, [], 0).pendingGateConfidence).toBe(0.95);
+    expect(segmentRiskInput(state({ trafficPct: 100 }), rollout, [], 0).pendingGateConfidence).toBe(0.99);
+    expect(segmentRiskInput(state({ paused: true }), rollout, [], 0).pendingGateConfidence).toBeNull();
+    expect(segmentRiskInput(state({ stage: 'confidence-routed', trafficPct: 100 }), rollout, [], 0).pendingGateConfidence).toBeNull();
+  });
+
+  it("counts the last day's steps of this segment only, each at its gate's confidence, a step without a gate at 1", () => {
+    const promotions = [
+      { workflow: 'triage', segment: 'email|eu', toStage: 'supervised' },
+      { workflow: 'triage', segment: 'email|eu', toStage: 'confidence-routed' },
+      { workflow: 'triage', segment: 'chat|us', toStage: 'supervised' },
+      { workflow: 'triage', segment: 'email|eu', toStage: 'shadow' },
+    ];
+    expect(segmentRiskInput(state(), rollout, promotions, 0).promotionsLastDay).toEqual([0.95, 0.99, 1]);
+  });
+
+  it("counts an armed guard above shadow, at its stored ARL₀ or else one computed at the baseline's lower bound", () => {
+    expect(segmentRiskInput(state(), rollout, [], 1800).guard).toEqual({ arl0: 400_000, blindLastDay: 1800 });
+    expect(segmentRiskInput(state({ baseline: { lower: 0.9 } }), rollout, [], 10).guard).toEqual({ arl0: guardArl(0.9, params), blindLastDay: 10 });
+    expect(segmentRiskInput(state({ baseline: null }), rollout, [], 10).guard).toEqual({ arl0: guardArl(0.92, params), blindLastDay: 10 });
+    expect(guardCounts(state({ stage: 'shadow' }))).toBe(false);
+    expect(segmentRiskInput(state({ stage: 'shadow' }), rollout, [], 10).guard).toBeNull();
+    expect(segmentRiskInput(state({ guardParams: null }), rollout, [], 10).guard).toBeNull();
   });
 });
