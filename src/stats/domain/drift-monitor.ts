@@ -198,7 +198,9 @@ export function updateDriftMonitor(state: DriftMonitorState, batch: readonly num
 export class DriftMonitor {
   private n: number;
   private readonly counts: Float64Array;
+  /** The recent counts divided by `recentScale` (the decay is applied to the scale, not to every cell). */
   private readonly recent: Float64Array;
+  private recentScale = 1;
   private readonly r: Float64Array;
   private readonly weight: number;
   /** Per cell, per component: the factor an item in that cell multiplies the component's statistic by. */
@@ -244,8 +246,8 @@ export class DriftMonitor {
     }
     this.n++;
     this.counts[cell]++;
-    for (let c = 0; c < this.recent.length; c++) this.recent[c] *= RECENT_DECAY;
-    this.recent[cell]++;
+    this.decayRecent(RECENT_DECAY);
+    this.recent[cell] += 1 / this.recentScale;
     return m * this.weight >= this.params.targetArl0;
   }
 
@@ -268,12 +270,23 @@ export class DriftMonitor {
       r[i] = next < CEILING ? next : CEILING;
     }
     this.n += n;
-    const decay = Math.pow(RECENT_DECAY, n);
+    this.decayRecent(Math.pow(RECENT_DECAY, n));
     for (let cell = 0; cell < k; cell++) {
       this.counts[cell] += batch[cell];
-      this.recent[cell] = this.recent[cell] * decay + batch[cell];
+      this.recent[cell] += batch[cell] / this.recentScale;
     }
     return this.mixture() >= this.params.targetArl0;
+  }
+
+  private decayRecent(factor: number): void {
+    this.recentScale *= factor;
+    if (this.recentScale > 1e-100) return;
+    for (let c = 0; c < this.recent.length; c++) this.recent[c] *= this.recentScale;
+    this.recentScale = 1;
+  }
+
+  private recentCounts(): number[] {
+    return Array.from(this.recent, (v) => v * this.recentScale);
   }
 
   /** M = Σ w·R: the e-detector's value (compare with targetArl0). */
@@ -284,13 +297,14 @@ export class DriftMonitor {
   }
 
   state(): DriftMonitorState {
-    return { n: this.n, counts: Array.from(this.counts), recent: Array.from(this.recent), r: Array.from(this.r) };
+    return { n: this.n, counts: Array.from(this.counts), recent: this.recentCounts(), r: Array.from(this.r) };
   }
 
   reading(): DriftReading {
     const p = this.params;
     const m = this.mixture();
-    const recentTotal = this.recent.reduce((a, b) => a + b, 0);
+    const recent = this.recentCounts();
+    const recentTotal = recent.reduce((a, b) => a + b, 0);
     const byDirection = p.directions.map((d, index) => {
       let sum = 0;
       let best = -1;
@@ -299,7 +313,7 @@ export class DriftMonitor {
         sum += this.r[i];
         if (best === -1 || this.r[i] > this.r[best]) best = i;
       });
-      const recentIn = d.cells.reduce((s, c) => s + this.recent[c], 0);
+      const recentIn = d.cells.reduce((s, c) => s + recent[c], 0);
       return {
         name: d.name,
         referenceShare: d.referenceShare,
