@@ -69,6 +69,13 @@ describe('stats/domain index', () => {
       'initialAuditState',
       'observeAudits',
       'raiseAudits',
+      'decisionShares',
+      'driftedLaw',
+      'shiftSummary',
+      'simulateAdaptiveAudit',
+      'simulateCriticalClass',
+      'simulateEarlyWarning',
+      'steadyLaw',
     ];
     for (const name of expected) expect(typeof (stats as Record<string, unknown>)[name]).toBe('function');
     expect(stats.DEFAULT_GUARD_DROP).toBe(0.06);

@@ -85,3 +85,23 @@ export { classBatches, initialClassGuardState, updateClassGuard } from './class-
 export type { ClassGuardParams, ClassGuardState, ClassGuardUpdate } from './class-guard';
 export { allClearBound, auditShare, DEFAULT_AUDIT_POLICY, initialAuditState, observeAudits, raiseAudits } from './adaptive-audit';
 export type { AdaptiveAuditPolicy, AdaptiveAuditState, AdaptiveAuditUpdate } from './adaptive-audit';
+export {
+  decisionShares,
+  driftedLaw,
+  shiftSummary,
+  simulateAdaptiveAudit,
+  simulateCriticalClass,
+  simulateEarlyWarning,
+  steadyLaw,
+} from './early-warning-simulation';
+export type {
+  AdaptiveAuditOptions,
+  AdaptiveAuditResult,
+  CriticalClassOptions,
+  CriticalClassResult,
+  DecisionLaw,
+  EarlyWarningOptions,
+  EarlyWarningResult,
+  GuardBuilder,
+  ShiftSummary,
+} from './early-warning-simulation';
