@@ -11,13 +11,9 @@ import { APP_CONFIG } from '../config/config.module';
 import { WorkflowDefinition, WorkflowRole, WorkflowVersion, parseWorkflowDefinition } from './domain/workflow-definition';
 import { definitionHash, parseWorkflowFile } from './domain/workflow-file';
 import { unpricedCostBudget } from './domain/price-check';
+import { ActiveWorkflow, activeWorkflowsOf, fileVersionRefusal, newVersionRefusal, roleChangeRefusal } from './domain/versions';
 import { WorkflowRepository } from './workflow.repository';
 import { WorkflowVersionEntity } from './workflow-version.entity';
-
-export interface ActiveWorkflow {
-  champion: WorkflowVersion;
-  challengers: WorkflowVersion[];
-}
 
 const REFRESH_MS = 5000;
 
@@ -73,13 +69,8 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
       for (const v of fileVersions) {
         const existing = await this.repo.get(v.definition.name, v.definition.version, tx);
         if (existing) {
-          if (existing.definitionHash !== v.hash) {
-            throw new DomainError(
-              ErrorCode.InvalidWorkflow,
-              `${path}: version ${v.definition.version} of ${v.definition.name} differs from the stored one; ` +
-                'a stored version never changes — give the change a new version number',
-            );
-          }
+          const refused = fileVersionRefusal(existing.definitionHash, v.hash, path, v.definition.name, v.definition.version);
+          if (refused) throw refused;
           continue;
         }
         await this.repo.insert(v.definition, v.hash, v.role, 'workflows-file', tx);
@@ -106,23 +97,19 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
 
   private load(rows: WorkflowVersionEntity[]): void {
     const versions = new Map<string, WorkflowVersion>();
-    const active = new Map<string, ActiveWorkflow>();
     for (const r of rows) {
-      const v: WorkflowVersion = { workflow: r.workflow, version: r.version, role: r.role, definition: r.definition, definitionHash: r.definitionHash };
-      versions.set(`${r.workflow}@${r.version}`, v);
-    }
-    for (const v of versions.values()) {
-      if (v.role !== 'champion') continue;
-      active.set(v.workflow, { champion: v, challengers: [] });
-    }
-    for (const v of versions.values()) {
-      if (v.role === 'challenger') active.get(v.workflow)?.challengers.push(v);
+      versions.set(`${r.workflow}@${r.version}`, {
+        workflow: r.workflow,
+        version: r.version,
+        role: r.role,
+        definition: r.definition,
+        definitionHash: r.definitionHash,
+      });
     }
     this.versions = versions;
-    this.active = active;
+    this.active = activeWorkflowsOf(versions.values());
   }
 
-  /** The champion and challengers of a workflow, or undefined when the workflow is unknown. */
   activeOf(workflow: string): ActiveWorkflow | undefined {
     return this.active.get(workflow);
   }
@@ -154,13 +141,13 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
     await this.dataSource.transaction(async (tx) => {
       await this.repo.lock(tx);
       const rows = (await this.repo.all(tx)).filter((r) => r.workflow === def.name);
-      const max = Math.max(0, ...rows.map((r) => r.version));
-      if (def.version <= max) {
-        throw new DomainError(ErrorCode.Conflict, `version must be above ${max}, the highest stored version of ${def.name}`, { highest: max });
-      }
-      if (rows.length === 0 && role !== 'champion') {
-        throw new DomainError(ErrorCode.Validation, `${def.name} is a new workflow: its first version must be the champion`);
-      }
+      const refused = newVersionRefusal(
+        rows.map((r) => r.version),
+        def.name,
+        def.version,
+        role,
+      );
+      if (refused) throw refused;
       await this.repo.insert(def, hash, role, actor, tx);
       await this.audit.append(
         {
@@ -184,9 +171,8 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
       await this.repo.lock(tx);
       const existing = await this.repo.get(workflow, version, tx);
       if (!existing) throw new DomainError(ErrorCode.NotFound, `version ${version} of ${workflow} was not found`);
-      if (existing.role === 'champion' && role !== 'champion') {
-        throw new DomainError(ErrorCode.InvalidTransition, `v${version} is the champion of ${workflow}: make another version champion first`);
-      }
+      const refused = roleChangeRefusal(workflow, version, existing.role, role);
+      if (refused) throw refused;
       await this.repo.setRole(workflow, version, role, tx);
       await this.audit.append(
         { actor, actorKind: 'person', action: 'workflow.role-changed', workflow, reason, details: { version, from: existing.role, to: role } },
