@@ -249,10 +249,16 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
 
 /**
  * Waits until a count reaches its target, for as long as it keeps moving: fails only when it has
- * not changed for `stallMs`, and then says where it stood. A limit that scales with the work, not
- * with the machine's speed: a slow machine gets there later, a stuck service still fails.
+ * not changed for `stallMs`, and then says where it stood (and, with `explain`, why it may be
+ * stuck). A limit that scales with the work, not with the machine's speed: a slow machine gets
+ * there later, a stuck service still fails.
  */
-export async function waitForCount(what: string, count: () => Promise<number>, target: number, stallMs = 60_000, everyMs = 500): Promise<void> {
+export async function waitForCount(
+  what: string,
+  count: () => Promise<number>,
+  target: number,
+  { stallMs = 60_000, everyMs = 500, explain }: { stallMs?: number; everyMs?: number; explain?: () => Promise<string> } = {},
+): Promise<void> {
   let last = Number.NaN;
   let movedAt = Date.now();
   for (;;) {
@@ -262,7 +268,10 @@ export async function waitForCount(what: string, count: () => Promise<number>, t
       last = n;
       movedAt = Date.now();
     }
-    if (Date.now() - movedAt > stallMs) throw new Error(`${what}: stuck at ${n} of ${target} for ${Math.round((Date.now() - movedAt) / 1000)} s`);
+    if (Date.now() - movedAt > stallMs) {
+      const why = explain ? ` (${await explain().catch((e: unknown) => `could not tell why: ${(e as Error).message}`)})` : '';
+      throw new Error(`${what}: stuck at ${n} of ${target} for ${Math.round((Date.now() - movedAt) / 1000)} s${why}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }

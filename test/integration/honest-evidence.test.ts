@@ -4,7 +4,7 @@ import { stableDraw } from '../../src/routing/domain/decide-route';
 import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import type { TestWorkflows } from '../factories/workflows';
 import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
-import { setScenario, stackInfo, waitFor } from '../harness/test-env';
+import { setScenario, stackInfo, waitFor, waitForCount } from '../harness/test-env';
 
 /**
  * The evidence model on the real stack (Unleash, the Kafka mock cluster, the model simulator):
@@ -167,11 +167,13 @@ describe('honest evidence', () => {
       const items = gen.batch(40);
       await producer.send({ topic: f.topics.workItems, messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(toWorkItemEvent(i)) })) });
       const ids = items.map((i) => i.itemId);
-      await waitFor(
-        'the AI decided every item (in shadow)',
-        async () => (await q(`SELECT id FROM ai_decisions WHERE item_id = ANY($1)`, [ids])).length === 40,
-        60_000,
-      );
+      const counted = (table: string) => async () => (await q(`SELECT id FROM ${table} WHERE item_id = ANY($1)`, [ids])).length;
+      // Where the items are, should they stop on the way (the work floor's traffic goes on beside them).
+      const whereTheItemsAre = async () =>
+        `stored ${await counted('work_items')()}, jobs ${JSON.stringify(
+          await q(`SELECT state, count(*)::int AS n FROM ai_jobs WHERE item_id = ANY($1) GROUP BY state ORDER BY state`, [ids]),
+        )}`;
+      await waitForCount('the AI decided every item (in shadow)', counted('ai_decisions'), 40, { stallMs: 120_000, explain: whereTheItemsAre });
       // Discovered, and its shadow strategy written to Unleash: an operator's move made before that write would be overwritten by it.
       await waitFor(
         'the segment discovered and its strategy in Unleash',
@@ -190,7 +192,10 @@ describe('honest evidence', () => {
         topic: f.topics.workDecisions,
         messages: items.map((i) => ({ key: i.itemId, value: JSON.stringify(gen.humanDecision(i, { errorRate: 0 })) })),
       });
-      await waitFor('the late labels compared', async () => (await q(`SELECT id FROM comparisons WHERE item_id = ANY($1)`, [ids])).length === 40, 60_000);
+      await waitForCount('the late labels compared', counted('comparisons'), 40, {
+        stallMs: 120_000,
+        explain: async () => `human decisions stored ${await counted('human_decisions')()}`,
+      });
 
       const rows = await q<{ arm: string; evidence: string; ai_decided_at: Date; created_at: Date }>(
         `SELECT arm, evidence, ai_decided_at, created_at FROM comparisons WHERE item_id = ANY($1)`,

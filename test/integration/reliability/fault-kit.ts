@@ -272,20 +272,20 @@ export class ItemPump {
 export async function waitForQuiet(db: FaultDb, o: { items: number; decisions?: number; versions?: number; timeoutMs?: number }): Promise<void> {
   // Each count may take as long as it needs while it moves; timeoutMs is how long it may stand still.
   const stallMs = o.timeoutMs ?? 120_000;
-  await waitForCount(`all ${o.items} items stored`, () => db.count('SELECT count(*) n FROM work_items'), o.items, stallMs);
+  await waitForCount(`all ${o.items} items stored`, () => db.count('SELECT count(*) n FROM work_items'), o.items, { stallMs });
   if (o.decisions !== undefined) {
-    await waitForCount(`all ${o.decisions} human decisions stored`, () => db.count('SELECT count(*) n FROM human_decisions'), o.decisions, stallMs);
+    await waitForCount(`all ${o.decisions} human decisions stored`, () => db.count('SELECT count(*) n FROM human_decisions'), o.decisions, { stallMs });
   }
   const jobs = o.items * (o.versions ?? 1);
   const finished = () => db.count(`SELECT count(*) n FROM ai_jobs WHERE state IN ('completed', 'failed', 'skipped')`);
   try {
-    await waitForCount(`all ${jobs} jobs finished`, finished, jobs, stallMs);
+    await waitForCount(`all ${jobs} jobs finished`, finished, jobs, { stallMs });
   } catch (e) {
     // Where the jobs are (e.g. 'processing', waiting for a lease).
     const states = await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ai_jobs GROUP BY state ORDER BY state`);
     throw new Error(`${(e as Error).message}; jobs by state ${JSON.stringify(Object.fromEntries(states.map((r) => [r.state, r.n])))}`);
   }
-  await waitForCount('the outbox drained', () => db.count('SELECT count(*) n FROM outbox WHERE sent_at IS NULL'), 0, stallMs);
+  await waitForCount('the outbox drained', () => db.count('SELECT count(*) n FROM outbox WHERE sent_at IS NULL'), 0, { stallMs });
 }
 
 /**
