@@ -2,7 +2,7 @@
  * `npm run bench`: Understudy's benchmarks on the local stack, each beside a naive baseline measured
  * in the same run, written to BENCHMARKS.md. Not part of `npm test`.
  *
- *   node dist-tools/scripts/bench.js [--only throughput,latency,scaleout,routing,reports,judgement,threshold] [--profile] [--quick] [--keep] [--out FILE]
+ *   node dist-tools/scripts/bench.js [--only throughput,latency,scaleout,routing,reports,judgement,threshold,earlywarning] [--profile] [--quick] [--keep] [--out FILE]
  *
  * Sections (see scripts/bench/*.ts for what each measures and how):
  *   throughput  shadow throughput of one instance, model at 0 ms, and the naive pipeline
@@ -12,7 +12,9 @@
  *   reports     report latency over 10,000,000 comparisons in 30 days (rollups), and a scan of the raw rows
  *   judgement   the risk of the rollout's decisions (gate, threshold, guard, re-review), simulated
  *   threshold   the confidence threshold's guarantee, and the naive "observed accuracy" rule
+ *   earlywarning  label-free monitors, adaptive audits and a critical class (issue 17), simulated
  *
+ * judgement, threshold and earlywarning are simulations: a run of only those starts no stack.
  * Every section's figures also go to benchmarks.json (scripts/bench/figures.ts names the keys).
  *
  * Diagnostics: BENCH_STATEMENT_LOG=1 makes PostgreSQL log every statement of the benchmark's
@@ -26,6 +28,7 @@ import { parseWorkflowFile } from '../src/workflows/domain/workflow-file';
 import { findRepoRoot } from '../test/harness/kafka-cluster';
 import { startStack } from '../test/harness/stack';
 import { adminUrl, BenchContext, dropBenchDatabases, kafkaFor, pgClient } from './bench/context';
+import { earlyWarningFigures, simulateEarlyWarningBench } from './bench/early-warning';
 import { benchmarkFigures } from './bench/figures';
 import { judgementFigures, simulateJudgement } from './bench/judgement';
 import { loadavg, machineInfo } from './bench/machine';
@@ -39,8 +42,10 @@ import { fmt } from './bench/stats';
 import { simulateThresholds } from './bench/threshold';
 import { runNaiveThroughput, runServiceThroughput } from './bench/throughput';
 
-const SECTIONS = ['throughput', 'latency', 'scaleout', 'routing', 'reports', 'judgement', 'threshold'] as const;
+const SECTIONS = ['throughput', 'latency', 'scaleout', 'routing', 'reports', 'judgement', 'threshold', 'earlywarning'] as const;
 type Section = (typeof SECTIONS)[number];
+/** Sections that measure the service on the local stack; the others are simulations. */
+const STACK_SECTIONS: readonly Section[] = ['throughput', 'latency', 'scaleout', 'routing', 'reports'];
 
 interface Options {
   only: Set<Section> | null;
@@ -103,14 +108,24 @@ async function main(): Promise<void> {
   cpSync(path.join(root, 'dist-tools'), tools, { recursive: true });
   const loadStart = loadavg();
   log(`run ${suffix}; load average ${loadStart}; scratch folder ${path.relative(root, dir)}`);
-  const stack = await startStack({ reuse: false, log: (l) => log(`stack: ${l}`) });
-  const ctx: BenchContext = { root, dist, tools, dir, suffix, stack: stack.info, kafka: kafkaFor(stack.info), quick: opts.quick, log, databases: [] };
-  const pg = await pgClient(adminUrl(ctx));
-  const pgVersion = (await pg.query(`SHOW server_version`)).rows[0].server_version as string;
-  await pg.end();
+  const stack = STACK_SECTIONS.some(want) ? await startStack({ reuse: false, log: (l) => log(`stack: ${l}`) }) : null;
+  const stackCtx: BenchContext | null = stack
+    ? { root, dist, tools, dir, suffix, stack: stack.info, kafka: kafkaFor(stack.info), quick: opts.quick, log, databases: [] }
+    : null;
+  /** The context of a section on the stack (started above whenever one of them is wanted). */
+  const live = (): BenchContext => {
+    if (!stackCtx) throw new Error('no stack was started for this run');
+    return stackCtx;
+  };
+  let pgVersion: string | null = null;
+  if (stackCtx) {
+    const pg = await pgClient(adminUrl(stackCtx));
+    pgVersion = (await pg.query(`SHOW server_version`)).rows[0].server_version as string;
+    await pg.end();
+  }
 
   const results: BenchResults = {
-    machine: machineInfo(`PostgreSQL ${pgVersion}`),
+    machine: machineInfo(pgVersion === null ? null : `PostgreSQL ${pgVersion}`),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     quick: opts.quick,
     startedAt: new Date(started).toISOString(),
@@ -137,7 +152,7 @@ async function main(): Promise<void> {
   try {
     if (want('throughput')) {
       await section('throughput (model 0 ms)', async () => {
-        results.throughput0 = await runServiceThroughput(ctx, {
+        results.throughput0 = await runServiceThroughput(live(), {
           name: 'tp0',
           items: q ? 8_000 : 40_000,
           warmup: q ? 500 : 2_000,
@@ -145,9 +160,9 @@ async function main(): Promise<void> {
           concurrency: 64,
         });
         log(`   service: ${fmt(results.throughput0.itemsPerSecond, 0)} items/s`);
-        results.naive0 = await runNaiveThroughput(ctx, { name: 'naive0', latencyMs: 0, windowMs: q ? 8_000 : 15_000, items: q ? 5_000 : 15_000 });
+        results.naive0 = await runNaiveThroughput(live(), { name: 'naive0', latencyMs: 0, windowMs: q ? 8_000 : 15_000, items: q ? 5_000 : 15_000 });
         log(`   naive: ${fmt(results.naive0.itemsPerSecond, 0)} items/s`);
-        results.modelClient = await runModelClient(ctx, { calls: q ? 1_000 : 3_000, concurrency: 64 });
+        results.modelClient = await runModelClient(live(), { calls: q ? 1_000 : 3_000, concurrency: 64 });
         log(
           `   model client CPU per call: ${fmt(results.modelClient.keepAlive.cpuMsPerCall, 3)} ms (built-in fetch ${fmt(results.modelClient.builtinFetch.cpuMsPerCall, 3)} ms)`,
         );
@@ -155,7 +170,7 @@ async function main(): Promise<void> {
     }
     if (want('latency')) {
       await section('throughput (model 500 ms)', async () => {
-        results.throughput500 = await runServiceThroughput(ctx, {
+        results.throughput500 = await runServiceThroughput(live(), {
           name: 'tp500',
           items: q ? 3_000 : 10_000,
           warmup: q ? 300 : 1_000,
@@ -163,13 +178,13 @@ async function main(): Promise<void> {
           concurrency: 256,
         });
         log(`   service: ${fmt(results.throughput500.itemsPerSecond, 0)} items/s`);
-        results.naive500 = await runNaiveThroughput(ctx, { name: 'naive500', latencyMs: 500, windowMs: q ? 6_000 : 10_000, items: 200 });
+        results.naive500 = await runNaiveThroughput(live(), { name: 'naive500', latencyMs: 500, windowMs: q ? 6_000 : 10_000, items: 200 });
         log(`   naive: ${fmt(results.naive500.itemsPerSecond, 2)} items/s`);
       });
     }
     if (want('scaleout')) {
       await section('scale-out (two instances, model 500 ms)', async () => {
-        results.scaleOut = await runScaleOut(ctx, { itemsPerInstance: q ? 1_000 : 2_000, latencyMs: 500, concurrency: 64, batch: q ? 1_000 : 2_000 });
+        results.scaleOut = await runScaleOut(live(), { itemsPerInstance: q ? 1_000 : 2_000, latencyMs: 500, concurrency: 64, batch: q ? 1_000 : 2_000 });
         const s = results.scaleOut;
         log(`   two ÷ one: ${fmt(s.twoInstanceRatio, 2)}; takeover ${fmt(s.takeoverSeconds, 1)} s (lease ${fmt(s.leaseMs / 1000, 0)} s)`);
       });
@@ -182,7 +197,7 @@ async function main(): Promise<void> {
             ? `Profiled because the 0 ms throughput (${fmt(tp.itemsPerSecond, 0)} items/s) is below its 2,000 items/s target.`
             : 'Profiled in every full run: it shows where the time goes on the way to the 5,000 items/s goal.';
         const profileDir = path.join(dir, 'profile-tp0');
-        const result = await runServiceThroughput(ctx, {
+        const result = await runServiceThroughput(live(), {
           name: 'prof',
           items: q ? 5_000 : 15_000,
           warmup: 500,
@@ -195,9 +210,9 @@ async function main(): Promise<void> {
     }
     if (want('routing')) {
       await section('routing overhead', async () => {
-        results.routing = await runServiceRouting(ctx, { name: 'route', perSecond: 500, seconds: q ? 8 : 20 });
+        results.routing = await runServiceRouting(live(), { name: 'route', perSecond: 500, seconds: q ? 8 : 20 });
         log(`   service: p99 ${fmt(results.routing.overheadMs.p99, 1)} ms`);
-        results.naiveRouting = await runNaiveRouting(ctx, { name: 'naiveroute', perSecond: 500, seconds: q ? 5 : 10 });
+        results.naiveRouting = await runNaiveRouting(live(), { name: 'naiveroute', perSecond: 500, seconds: q ? 5 : 10 });
         log(`   naive: p99 ${fmt(results.naiveRouting.overheadMs.p99, 1)} ms`);
       });
     }
@@ -209,13 +224,13 @@ async function main(): Promise<void> {
             ? `Profiled because the routing overhead's p99 (${fmt(rt.overheadMs.p99, 1)} ms) is above its 25 ms target.`
             : 'Profiled because --profile was given.';
         const profileDir = path.join(dir, 'profile-route');
-        const result = await runServiceRouting(ctx, { name: 'profroute', perSecond: 500, seconds: q ? 8 : 20, cpuProfileDir: profileDir });
+        const result = await runServiceRouting(live(), { name: 'profroute', perSecond: 500, seconds: q ? 8 : 20, cpuProfileDir: profileDir });
         results.routingProfile = { result, summary: summariseProfileIn(profileDir, 12), why };
       });
     }
     if (want('reports')) {
       await section('report latency', async () => {
-        results.reports = await runReports(ctx, { comparisons: q ? 1_000_000 : 10_000_000, days: 30, runs: 20, naiveRuns: q ? 3 : 2 });
+        results.reports = await runReports(live(), { comparisons: q ? 1_000_000 : 10_000_000, days: 30, runs: 20, naiveRuns: q ? 3 : 2 });
         log(`   ${results.reports.endpoints.map((e) => `${e.name}: ${fmt(e.ms.p50, 1)} ms`).join('; ')}`);
       });
     }
@@ -233,6 +248,12 @@ async function main(): Promise<void> {
         );
       });
     }
+    if (want('earlywarning')) {
+      await section('early warning', async () => {
+        results.earlyWarning = simulateEarlyWarningBench({ runs: q ? 300 : 1000, seed: 20261217 }, log);
+        log(`   ${JSON.stringify(earlyWarningFigures(results.earlyWarning))}`);
+      });
+    }
     if (want('threshold')) {
       await section('threshold guarantee', async () => {
         const r = championOf(root, 0).definition.rollout;
@@ -241,8 +262,8 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    if (!opts.keep) await dropBenchDatabases(ctx);
-    await stack.stop();
+    if (stackCtx && !opts.keep) await dropBenchDatabases(stackCtx);
+    await stack?.stop();
     rmSync(dist, { recursive: true, force: true });
     rmSync(tools, { recursive: true, force: true });
   }

@@ -1,10 +1,11 @@
+import { earlyWarningFigures } from './early-warning';
 import { judgementFigures } from './judgement';
 import type { BenchResults } from './markdown';
 import type { ThroughputResult } from './throughput';
 
 /**
  * benchmarks.json's figures, by section, under the keys the issues name (`throughput.cpuPerItemMs`,
- * `routing.overheadP99Ms`, `reports.p50Ms`, `judgement.gatePassAtTarget`, …), each beside its naive
+ * `routing.overheadP99Ms`, `reports.p50Ms`, `judgement.gatePassAtTarget`, `earlyWarning.delayItems`, …), each beside its naive
  * baseline of the same run. A section that did not run (or failed) gives no key: bench.ts keeps the
  * figures of the file's last run for it. Pure (unit-tested in figures.spec.ts).
  */
@@ -95,5 +96,6 @@ export function benchmarkFigures(r: BenchResults): Record<string, unknown> {
       },
     };
   }
+  if (r.earlyWarning) Object.assign(out, earlyWarningFigures(r.earlyWarning));
   return out;
 }

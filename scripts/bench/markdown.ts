@@ -1,3 +1,4 @@
+import type { EarlyWarningBenchResult } from './early-warning';
 import type { JudgementResult } from './judgement';
 import type { MachineInfo } from './machine';
 import type { ModelClientResult } from './model-client';
@@ -29,6 +30,7 @@ export interface BenchResults {
   reports?: ReportsResult;
   scaleOut?: ScaleOutResult;
   judgement?: JudgementResult;
+  earlyWarning?: EarlyWarningBenchResult;
   threshold?: { target: number; delta: number; minCount: number; runs: number; labelsPerRun: number; scenarios: ThresholdScenarioResult[] };
   profile?: { result: ThroughputResult; summary: ProfileSummary; why: string };
   routingProfile?: { result: RoutingResult; summary: ProfileSummary; why: string };
@@ -180,6 +182,7 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
       });
     }
   }
+  if (r.earlyWarning) rows.push(...earlyWarningRows(r.earlyWarning));
   if (r.throughput0) {
     rows.push({
       figure: 'Memory: service peak RSS (VmHWM) during the 0 ms throughput run (MiB)',
@@ -197,6 +200,54 @@ export function figureRows(r: BenchResults): Array<{ figure: string; value: stri
     naive: '—',
     ratio: '—',
     status: status(r.totalSeconds <= 15 * 60),
+  });
+  return rows;
+}
+
+type FigureRow = ReturnType<typeof figureRows>[number];
+
+function earlyWarningRows(w: EarlyWarningBenchResult): FigureRow[] {
+  const e = w.earlyWarning;
+  const a = w.adaptiveAudit;
+  const c = w.criticalClass;
+  const rows: FigureRow[] = [];
+  rows.push({
+    figure:
+      `Early warning: items after a drift (agreement ${e.shift.agreement.before} → ${e.shift.agreement.after}, answer mix moved ${fmt(e.shift.answerMix.totalVariation * 100, 1)} points) ` +
+      'until the label-free monitor alarms, median (earlyWarning.delayItems)',
+    value: `${fmt(e.delayItems, 0)} (p90 ${fmt(e.delayP90, 0)})`,
+    target: '≤ 500',
+    naive: `${fmt(e.naive.delayItems, 0)} (chi-square of the last ${fmt(e.naiveRule.window, 0)} items, every ${e.naiveRule.every})`,
+    ratio: '—',
+    status: status(e.delayItems !== null && e.delayItems <= 500),
+  });
+  rows.push({
+    figure: `Early warning: false alarms per 1,000 steady segment-days of ${fmt(e.perDay, 0)} items, reference estimated from ${e.referenceDays} days (earlyWarning.falseAlarmsPer1000SegmentDays)`,
+    value: `${fmt(e.falseAlarmsPer1000SegmentDays, 1)} over ${fmt(e.segmentDays, 0)} segment-days (bound ${fmt(e.boundPer1000SegmentDays, 1)})`,
+    target: '≤ 5',
+    naive: fmt(e.naive.falseAlarmsPer1000SegmentDays, 0),
+    ratio: '—',
+    status: status(e.falseAlarmsPer1000SegmentDays <= 5),
+  });
+  rows.push({
+    figure:
+      `Adaptive audits: days from a drop ${e.shift.agreement.before} → ${e.shift.agreement.after} at confidence-routed 100 % (${fmt(a.perDay, 0)} items a day) to the revert, ` +
+      `median, the alarm raising the audit share ${pct(a.policy.baseShare, 0)} → ${pct(a.raisedShare, 0)} (adaptiveAudit.daysToRevert)`,
+    value: `${fmt(a.daysToRevert, 1)} (p90 ${fmt(a.daysToRevertP90, 1)})`,
+    target: '≤ 3',
+    naive: `fixed ${pct(a.policy.baseShare, 0)}: ${fmt(a.daysToRevertFixedShare, 1)} (adaptiveAudit.daysToRevertFixedShare)`,
+    ratio: `fixed ÷ adaptive: ${ratio(a.daysToRevertFixedShare, a.daysToRevert)}`,
+    status: status(a.daysToRevert !== null && a.daysToRevert <= 3),
+  });
+  rows.push({
+    figure:
+      `Critical class: blind labels from a ${pct(c.classShares[c.classShares.length - 1], 0)} class's collapse (recall ${c.recallBefore} → ${c.recallAfter}; ` +
+      `overall agreement ${fmt(c.overallBefore, 3)} → ${fmt(c.overallAfter, 3)}) until its own guard trips, median (criticalClass.delayItems)`,
+    value: `${fmt(c.delayItems, 0)} (p90 ${fmt(c.delayP90, 0)})`,
+    target: '(reported)',
+    naive: `overall guard: ${c.naive.delayItems === null ? `not within ${fmt(c.horizonLabels, 0)}` : fmt(c.naive.delayItems, 0)} (${fmt(c.naive.missed, 0)} of ${fmt(w.options.runs, 0)} runs not caught)`,
+    ratio: '—',
+    status: '—',
   });
   return rows;
 }
@@ -713,16 +764,89 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
+  if (r.earlyWarning) out.push(...earlyWarningSection(r.earlyWarning, r));
+
   out.push('');
   out.push('## How to run');
   out.push('');
   out.push(
     '`npm run bench` builds, then runs `node dist-tools/scripts/bench.js`: it starts what is missing of the local stack (a Kafka mock cluster of its ' +
       'own; the Unleash already running on 127.0.0.1:4242 is reused and never stopped), makes databases of its own (dropped at the end), runs ' +
-      'every section and rewrites this file. `--only throughput,latency,scaleout,routing,reports,judgement,threshold` runs some sections, `--quick` uses ' +
+      'every section and rewrites this file. `--only throughput,latency,scaleout,routing,reports,judgement,threshold,earlywarning` runs some sections (the last three need no stack), `--quick` uses ' +
       'smaller sizes (and profiles only when the throughput target is missed, or with `--profile`), `--keep` keeps the databases. ' +
       'Logs, scenarios, profiles and results.json of a run are under `.stack/bench/<run>/`.',
   );
   out.push('');
   return out.join('\n');
+}
+
+/** The early-warning section: method, the drift it is measured on, the figures and what they need. */
+export function earlyWarningSection(w: EarlyWarningBenchResult, run?: Pick<BenchResults, 'command' | 'startedAt'>): string[] {
+  const e = w.earlyWarning;
+  const a = w.adaptiveAudit;
+  const c = w.criticalClass;
+  const mix = (shares: number[]) => shares.map((v, i) => `${e.shift.answerMix.classes[i]} ${pct(v, 1)}`).join(', ');
+  const out: string[] = [];
+  out.push('');
+  out.push('## Early warning without labels');
+  out.push('');
+  out.push(
+    `${fmt(w.options.runs, 0)} simulated runs per figure through the project's own code (scripts/bench/early-warning.ts → ` +
+      'src/stats/domain/early-warning-simulation.ts): the drift monitor (`DriftMonitor`, drift-monitor.ts), the regression guard ' +
+      "(`updateGuard`, armed by the controller's `armGuard` with the workflow defaults), the adaptive audit policy (adaptive-audit.ts) " +
+      'and the class guard (class-guard.ts). Decisions are drawn as the MODEL SIMULATOR draws them: confidence ~ N(0.9, 0.1) for a right ' +
+      'answer, N(0.6, 0.1) for a wrong one, rounded to 3 decimals; 10 confidence bins × 6 answers of the triage label field.',
+  );
+  out.push('');
+  out.push(
+    `**Method.** The monitor watches the AI's decisions (confidence bin × answer) against the ${e.referenceDays} days the stage was promoted on ` +
+      `(${fmt(e.referenceItems, 0)} decisions). For each direction — low confidence on any answer or on one answer, high confidence, an ` +
+      "answer's share rising or falling — it bets, Shiryaev–Roberts style, that the direction's share rose above the reference's " +
+      'one-sided Clopper–Pearson upper bound (all bounds at once with probability 0.99): betting against the bound rather than the estimate is ' +
+      `what keeps a finite reference from turning noise into evidence. ${fmt(e.components, 0)} bets (directions × 4 sizes of rise) are mixed with equal weights, an ` +
+      `e-detector (Shin, Ramdas & Rinaldo): the expected number of items before a false alarm is at least its threshold, ${fmt(e.targetArl0, 0)}, ` +
+      `under continuous monitoring — at most ${fmt(e.boundPer1000SegmentDays, 1)} false alarms per 1,000 segment-days of ${fmt(e.perDay, 0)} items in the long run.`,
+  );
+  out.push('');
+  out.push(
+    `**The drift.** Agreement ${e.shift.agreement.before} → ${e.shift.agreement.after}, the new errors landing on "other" (a model on unfamiliar input ` +
+      `falling back on the catch-all): decisions with confidence below ${e.shift.lowConfidence.below} rise from ${pct(e.shift.lowConfidence.before, 1)} to ` +
+      `${pct(e.shift.lowConfidence.after, 1)}; the answer mix moves by ${fmt(e.shift.answerMix.totalVariation * 100, 1)} points (total variation: ${mix(e.shift.answerMix.before)} → ` +
+      `${mix(e.shift.answerMix.after)}); ${fmt(e.shift.klPerItem, 3)} nats per item (KL), so a detector that knew the drift in advance would need about ` +
+      `ln(${fmt(e.targetArl0, 0)}) ÷ KL ≈ ${fmt(Math.log(e.targetArl0) / e.shift.klPerItem, 0)} items. The monitor starts ${fmt(e.warmupItems, 0)} items before the drift.`,
+  );
+  for (const x of e.also) {
+    out.push('');
+    out.push(
+      `When ${x.name}: ${fmt(x.shift.klPerItem, 3)} nats per item (answer mix moved ${fmt(x.shift.answerMix.totalVariation * 100, 1)} points), median delay ` +
+        `${fmt(x.delayItems, 0)} items (p90 ${fmt(x.delayP90, 0)}${x.missed ? `, ${fmt(x.missed, 0)} not within the horizon` : ''}): the 500-item target needs the answer mix to move too.`,
+    );
+  }
+  out.push('');
+  out.push(
+    `**Adaptive audits.** A segment of ${fmt(a.perDay, 0)} items a day at confidence-routed 100 %, base audit share ${pct(a.policy.baseShare, 0)}; audits labelled ` +
+      `0–${a.labelDelayHours} h after the decision, a guard look every ${a.lookEveryMinutes} min. The guard is armed as the controller arms it on a baseline of ` +
+      `${fmt(a.baselineLabels, 0)} blind labels at 0.92 (a week of the segment's items${a.guard ? `; h = ${fmt(a.guard.h, 2)}` : ''}). The monitor (reference: ` +
+      `${a.referenceDays} days of decisions) alarms a median ${fmt(a.daysToAlarm, 2)} days after the drop; its alarm raises the share × ${a.policy.factor} up to ` +
+      `${pct(a.policy.cap, 0)} until the revert or an all-clear. The same items with the fixed ${pct(a.policy.baseShare, 0)}: ${fmt(a.daysToRevertFixedShare, 1)} days ` +
+      `(p90 ${fmt(a.daysToRevertFixedShareP90, 1)}). Blind audits from the drop to the revert: ${fmt(a.auditsToRevert.adaptive, 0)} adaptive, ` +
+      `${fmt(a.auditsToRevert.fixed, 0)} fixed — the guard needs the same evidence, the raised share brings it sooner. The price of a false alarm: the share stays ` +
+      `raised a median ${fmt(a.falseAlarmCost.daysRaised, 2)} days (p90 ${fmt(a.falseAlarmCost.daysRaisedP90, 2)}) until the labels rule out the drop, ` +
+      `${fmt(a.falseAlarmCost.extraAudits, 0)} extra audits.`,
+  );
+  out.push('');
+  out.push(
+    `**Critical class.** Blind labels of a priority field (${c.classShares.map((v) => pct(v, 0)).join(' / ')}), the last one critical; its recall collapses ` +
+      `${c.recallBefore} → ${c.recallAfter}, overall agreement (every compared field right) moves ${fmt((c.overallBefore - c.overallAfter) * 100, 1)} points. The class's ` +
+      `recall and precision guards (the project's CUSUM, armed on ${fmt(c.baselineLabels, 0)} blind labels, tuned to a drop of ${c.classDrop}) trip after a median ` +
+      `${fmt(c.delayItems, 0)} blind labels (${fmt(c.byRecall, 0)} runs by recall, ${fmt(c.byPrecision, 0)} by precision, ${fmt(c.missed, 0)} missed); the overall guard ` +
+      `on the same labels ${c.naive.delayItems === null ? `leaves more than half uncaught within ${fmt(c.horizonLabels, 0)}` : `needs a median ${fmt(c.naive.delayItems, 0)}`} ` +
+      `(${fmt(c.naive.missed, 0)} of ${fmt(w.options.runs, 0)} not caught).`,
+  );
+  out.push('');
+  out.push(
+    `Simulated in ${fmt(w.seconds.earlyWarning, 0)} + ${fmt(w.seconds.adaptiveAudit, 0)} + ${fmt(w.seconds.criticalClass, 0)} s (early warning, adaptive audits, critical class)` +
+      (run ? ` by \`${run.command}\`, started ${run.startedAt}; seeded, so the figures repeat exactly.` : '.'),
+  );
+  return out;
 }
