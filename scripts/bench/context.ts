@@ -6,7 +6,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { KafkaControl } from '../../test/harness/kafka-cluster';
 import { createMigratedDatabase, databaseUrl, dropDatabase } from '../../test/harness/postgres';
 import type { StackInfo } from '../../test/harness/stack';
-import { freePort, serviceEnv, TestTopics } from '../../test/harness/test-env';
+import { freePort, serviceEnv, TestTopics, waitForProgress } from '../../test/harness/test-env';
 
 /** What every benchmark section shares: the stack, a scratch folder, names of its own. */
 export interface BenchContext {
@@ -150,28 +150,4 @@ export async function produceAll(producer: Producer, topic: string, messages: Ar
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `probe` until it returns true; fails when nothing moved for stallMs (progress() changes when work advances). */
-export async function waitForProgress(
-  what: string,
-  probe: () => Promise<{ done: boolean; progress: number; detail?: () => Promise<string> }>,
-  opts: { everyMs?: number; stallMs?: number; timeoutMs?: number } = {},
-): Promise<void> {
-  const every = opts.everyMs ?? 100;
-  const stallMs = opts.stallMs ?? 30_000;
-  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
-  let last = -1;
-  let lastMoved = Date.now();
-  for (;;) {
-    const p = await probe();
-    if (p.done) return;
-    if (p.progress !== last) {
-      last = p.progress;
-      lastMoved = Date.now();
-    }
-    if (Date.now() - lastMoved > stallMs || Date.now() > deadline) {
-      const detail = p.detail ? await p.detail().catch((e: Error) => e.message) : '';
-      throw new Error(`${what}: no progress for ${Math.round((Date.now() - lastMoved) / 1000)} s (at ${p.progress}${detail ? `; ${detail}` : ''})`);
-    }
-    await sleep(every);
-  }
-}
+export { waitForProgress };

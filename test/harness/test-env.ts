@@ -248,32 +248,50 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
 }
 
 /**
- * Waits until a count reaches its target, for as long as it keeps moving: fails only when it has
- * not changed for `stallMs`, and then says where it stood (and, with `explain`, why it may be
- * stuck). A limit that scales with the work, not with the machine's speed: a slow machine gets
- * there later, a stuck service still fails.
+ * Polls `probe` until it says done, for as long as its progress keeps moving: fails only when the
+ * progress has not changed for `stallMs` (or, if given, after `timeoutMs` in all), and then says
+ * where it stood, with the probe's detail. A limit that scales with the work, not with the
+ * machine's speed: a slow machine gets there later, a stuck service still fails. Tests and the
+ * benchmark wait this way.
  */
+export async function waitForProgress(
+  what: string,
+  probe: () => Promise<{ done: boolean; progress: number; detail?: () => Promise<string> }>,
+  { stallMs = 30_000, everyMs = 100, timeoutMs = Number.POSITIVE_INFINITY }: { stallMs?: number; everyMs?: number; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = Number.NaN;
+  let movedAt = Date.now();
+  for (;;) {
+    const p = await probe();
+    if (p.done) return;
+    if (p.progress !== last) {
+      last = p.progress;
+      movedAt = Date.now();
+    }
+    if (Date.now() - movedAt > stallMs || Date.now() > deadline) {
+      const detail = p.detail ? await p.detail().catch((e: unknown) => `could not tell why: ${(e as Error).message}`) : '';
+      throw new Error(`${what}: no progress for ${Math.round((Date.now() - movedAt) / 1000)} s (at ${p.progress}${detail ? `; ${detail}` : ''})`);
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Waits until a count reaches its target while it keeps moving (waitForProgress); `explain` says why it may be stuck. */
 export async function waitForCount(
   what: string,
   count: () => Promise<number>,
   target: number,
   { stallMs = 60_000, everyMs = 500, explain }: { stallMs?: number; everyMs?: number; explain?: () => Promise<string> } = {},
 ): Promise<void> {
-  let last = Number.NaN;
-  let movedAt = Date.now();
-  for (;;) {
-    const n = await count();
-    if (n === target) return;
-    if (n !== last) {
-      last = n;
-      movedAt = Date.now();
-    }
-    if (Date.now() - movedAt > stallMs) {
-      const why = explain ? ` (${await explain().catch((e: unknown) => `could not tell why: ${(e as Error).message}`)})` : '';
-      throw new Error(`${what}: stuck at ${n} of ${target} for ${Math.round((Date.now() - movedAt) / 1000)} s${why}`);
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  await waitForProgress(
+    `${what} (${target} expected)`,
+    async () => {
+      const n = await count();
+      return { done: n === target, progress: n, detail: explain };
+    },
+    { stallMs, everyMs },
+  );
 }
 
 /** Waits until the service has loaded the flag state from Unleash (until then items stay in shadow). */
