@@ -1,7 +1,7 @@
 import { earlyWarningFigures } from './early-warning';
 import { judgementFigures } from './judgement';
 import type { BenchResults } from './markdown';
-import type { ThroughputResult } from './throughput';
+import { cpuPerItemMs } from './throughput';
 
 /**
  * benchmarks.json's figures, by section, under the keys the issues name (`throughput.cpuPerItemMs`,
@@ -11,20 +11,18 @@ import type { ThroughputResult } from './throughput';
  */
 export function benchmarkFigures(r: BenchResults): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const perItemMs = (t: ThroughputResult, seconds: Array<number | null>) =>
-    seconds.some((s) => s === null) ? null : ((seconds as number[]).reduce((a, s) => a + s, 0) * 1000) / t.items;
 
   if (r.throughput0) {
     const t = r.throughput0;
-    const cpuPerItemMs = perItemMs(t, [t.serviceCpuSeconds, t.postgresCpuSeconds]);
+    const servicePlusPostgres = cpuPerItemMs(t, [t.serviceCpuSeconds, t.postgresCpuSeconds]);
     out.throughput = {
       itemsPerSecond: t.itemsPerSecond,
       // What the service costs where the model is remote: its own CPU and PostgreSQL's, per item.
-      cpuPerItemMs,
-      serviceCpuPerItemMs: perItemMs(t, [t.serviceCpuSeconds]),
-      postgresCpuPerItemMs: perItemMs(t, [t.postgresCpuSeconds]),
+      cpuPerItemMs: servicePlusPostgres,
+      serviceCpuPerItemMs: cpuPerItemMs(t, [t.serviceCpuSeconds]),
+      postgresCpuPerItemMs: cpuPerItemMs(t, [t.postgresCpuSeconds]),
       // Items/s the machine's cores could carry at that CPU per item, the simulator (a stand-in for the remote model) left out.
-      ceilingItemsPerSecondWithoutSimulator: cpuPerItemMs === null || cpuPerItemMs === 0 ? null : (r.machine.cores * 1000) / cpuPerItemMs,
+      ceilingItemsPerSecondWithoutSimulator: servicePlusPostgres === null || servicePlusPostgres === 0 ? null : (r.machine.cores * 1000) / servicePlusPostgres,
       peakRssMiB: t.peakRssMiB,
       items: t.items,
       naive: r.naive0 ? { itemsPerSecond: r.naive0.itemsPerSecond } : null,

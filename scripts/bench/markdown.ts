@@ -8,7 +8,7 @@ import type { RoutingResult } from './routing';
 import type { ScaleOutResult } from './scale-out';
 import { fmt, pct, ratio } from './stats';
 import type { ThresholdScenarioResult } from './threshold';
-import type { NaiveThroughputResult, ThroughputResult } from './throughput';
+import { cpuPerItemMs, type NaiveThroughputResult, type ThroughputResult } from './throughput';
 
 /** Everything one benchmark run measured, as BENCHMARKS.md shows it. */
 export interface BenchResults {
@@ -276,10 +276,8 @@ function table(head: string[], rows: string[][]): string {
 
 /** Items/s the machine's cores could carry at the CPU per item of this run (service, PostgreSQL, simulator, Kafka), or null. */
 function ceilingPerSecond(t: ThroughputResult, cores: number): { perItemMs: number; perSecond: number } | null {
-  const parts = [t.serviceCpuSeconds, t.postgresCpuSeconds, t.simulatorCpuSeconds, t.kafkaCpuSeconds];
-  if (parts.some((p) => p === null)) return null;
-  const perItemMs = ((parts as number[]).reduce((s, p) => s + p, 0) * 1000) / t.items;
-  return { perItemMs, perSecond: (cores * 1000) / perItemMs };
+  const perItemMs = cpuPerItemMs(t, [t.serviceCpuSeconds, t.postgresCpuSeconds, t.simulatorCpuSeconds, t.kafkaCpuSeconds]);
+  return perItemMs === null ? null : { perItemMs, perSecond: (cores * 1000) / perItemMs };
 }
 
 function ceiling(t: ThroughputResult, cores: number): string {

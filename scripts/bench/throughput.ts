@@ -63,6 +63,12 @@ export interface ThroughputResult {
   cpuProfileDir: string | null;
 }
 
+/** CPU milliseconds per item of the given processes' CPU seconds in a run; null when one was not measured. */
+export function cpuPerItemMs(t: Pick<ThroughputResult, 'items'>, seconds: ReadonlyArray<number | null>): number | null {
+  if (seconds.some((s) => s === null)) return null;
+  return ((seconds as number[]).reduce((a, s) => a + s, 0) * 1000) / t.items;
+}
+
 interface Workload {
   items: GeneratedItem[];
   decisions: HumanDecisionEvent[];
