@@ -171,7 +171,10 @@ describe('honest evidence', () => {
       // Where the items are, should they stop on the way (the work floor's traffic goes on beside them).
       const whereTheItemsAre = async () =>
         `stored ${await counted('work_items')()}, jobs ${JSON.stringify(
-          await q(`SELECT state, count(*)::int AS n FROM ai_jobs WHERE item_id = ANY($1) GROUP BY state ORDER BY state`, [ids]),
+          await q(
+            `SELECT state, coalesce(skip_reason, last_error) AS why, count(*)::int AS n FROM ai_jobs WHERE item_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`,
+            [ids],
+          ),
         )}`;
       await waitForCount('the AI decided every item (in shadow)', counted('ai_decisions'), 40, { stallMs: 120_000, explain: whereTheItemsAre });
       // Discovered, and its shadow strategy written to Unleash: an operator's move made before that write would be overwritten by it.
