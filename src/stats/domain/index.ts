@@ -22,6 +22,8 @@ export {
   guardIncrements,
   guardParamsForEstimate,
   guardThresholdFor,
+  guardThresholdForDelay,
+  ThresholdBeyondLimit,
   initialGuardState,
   updateGuard,
 } from './regression-guard';

@@ -177,9 +177,14 @@ export function defaultGuardParams(baseline: number, options: { drop?: number; t
  * (the CUSUM tuned to the drop that matters), while h is raised until the in-control ARL reaches
  * `targetArl0` even if the true baseline were as low as `baselineLower` (e.g. the estimate's lower
  * confidence bound). A baseline measured on few labels thus costs detection speed, never false
- * reverts. With baselineLower = p0 it is `defaultGuardParams`.
+ * reverts. With baselineLower = p0 it is `defaultGuardParams`. With `maxThreshold`, a baseline
+ * that would need a higher threshold throws ThresholdBeyondLimit instead, without searching beyond it.
  */
-export function guardParamsForEstimate(estimate: number, baselineLower: number, options: { drop?: number; targetArl0?: number } = {}): GuardParams {
+export function guardParamsForEstimate(
+  estimate: number,
+  baselineLower: number,
+  options: { drop?: number; targetArl0?: number; maxThreshold?: number } = {},
+): GuardParams {
   const base = defaultGuardParams(estimate, options);
   const floor = Math.min(baselineLower, base.p0);
   if (!(floor > base.p1)) {
@@ -188,12 +193,15 @@ export function guardParamsForEstimate(estimate: number, baselineLower: number, 
   if (floor >= base.p0) return base;
   const targetArl0 = options.targetArl0 ?? DEFAULT_GUARD_TARGET_ARL0;
   const lattice = latticeFor(base.p0, base.p1);
+  const maxThreshold = options.maxThreshold ?? 200;
+  const limit = Math.floor(maxThreshold / lattice.step);
+  const beyond = () => new ThresholdBeyondLimit(`guardParamsForEstimate: no threshold up to ${maxThreshold} reaches ARL ${targetArl0} at ${floor}`);
   let low = Math.max(0, Math.floor(base.h / lattice.step) - 1);
-  let high = Math.max(low + 1, Math.ceil(base.h / lattice.step));
+  let high = Math.min(limit, Math.max(low + 1, Math.ceil(base.h / lattice.step)));
   while (latticeArl(floor, lattice, high) < targetArl0) {
+    if (high >= limit) throw beyond();
     low = high;
-    high *= 2;
-    if (high * lattice.step > 200) throw new RangeError(`guardParamsForEstimate: no threshold reaches ARL ${targetArl0} at ${floor}`);
+    high = Math.min(limit, high * 2);
   }
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
@@ -201,6 +209,32 @@ export function guardParamsForEstimate(estimate: number, baselineLower: number, 
     else low = middle;
   }
   return { p0: base.p0, p1: base.p1, h: Math.max(base.h, Math.ceil(high * lattice.step * 100) / 100) };
+}
+
+/** guardParamsForEstimate found no threshold within the limit it was given. */
+export class ThresholdBeyondLimit extends RangeError {}
+
+/**
+ * The highest CUSUM threshold (tuned to p0 against p1) whose expected delay to alarm when the rate
+ * is p1 stays within `maxDelay` comparisons: a guard above it would be slower than that.
+ */
+export function guardThresholdForDelay(p0: number, p1: number, maxDelay: number): number {
+  assertRates(p0, p1);
+  const lattice = latticeFor(p0, p1);
+  if (!(latticeArl(p1, lattice, 1) <= maxDelay)) return 0;
+  let low = 1; // delay here is within maxDelay
+  let high = 2;
+  while (latticeArl(p1, lattice, high) <= maxDelay) {
+    low = high;
+    high *= 2;
+    if (high * lattice.step > 200) return 200;
+  }
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (latticeArl(p1, lattice, middle) <= maxDelay) low = middle;
+    else high = middle;
+  }
+  return low * lattice.step;
 }
 
 /**
