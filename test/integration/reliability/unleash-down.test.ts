@@ -8,7 +8,18 @@ import { toWorkItemEvent, WorkloadGenerator } from '../../../tools/simulator/wor
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot } from '../../harness/kafka-cluster';
 import { PG_BASE_URL } from '../../harness/postgres';
-import { createTopics, freePort, kafkaClient, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
+import {
+  createTopics,
+  freePort,
+  kafkaClient,
+  setScenario,
+  startService,
+  TestService,
+  TestTopics,
+  uniqueSuffix,
+  waitFor,
+  waitForFlags,
+} from '../../harness/test-env';
 import { startUnleash, tokenStateFile, UnleashHandle } from '../../harness/unleash-server';
 import { FaultDb, health, HealthWatcher, openDb, sleep, TopicWatcher } from './fault-kit';
 import { writeStages } from '../../harness/service-fixture';
@@ -153,7 +164,7 @@ describe('Unleash down', () => {
 
   it('routes on the last known flag state while Unleash is down, and on no state at all sends nothing', async () => {
     service = await start(backupWithState);
-    await sleep(1500); // the flag reader's first refresh
+    await waitForFlags(service); // the flag reader's first refresh
     const before = await sendBatch();
     await expectKnownState(before);
     // The backup file is written: the last known state survives a restart.
