@@ -78,11 +78,14 @@ function parseArgs(argv: string[], root: string): Options {
 
 /**
  * benchmarks.json: the figures the issues name, for machines (BENCHMARKS.md is for people). A run
- * of some sections keeps the other sections' figures from the file's last run.
+ * of some sections keeps the other sections' figures from the file's last run; each section says
+ * which run measured it (`run`), the top level which run wrote the file last.
  */
 function writeFigures(file: string, results: BenchResults): void {
   const previous = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
-  const out = { ...previous, command: results.command, machine: results.machine, writtenAt: new Date().toISOString(), ...benchmarkFigures(results) };
+  const run = { command: results.command, date: results.machine.date, cpuProbeMs: results.machine.cpuProbeMs };
+  const figures = Object.fromEntries(Object.entries(benchmarkFigures(results)).map(([section, f]) => [section, { ...(f as object), run }]));
+  const out = { ...previous, command: results.command, machine: results.machine, writtenAt: new Date().toISOString(), ...figures };
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 }
 
