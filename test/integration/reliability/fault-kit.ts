@@ -278,13 +278,12 @@ export async function waitForQuiet(db: FaultDb, o: { items: number; decisions?: 
   }
   const jobs = o.items * (o.versions ?? 1);
   const finished = () => db.count(`SELECT count(*) n FROM ai_jobs WHERE state IN ('completed', 'failed', 'skipped')`);
-  try {
-    await waitForCount(`all ${jobs} jobs finished`, finished, jobs, { stallMs });
-  } catch (e) {
-    // Where the jobs are (e.g. 'processing', waiting for a lease).
+  // Where the jobs are when they stop (e.g. 'processing', waiting for a lease).
+  const byState = async () => {
     const states = await db.rows<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM ai_jobs GROUP BY state ORDER BY state`);
-    throw new Error(`${(e as Error).message}; jobs by state ${JSON.stringify(Object.fromEntries(states.map((r) => [r.state, r.n])))}`);
-  }
+    return `jobs by state ${JSON.stringify(Object.fromEntries(states.map((r) => [r.state, r.n])))}`;
+  };
+  await waitForCount(`all ${jobs} jobs finished`, finished, jobs, { stallMs, explain: byState });
   await waitForCount('the outbox drained', () => db.count('SELECT count(*) n FROM outbox WHERE sent_at IS NULL'), 0, { stallMs });
 }
 
