@@ -3,6 +3,7 @@ import {
   guardArl,
   GuardParams,
   guardParamsForEstimate,
+  guardRates,
   guardThresholdForDelay,
   ThresholdBeyondLimit,
   wilsonInterval,
@@ -82,11 +83,11 @@ export function armGuard(i: ArmGuardInput): { params: GuardParams; baseline: Gua
     // labels to catch 0.86, and seconds of CPU to arm). Where the stage's own target, at or below the
     // estimate, sees the drop sooner, the target is defended: the estimate's threshold is looked for
     // only up to the one that would be as quick.
-    const drop = Math.round((rate - i.guard.minDetectableDrop) * 1e12) / 1e12;
+    const { p0, p1: drop } = guardRates(rate, i.guard.minDetectableDrop);
     const target = !i.guard.threshold && i.target <= rate && drop > 0 ? targetParams() : null;
     const targetDelay = target ? guardArl(drop, target) : null;
     try {
-      const maxThreshold = targetDelay === null ? undefined : guardThresholdForDelay(Math.min(rate, 0.999), drop, targetDelay);
+      const maxThreshold = targetDelay === null ? undefined : guardThresholdForDelay(p0, drop, targetDelay);
       const params = withThreshold(guardParamsForEstimate(rate, ci.lower, { ...options, maxThreshold }));
       return {
         params,

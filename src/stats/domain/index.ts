@@ -21,6 +21,7 @@ export {
   guardArl,
   guardIncrements,
   guardParamsForEstimate,
+  guardRates,
   guardThresholdFor,
   guardThresholdForDelay,
   ThresholdBeyondLimit,

@@ -154,6 +154,13 @@ export function updateGuard(state: GuardState, batch: GuardBatch, params: GuardP
   };
 }
 
+/** The rates a guard on `baseline` weighs against each other: p0 (capped at 0.999) and p1 = p0 − drop. */
+export function guardRates(baseline: number, drop: number): { p0: number; p1: number } {
+  const p0 = Math.min(baseline, 0.999);
+  // Rounded so that 0.92 − 0.06 reads 0.86, not 0.8600000000000001, wherever it is shown.
+  return { p0, p1: Math.round((p0 - drop) * 1e12) / 1e12 };
+}
+
 /**
  * Guard parameters for a baseline: p1 = baseline − drop and h from the target in-control ARL.
  * A baseline of exactly 1 is capped at 0.999 — otherwise one disagreement would be infinite
@@ -165,9 +172,7 @@ export function defaultGuardParams(baseline: number, options: { drop?: number; t
   if (!(baseline > 0 && baseline <= 1)) {
     throw new RangeError(`defaultGuardParams: baseline must be within (0, 1], got ${baseline}`);
   }
-  const p0 = Math.min(baseline, 0.999);
-  // Rounded so that 0.92 − 0.06 reads 0.86, not 0.8600000000000001, wherever it is shown.
-  const p1 = Math.round((p0 - drop) * 1e12) / 1e12;
+  const { p0, p1 } = guardRates(baseline, drop);
   if (!(p1 > 0)) throw new RangeError(`defaultGuardParams: baseline ${baseline} is too low to detect a drop of ${drop}`);
   return { p0, p1, h: guardThresholdFor(p0, p1, targetArl0) };
 }
