@@ -15,7 +15,7 @@
  * (the expected share of false promotions among a stage's promotions is at most α).
  */
 
-import { guardArl } from '../../stats/domain';
+import { guardArl, GuardParams } from '../../stats/domain';
 import type { WorkflowDefinition } from '../../workflows/domain/workflow-definition';
 import type { SegmentState } from './segment-state';
 import { nextStep } from './steps';
@@ -92,15 +92,16 @@ export function rolloutRisk(inputs: readonly SegmentRiskInput[]): RolloutRisk {
 }
 
 /** Whether a segment's guard counts toward false reverts: armed, on a stage above shadow. */
-export function guardCounts(s: Pick<SegmentState, 'stage' | 'guardParams'>): boolean {
+export function guardCounts<S extends Pick<SegmentState, 'stage' | 'guardParams'>>(s: S): s is S & { guardParams: GuardParams } {
   return s.stage !== 'shadow' && s.guardParams !== null;
 }
 
 /**
  * What a segment's risk is computed from: the gate of the step it waits on (none while paused or
  * at the top), the gates its steps of the last day passed (a step into a stage without a gate
- * counts at confidence 1: no risk of its own), and its armed guard's ARL₀ (stored with its baseline, else computed at the
- * baseline's lower bound) beside the blind labels its arm got in the last day.
+ * counts at confidence 1: no risk of its own), and its armed guard's ARL₀ (stored with its
+ * baseline, else computed at the baseline's lower bound) beside the blind labels its arm got in
+ * the last day.
  */
 export function segmentRiskInput(
   s: Pick<SegmentState, 'workflow' | 'segment' | 'stage' | 'trafficPct' | 'paused' | 'guardParams' | 'baseline'>,
@@ -110,8 +111,7 @@ export function segmentRiskInput(
 ): SegmentRiskInput {
   const gateOf = (stage: string) => (stage === 'supervised' || stage === 'confidence-routed' ? rollout.gates[stage].confidence : null);
   const target = s.paused ? null : nextStep({ stage: s.stage, trafficPct: s.trafficPct }, rollout.steps);
-  const guard =
-    guardCounts(s) && s.guardParams ? { arl0: s.baseline?.arl0 ?? guardArl(s.baseline?.lower ?? s.guardParams.p0, s.guardParams), blindLastDay } : null;
+  const guard = guardCounts(s) ? { arl0: s.baseline?.arl0 ?? guardArl(s.baseline?.lower ?? s.guardParams.p0, s.guardParams), blindLastDay } : null;
   return {
     workflow: s.workflow,
     segment: s.segment,
