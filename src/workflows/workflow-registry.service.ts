@@ -110,6 +110,7 @@ export class WorkflowRegistry implements OnModuleInit, OnModuleDestroy {
     this.active = activeWorkflowsOf(versions.values());
   }
 
+  /** The champion and challengers of a workflow, or undefined when the workflow is unknown. */
   activeOf(workflow: string): ActiveWorkflow | undefined {
     return this.active.get(workflow);
   }
