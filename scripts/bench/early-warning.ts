@@ -14,6 +14,7 @@ import {
   simulateEarlyWarning,
   steadyLaw,
   SUPPORT_OTHER,
+  URGENT_CLASS_COLLAPSE,
 } from '../../src/stats/domain/early-warning-simulation';
 import { rolloutSchema } from '../../src/workflows/domain/workflow-definition';
 
@@ -100,18 +101,8 @@ export function simulateEarlyWarningBench(o: EarlyWarningBenchOptions, log: (lin
   const cc = {
     seed: o.seed + 2,
     runs: o.runs,
-    // Priorities low, normal, high, urgent: urgent is the critical class.
-    classShares: [0.3, 0.45, 0.2, 0.05],
-    critical: 3,
-    recallBefore: 0.9,
-    recallAfter: 0.5,
-    otherRecall: 0.95,
-    restRight: 0.97,
-    baselineLabels: 14_000,
-    warmupLabels: 2000,
+    ...URGENT_CLASS_COLLAPSE,
     horizonLabels: 20_000,
-    labelsPerLook: 40,
-    classDrop: 0.2,
     overallDrop: GUARD.minDetectableDrop,
     target: ACCURACY_TARGET,
     guardFor: productionGuard,

@@ -11,6 +11,7 @@ import {
   steadyLaw,
   SUPPORT_CLASSES,
   SUPPORT_OTHER,
+  URGENT_CLASS_COLLAPSE,
 } from './early-warning-simulation';
 
 /*
@@ -136,17 +137,8 @@ describe('a critical class of 5 % collapsing from 0.9 to 0.5 recall', () => {
     const r = simulateCriticalClass({
       seed: 4,
       runs: 20,
-      classShares: [0.3, 0.45, 0.2, 0.05],
-      critical: 3,
-      recallBefore: 0.9,
-      recallAfter: 0.5,
-      otherRecall: 0.95,
-      restRight: 0.97,
-      baselineLabels: 14_000,
-      warmupLabels: 2000,
+      ...URGENT_CLASS_COLLAPSE,
       horizonLabels: 6000,
-      labelsPerLook: 40,
-      classDrop: 0.2,
       overallDrop: 0.06,
       target: 0.9,
       guardFor,

@@ -621,6 +621,24 @@ export interface CriticalClassResult {
   naive: { delayItems: number | null; missed: number };
 }
 
+/**
+ * The critical-class scenario the benchmark measures (and the spec runs small): four priorities,
+ * the 5 % `urgent` one collapsing from 0.9 to 0.5 recall while the others stay right.
+ */
+export const URGENT_CLASS_COLLAPSE = {
+  // Priorities low, normal, high, urgent: urgent is the critical class.
+  classShares: [0.3, 0.45, 0.2, 0.05],
+  critical: 3,
+  recallBefore: 0.9,
+  recallAfter: 0.5,
+  otherRecall: 0.95,
+  restRight: 0.97,
+  baselineLabels: 14_000,
+  warmupLabels: 2000,
+  labelsPerLook: 40,
+  classDrop: 0.2,
+} satisfies Partial<CriticalClassOptions>;
+
 export function simulateCriticalClass(o: CriticalClassOptions): CriticalClassResult {
   const random = seededRandom(o.seed);
   const k = o.classShares.length;
