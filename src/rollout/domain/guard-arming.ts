@@ -1,13 +1,4 @@
-import {
-  defaultGuardParams,
-  guardArl,
-  GuardParams,
-  guardParamsForEstimate,
-  guardRates,
-  guardThresholdForDelay,
-  ThresholdBeyondLimit,
-  wilsonInterval,
-} from '../../stats/domain';
+import { defaultGuardParams, guardArl, GuardParams, guardParamsForEstimate, wilsonInterval } from '../../stats/domain';
 import type { GuardConfig } from '../../workflows/domain/workflow-definition';
 
 export type GuardedStage = 'supervised' | 'confidence-routed';
@@ -50,61 +41,52 @@ export const MIN_BASELINE_LABELS = 100;
  * Arms the regression guard of a stage above shadow — after a promotion, an operator's move in
  * Unleash, a manual rollback or a revert alike. The baseline is estimated from the same kind of
  * blind evidence the guard then watches, and its estimation error is paid for in the threshold
- * (guardParamsForEstimate), never in false reverts. With too little evidence, evidence too
- * uncertain to tell from the drop, or evidence whose price in the threshold would make the guard
- * slower to see the drop than one on the stage's target, the guard defends the stage's target.
+ * (guardParamsForEstimate), never in false reverts. With too little evidence, or evidence too
+ * uncertain to tell from the drop, the guard defends the stage's target.
  */
 export function armGuard(i: ArmGuardInput): { params: GuardParams; baseline: GuardBaseline } {
   const options = { drop: i.guard.minDetectableDrop, targetArl0: i.guard.targetArl0 };
   const withThreshold = (p: GuardParams): GuardParams => (i.guard.threshold ? { ...p, h: i.guard.threshold } : p);
   const at = i.at.toISOString();
   const m = i.measured;
-  const targetParams = () => withThreshold(defaultGuardParams(i.target, options));
-  const defendTarget = (detail: string, params = targetParams()) => ({
+  if (m && m.n >= MIN_BASELINE_LABELS) {
+    const ci = wilsonInterval(m.agree, m.n, i.guard.baselineConfidence);
+    const rate = ci.rate ?? 0;
+    try {
+      const params = withThreshold(guardParamsForEstimate(rate, ci.lower, options));
+      return {
+        params,
+        baseline: {
+          stage: i.stage,
+          source: 'measured',
+          n: m.n,
+          agree: m.agree,
+          rate,
+          lower: ci.lower,
+          arl0: guardArl(ci.lower, params),
+          at,
+          detail: `blind agreement ${m.agree}/${m.n} = ${rate.toFixed(3)} (lower bound ${ci.lower.toFixed(3)} at ${i.guard.baselineConfidence})`,
+        },
+      };
+    } catch {
+      // Too uncertain to tell from the drop, or too low to drop further: defend the target.
+    }
+  }
+  const params = withThreshold(defaultGuardParams(i.target, options));
+  return {
     params,
     baseline: {
       stage: i.stage,
-      source: 'target' as const,
+      source: 'target',
       n: m?.n ?? 0,
       agree: m?.agree ?? 0,
       rate: i.target,
       lower: i.target,
       arl0: guardArl(i.target, params),
       at,
-      detail,
+      detail: `${m?.n ?? 0} blind labels are too few for a baseline: the stage's target ${i.target} is defended`,
     },
-  });
-  if (m && m.n >= MIN_BASELINE_LABELS) {
-    const ci = wilsonInterval(m.agree, m.n, i.guard.baselineConfidence);
-    const rate = ci.rate ?? 0;
-    const measured = `blind agreement ${m.agree}/${m.n} = ${rate.toFixed(3)} (lower bound ${ci.lower.toFixed(3)} at ${i.guard.baselineConfidence})`;
-    // An estimate whose lower bound lies close to the drop pays for its false-revert guarantee with
-    // a threshold so high that the guard barely sees the drop (451/490 at 0.92 would need ~6,600
-    // labels to catch 0.86, and seconds of CPU to arm). Where the stage's own target, at or below the
-    // estimate, sees the drop sooner, the target is defended: the estimate's threshold is looked for
-    // only up to the one that would be as quick.
-    const { p0, p1: drop } = guardRates(rate, i.guard.minDetectableDrop);
-    const target = !i.guard.threshold && i.target <= rate && drop > 0 ? targetParams() : null;
-    const targetDelay = target ? guardArl(drop, target) : null;
-    try {
-      const maxThreshold = targetDelay === null ? undefined : guardThresholdForDelay(p0, drop, targetDelay);
-      const params = withThreshold(guardParamsForEstimate(rate, ci.lower, { ...options, maxThreshold }));
-      return {
-        params,
-        baseline: { stage: i.stage, source: 'measured', n: m.n, agree: m.agree, rate, lower: ci.lower, arl0: guardArl(ci.lower, params), at, detail: measured },
-      };
-    } catch (e) {
-      if (e instanceof ThresholdBeyondLimit && target && targetDelay !== null) {
-        return defendTarget(
-          `${measured}: a guard on that estimate would see a drop to ${drop.toFixed(3)} later than one on the stage's target ${i.target} ` +
-            `(~${Math.round(targetDelay)} blind labels): the target is defended`,
-          target,
-        );
-      }
-      // Too uncertain to tell from the drop, or too low to drop further: defend the target.
-    }
-  }
-  return defendTarget(`${m?.n ?? 0} blind labels are too few for a baseline: the stage's target ${i.target} is defended`);
+  };
 }
 
 /** Whether a segment at `stage` needs its guard (re-)armed: above shadow, and unarmed or armed for another stage. */

@@ -21,10 +21,7 @@ export {
   guardArl,
   guardIncrements,
   guardParamsForEstimate,
-  guardRates,
   guardThresholdFor,
-  guardThresholdForDelay,
-  ThresholdBeyondLimit,
   initialGuardState,
   updateGuard,
 } from './regression-guard';

@@ -10,9 +10,7 @@ import {
   guardArl,
   guardIncrements,
   guardThresholdFor,
-  guardThresholdForDelay,
   initialGuardState,
-  ThresholdBeyondLimit,
   updateGuard,
 } from './regression-guard';
 
@@ -205,22 +203,5 @@ describe('guard parameters for an estimated baseline', () => {
 
   it('refuses to guard on a baseline too uncertain to tell from the drop', () => {
     expect(() => guardParamsForEstimate(0.92, 0.85, { drop: 0.06 })).toThrow(/too few labels/);
-  });
-
-  it('looks for a threshold only up to the limit it is given', () => {
-    const options = { drop: 0.06, targetArl0: 500_000 };
-    const needed = guardParamsForEstimate(0.92, 0.91, options).h;
-    expect(guardParamsForEstimate(0.92, 0.91, { ...options, maxThreshold: needed + 0.5 }).h).toBe(needed);
-    expect(() => guardParamsForEstimate(0.92, 0.91, { ...options, maxThreshold: needed - 0.5 })).toThrow(ThresholdBeyondLimit);
-  });
-});
-
-describe('guardThresholdForDelay', () => {
-  it('is the highest threshold whose delay to alarm at p1 stays within the given comparisons', () => {
-    const h = guardThresholdForDelay(0.92, 0.86, 400);
-    expect(guardArl(0.86, { p0: 0.92, p1: 0.86, h })).toBeLessThanOrEqual(400);
-    expect(guardArl(0.86, { p0: 0.92, p1: 0.86, h: h + 0.2 })).toBeGreaterThan(400);
-    // A longer allowed delay allows a higher threshold (fewer false alarms).
-    expect(guardThresholdForDelay(0.92, 0.86, 800)).toBeGreaterThan(h);
   });
 });

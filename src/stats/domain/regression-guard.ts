@@ -154,13 +154,6 @@ export function updateGuard(state: GuardState, batch: GuardBatch, params: GuardP
   };
 }
 
-/** The rates a guard on `baseline` weighs against each other: p0 (capped at 0.999) and p1 = p0 − drop. */
-export function guardRates(baseline: number, drop: number): { p0: number; p1: number } {
-  const p0 = Math.min(baseline, 0.999);
-  // Rounded so that 0.92 − 0.06 reads 0.86, not 0.8600000000000001, wherever it is shown.
-  return { p0, p1: Math.round((p0 - drop) * 1e12) / 1e12 };
-}
-
 /**
  * Guard parameters for a baseline: p1 = baseline − drop and h from the target in-control ARL.
  * A baseline of exactly 1 is capped at 0.999 — otherwise one disagreement would be infinite
@@ -172,7 +165,9 @@ export function defaultGuardParams(baseline: number, options: { drop?: number; t
   if (!(baseline > 0 && baseline <= 1)) {
     throw new RangeError(`defaultGuardParams: baseline must be within (0, 1], got ${baseline}`);
   }
-  const { p0, p1 } = guardRates(baseline, drop);
+  const p0 = Math.min(baseline, 0.999);
+  // Rounded so that 0.92 − 0.06 reads 0.86, not 0.8600000000000001, wherever it is shown.
+  const p1 = Math.round((p0 - drop) * 1e12) / 1e12;
   if (!(p1 > 0)) throw new RangeError(`defaultGuardParams: baseline ${baseline} is too low to detect a drop of ${drop}`);
   return { p0, p1, h: guardThresholdFor(p0, p1, targetArl0) };
 }
@@ -182,14 +177,9 @@ export function defaultGuardParams(baseline: number, options: { drop?: number; t
  * (the CUSUM tuned to the drop that matters), while h is raised until the in-control ARL reaches
  * `targetArl0` even if the true baseline were as low as `baselineLower` (e.g. the estimate's lower
  * confidence bound). A baseline measured on few labels thus costs detection speed, never false
- * reverts. With baselineLower = p0 it is `defaultGuardParams`. With `maxThreshold`, a baseline
- * that would need a higher threshold throws ThresholdBeyondLimit instead, without searching beyond it.
+ * reverts. With baselineLower = p0 it is `defaultGuardParams`.
  */
-export function guardParamsForEstimate(
-  estimate: number,
-  baselineLower: number,
-  options: { drop?: number; targetArl0?: number; maxThreshold?: number } = {},
-): GuardParams {
+export function guardParamsForEstimate(estimate: number, baselineLower: number, options: { drop?: number; targetArl0?: number } = {}): GuardParams {
   const base = defaultGuardParams(estimate, options);
   const floor = Math.min(baselineLower, base.p0);
   if (!(floor > base.p1)) {
@@ -198,15 +188,12 @@ export function guardParamsForEstimate(
   if (floor >= base.p0) return base;
   const targetArl0 = options.targetArl0 ?? DEFAULT_GUARD_TARGET_ARL0;
   const lattice = latticeFor(base.p0, base.p1);
-  const maxThreshold = options.maxThreshold ?? 200;
-  const limit = Math.floor(maxThreshold / lattice.step);
-  const beyond = () => new ThresholdBeyondLimit(`guardParamsForEstimate: no threshold up to ${maxThreshold} reaches ARL ${targetArl0} at ${floor}`);
   let low = Math.max(0, Math.floor(base.h / lattice.step) - 1);
-  let high = Math.min(limit, Math.max(low + 1, Math.ceil(base.h / lattice.step)));
+  let high = Math.max(low + 1, Math.ceil(base.h / lattice.step));
   while (latticeArl(floor, lattice, high) < targetArl0) {
-    if (high >= limit) throw beyond();
     low = high;
-    high = Math.min(limit, high * 2);
+    high *= 2;
+    if (high * lattice.step > 200) throw new RangeError(`guardParamsForEstimate: no threshold reaches ARL ${targetArl0} at ${floor}`);
   }
   while (high - low > 1) {
     const middle = Math.floor((low + high) / 2);
@@ -214,32 +201,6 @@ export function guardParamsForEstimate(
     else low = middle;
   }
   return { p0: base.p0, p1: base.p1, h: Math.max(base.h, Math.ceil(high * lattice.step * 100) / 100) };
-}
-
-/** guardParamsForEstimate found no threshold within the limit it was given. */
-export class ThresholdBeyondLimit extends RangeError {}
-
-/**
- * The highest CUSUM threshold (tuned to p0 against p1) whose expected delay to alarm when the rate
- * is p1 stays within `maxDelay` comparisons: a guard above it would be slower than that.
- */
-export function guardThresholdForDelay(p0: number, p1: number, maxDelay: number): number {
-  assertRates(p0, p1);
-  const lattice = latticeFor(p0, p1);
-  if (!(latticeArl(p1, lattice, 1) <= maxDelay)) return 0;
-  let low = 1; // delay here is within maxDelay
-  let high = 2;
-  while (latticeArl(p1, lattice, high) <= maxDelay) {
-    low = high;
-    high *= 2;
-    if (high * lattice.step > 200) return 200;
-  }
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    if (latticeArl(p1, lattice, middle) <= maxDelay) low = middle;
-    else high = middle;
-  }
-  return low * lattice.step;
 }
 
 /**
