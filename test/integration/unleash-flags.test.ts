@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { SegmentSplit } from '../../src/flags/domain/segment-split';
@@ -14,8 +14,13 @@ import { UnleashHandle, startUnleash } from '../harness/unleash-server';
  */
 
 const REFRESH_MS = 500;
-/** A few client refresh intervals plus Unleash's own revision tick (1 s) that invalidates its client-API cache. */
-const PROPAGATION_DEADLINE_MS = 6 * REFRESH_MS + 1_000;
+/**
+ * A change reaches the reader within a few client refresh intervals plus Unleash's own revision tick
+ * (1 s) that invalidates its client-API cache: about 2 s on an idle machine (the tests log it). The
+ * limit is five times that, so a machine two or three times slower and busy still passes while a
+ * reader that stopped polling does not.
+ */
+const PROPAGATION_DEADLINE_MS = 5 * (6 * REFRESH_MS + 1_000);
 const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const usedWorkflows = new Set<string>();
 const wf = (name: string) => {
@@ -78,6 +83,20 @@ async function within<T>(deadlineMs: number, read: () => T, check: (v: T) => boo
     last = read();
   }
   return Date.now() - t0;
+}
+
+/** The flag names in the backup file(s) unleash-client wrote into `dir` (none while unwritten or half written). */
+function backupFlagNames(dir: string): string[] {
+  const names: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.startsWith('unleash-backup-'))) {
+    try {
+      const content = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as { features?: Array<{ name: string }> };
+      names.push(...(content.features ?? []).map((f) => f.name));
+    } catch {
+      // Being written: read again on the next poll.
+    }
+  }
+  return names;
 }
 
 const items = Array.from({ length: 4000 }, (_, i) => `item-${i}`);
@@ -385,9 +404,16 @@ describe('UnleashFlagReader against unleash-server', () => {
       (n) => n > 0,
     );
     const expected = items.map((id) => online.stageFor(workflow, 'email|eu', id));
+    // unleash-client applies a fetch (and emits 'changed') before its backup file is written: wait
+    // for the file to hold the flag, or a busy machine closes the reader before the write lands.
+    await within(
+      30_000,
+      () => backupFlagNames(backupPath),
+      (names) => names.includes(workflowFlagName(workflow)),
+    );
     await online.close();
 
-    const offline = await startedReader({ url: 'http://127.0.0.1:1', backupPath, appName, startTimeoutMs: 5000 });
+    const offline = await startedReader({ url: 'http://127.0.0.1:1', backupPath, appName, startTimeoutMs: 30_000 });
     expect(offline.ready()).toBe(true);
     expect(offline.isSynchronized()).toBe(false);
     expect(items.map((id) => offline.stageFor(workflow, 'email|eu', id))).toEqual(expected);
