@@ -51,8 +51,10 @@ export function localServiceEnvironment(o: LocalServiceOptions): Record<string, 
     DATABASE_POOL_SIZE: '10',
     KAFKA_BROKERS: o.stack.kafka.brokers.join(','),
     KAFKA_GROUP_ID: o.groupId,
-    KAFKA_SESSION_TIMEOUT_MS: '10000',
-    KAFKA_HEARTBEAT_MS: '1000',
+    // The mock's coordinator holds every rebalance after the first join open for the session
+    // timeout minus 1 s: 6 s keeps a rebalance near 5 s and still outlasts a busy machine's pauses.
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_HEARTBEAT_MS: '500',
     TOPIC_WORK_ITEMS: o.topics.workItems,
     TOPIC_WORK_DECISIONS: o.topics.workDecisions,
     TOPIC_ROUTING: o.topics.routing,

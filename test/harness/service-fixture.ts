@@ -8,7 +8,19 @@ import { WorkloadGenerator, WorkloadOptions } from '../../tools/simulator/worklo
 import type { ScenarioInput } from '../../tools/simulator/scenario';
 import { TestWorkflows, WorkflowOverrides, writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from './postgres';
-import { createTopics, kafkaClient, setScenario, stackInfo, startService, TestService, TestTopics, uniqueSuffix, waitForFlags } from './test-env';
+import {
+  createTopics,
+  kafkaClient,
+  setScenario,
+  stackInfo,
+  startService,
+  startTogether,
+  stopTogether,
+  TestService,
+  TestTopics,
+  uniqueSuffix,
+  waitForFlags,
+} from './test-env';
 
 /**
  * What most integration tests stand on: the compiled service (one or more instances) on a
@@ -96,9 +108,9 @@ export async function startServiceFixture(o: ServiceFixtureOptions): Promise<Ser
     if (o.stages) await writeStages(wf.triage, o.stages);
     const services: TestService[] = [];
     teardown.push(async () => {
-      for (const s of services) await s.stop();
+      await stopTogether(services);
     });
-    for (let i = 0; i < (o.instances ?? 1); i++) services.push(await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: o.env }));
+    services.push(...(await startTogether(o.instances ?? 1, () => startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env: o.env }))));
     if (o.awaitFlags) for (const s of services) await waitForFlags(s);
     const kafka = kafkaClient(`${o.name}-${suffix}`);
     let floors = 0;

@@ -196,6 +196,30 @@ export async function startService(o: ServiceOptions): Promise<TestService> {
   return service;
 }
 
+/**
+ * Starts `count` instances at once. Their Kafka consumers then join the group in the mock
+ * coordinator's first 3-s window, where one after another each later join holds a rebalance open
+ * for the session timeout (see kafka-cluster.ts). When one fails to start, the others are stopped.
+ */
+export async function startTogether(count: number, start: () => Promise<TestService>): Promise<TestService[]> {
+  const starts = await Promise.allSettled(Array.from({ length: count }, () => start()));
+  const started = starts.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await stopTogether(started);
+    throw failed.reason;
+  }
+  return started;
+}
+
+/**
+ * Stops (or kills) instances at once: an instance that leaves the group alone sends the others
+ * into a rebalance, and they would then wait it out before they can leave themselves.
+ */
+export async function stopTogether(services: TestService[], how: 'stop' | 'kill' = 'stop'): Promise<void> {
+  await Promise.all(services.map((s) => (how === 'kill' ? s.kill() : s.stop())));
+}
+
 /** Creates an API token with the CLI a fresh install uses (`npm run token`), against a test database. */
 export function createToken(
   databaseUrl: string,

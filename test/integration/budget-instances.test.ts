@@ -2,7 +2,19 @@ import { Client } from 'pg';
 import { toWorkItemEvent, WorkloadGenerator } from '../../tools/simulator/workload';
 import { writeTestWorkflows } from '../factories/workflows';
 import { createTestDatabase } from '../harness/postgres';
-import { api, createToken, createTopics, kafkaClient, setScenario, startService, TestService, uniqueSuffix, waitFor } from '../harness/test-env';
+import {
+  api,
+  createToken,
+  createTopics,
+  kafkaClient,
+  setScenario,
+  startService,
+  startTogether,
+  stopTogether,
+  TestService,
+  uniqueSuffix,
+  waitFor,
+} from '../harness/test-env';
 
 /**
  * Budgets across instances: reservations were once per process, so two instances each spent the whole daily
@@ -35,7 +47,7 @@ describe('budgets across instances', () => {
   });
 
   afterAll(async () => {
-    for (const s of services) await s.stop();
+    await stopTogether(services);
     await pg?.end();
     await db?.drop();
   });
@@ -43,7 +55,7 @@ describe('budgets across instances', () => {
   it('keeps two instances together inside the daily budget', async () => {
     const topics = await createTopics(suffix, 4);
     const env = { CONTROLLER_ENABLED: 'false', MODEL_CONCURRENCY: '32', MODEL_PRICES_JSON: JSON.stringify(PRICES) };
-    for (let k = 0; k < 2; k++) services.push(await startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env }));
+    services.push(...(await startTogether(2, () => startService({ suffix, topics, workflowsFile: wf.file, databaseUrl: db.url, env }))));
     const gen = new WorkloadGenerator({ seed: 6, invoiceWorkflow: wf.invoice, triageShare: 0, idPrefix: `${suffix}-` });
     const items = gen.batch(ITEMS);
     const producer = kafkaClient(`budget-${suffix}`).producer();

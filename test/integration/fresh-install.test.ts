@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { writeTestWorkflows } from '../factories/workflows';
 import { findRepoRoot } from '../harness/kafka-cluster';
 import { databaseUrl, dropDatabase, PG_BASE_URL } from '../harness/postgres';
-import { api, createToken, createTopics, startService, TestService, TestTopics, uniqueSuffix } from '../harness/test-env';
+import { api, createToken, createTopics, startService, stopTogether, TestService, TestTopics, uniqueSuffix } from '../harness/test-env';
 
 /**
  * A new user's first start, as README describes it: an empty database, DATABASE_MIGRATIONS_CHECK=run,
@@ -30,7 +30,7 @@ describe('a fresh install', () => {
   });
 
   afterAll(async () => {
-    for (const s of services) await s.stop();
+    await stopTogether(services);
     await dropDatabase(name);
   });
 

@@ -4,7 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot, KafkaClusterHandle, KafkaControl, startKafkaCluster } from '../../harness/kafka-cluster';
-import { setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
+import { setScenario, startService, stopTogether, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, HealthWatcher, ItemPump, openDb, sleep, TopicWatcher, waitForQuiet } from './fault-kit';
 import { writeStages } from '../../harness/service-fixture';
 
@@ -87,7 +87,7 @@ describe('Kafka faults', () => {
     watcher?.stop();
     await pump?.stop();
     await routing?.stop();
-    for (const s of services) await s.stop();
+    await stopTogether(services);
     await control?.close();
     await cluster?.stop();
     await db?.close();

@@ -17,6 +17,8 @@ import {
   kafkaClient,
   setScenario,
   startService,
+  startTogether,
+  stopTogether,
   TestService,
   TestTopics,
   uniqueSuffix,
@@ -136,7 +138,7 @@ describe('safety controls from PostgreSQL alone', () => {
       wf.triage,
       ROUTED,
     ]);
-    services.push(await start(), await start());
+    services.push(...(await startTogether(2, start)));
     ops = createToken(db.url, 'ops', 'safety ops');
     const kafka = kafkaClient(`safety-${suffix}`);
     producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -167,7 +169,7 @@ describe('safety controls from PostgreSQL alone', () => {
     await floor?.stop();
     await routing?.stop();
     await producer?.disconnect();
-    for (const s of services) await s.stop();
+    await stopTogether(services);
     await unleash?.stop();
     await db?.close();
     const admin = new Client({ connectionString: `${PG_BASE_URL}/postgres` });

@@ -3,7 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { WorkloadGenerator } from '../../../tools/simulator/workload';
 import { writeTestWorkflows } from '../../factories/workflows';
 import { findRepoRoot, KafkaClusterHandle, KafkaControl, startKafkaCluster } from '../../harness/kafka-cluster';
-import { ServiceExit, setScenario, startService, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
+import { ServiceExit, setScenario, startService, stopTogether, TestService, TestTopics, uniqueSuffix, waitFor } from '../../harness/test-env';
 import { checkInvariants, FaultDb, ItemPump, openDb, TopicWatcher, waitForQuiet } from './fault-kit';
 import { writeStages } from '../../harness/service-fixture';
 
@@ -71,7 +71,7 @@ describe('graceful shutdown with Kafka unreachable', () => {
   afterAll(async () => {
     await pump?.stop();
     await routing?.stop();
-    for (const s of services) await s.kill();
+    await stopTogether(services, 'kill');
     await control?.brokerUp('all').catch(() => undefined);
     await control?.close();
     await cluster?.stop();
