@@ -1068,6 +1068,7 @@
     'stage.promoted': 'Promoted',
     'stage.rolled-back': 'Rolled back',
     'stage.reverted': 'Reverted by the regression guard',
+    'guard.breached': 'Regression guard breached (policy: pause or alert)',
     'segment.approved': 'Approved',
     'segment.awaiting-approval': 'Awaiting approval',
     'segment.discovered': 'Segment discovered',

@@ -288,6 +288,55 @@ describe('the regression guard’s look', () => {
     });
     expect(d.effects.alerts[0]).toMatchObject({ kind: 'stage.reverted', withRereview: true });
   });
+
+  const withPolicy = (regressionPolicy: 'pause' | 'alert', over: Partial<Parameters<typeof segmentFacts>[0]> = {}) =>
+    segmentFacts({ rollout: { ...testRollout, regressionPolicy }, ...over });
+
+  it('under the pause policy keeps the stage and its routing, holds promotions, alerts, and restarts the guard', () => {
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 100, threshold: 0.8, thresholdSource: 'fixed', lastEvaluatedAt: minutesAfter(55) });
+    const d = observeGuard(s, withPolicy('pause', { stageEvidence: evidence(200, 100), earliestLabelledInWindow: minutesAfter(20) }));
+    expect(d.breached).toBe(true);
+    expect(d.state).toMatchObject({ stage: 'confidence-routed', trafficPct: 100, paused: true, pauseKind: 'guard', pausedBy: 'controller' });
+    expect(d.state.pauseReason).toMatch(/regression guard breached.*promotions held until a person resumes \(regression policy: pause\)/);
+    expect(d.effects.flagWrite).toBeNull();
+    expect(d.effects.rereview).toBeNull();
+    expect(d.state.guardParams).toEqual(s.guardParams);
+    expect(d.state.guardState).toMatchObject({ s: 0, totalsN: 200, totalsAgree: 100 });
+    expect(d.effects.audit).toEqual([
+      expect.objectContaining({
+        action: 'guard.breached',
+        details: expect.objectContaining({ policy: 'pause', split: { stage: 'confidence-routed', trafficPct: 100 } }),
+      }),
+    ]);
+    expect(d.effects.alerts).toEqual([expect.objectContaining({ kind: 'guard.breached', details: expect.objectContaining({ policy: 'pause' }) })]);
+    // The guard starts again: the same evidence does not breach twice.
+    const again = observeGuard(d.state, withPolicy('pause', { stageEvidence: evidence(200, 100) }));
+    expect(again.breached).toBe(false);
+    expect(again.effects.alerts).toEqual([]);
+  });
+
+  it('under the alert policy only alerts and audits, and a drop that persists alerts again', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 50, lastEvaluatedAt: minutesAfter(55) });
+    const d = observeGuard(s, withPolicy('alert', { stageEvidence: evidence(200, 100) }));
+    expect(d.breached).toBe(true);
+    expect(d.state).toMatchObject({ stage: 'supervised', trafficPct: 50, paused: false });
+    expect(d.effects.flagWrite).toBeNull();
+    expect(d.effects.rereview).toBeNull();
+    expect(d.effects.audit.map((a) => a.action)).toEqual(['guard.breached']);
+    expect(d.effects.audit[0].reason).toMatch(/kept at supervised 50 % \(regression policy: alert only\)/);
+    expect(d.effects.alerts.map((a) => a.kind)).toEqual(['guard.breached']);
+    const persists = observeGuard(d.state, withPolicy('alert', { stageEvidence: evidence(400, 200) }));
+    expect(persists.breached).toBe(true);
+    expect(persists.effects.alerts.map((a) => a.kind)).toEqual(['guard.breached']);
+  });
+
+  it('under the pause policy leaves a person’s hold as it was', () => {
+    const s = guarded({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'hold', pauseReason: 'quarter end', pausedBy: 'pat' });
+    const d = observeGuard(s, withPolicy('pause', { stageEvidence: evidence(200, 100) }));
+    expect(d.breached).toBe(true);
+    expect(d.state).toMatchObject({ paused: true, pauseKind: 'hold', pauseReason: 'quarter end', pausedBy: 'pat' });
+    expect(d.effects.alerts.map((a) => a.kind)).toEqual(['guard.breached']);
+  });
 });
 
 describe('the controller’s cycle', () => {

@@ -469,7 +469,7 @@ function armIfNeeded(t: Transition, f: SegmentFacts): void {
 /**
  * The regression guard's look: blind evidence of the live arm (items the AI decided since the
  * stage began, counted as their labels arrive) beyond its watermark, against its baseline.
- * Returns the update when it breached (the caller reverts), or null.
+ * Returns the update when it breached (the caller applies the regression policy), or null.
  */
 function observeGuardStep(t: Transition, f: SegmentFacts, windowStart: Date): GuardUpdate | null {
   const s = t.state;
@@ -490,17 +490,30 @@ function observeGuardStep(t: Transition, f: SegmentFacts, windowStart: Date): Gu
 }
 
 /**
- * A breach: one stage down (or to shadow), locked until a person resumes; every `auto` decision
- * from the earliest AI decision the breaching evidence covers goes to re-review.
+ * A breach, handled as the workflow's regression policy says (rollout.regressionPolicy):
+ * - `revert`: one stage down (or to shadow), locked until a person resumes; every `auto` decision
+ *   from the earliest AI decision the breaching evidence covers goes to re-review.
+ * - `pause`: the stage and its routing stay; promotions hold until a person resumes; alerted.
+ * - `alert`: an alert and an audit entry, nothing else.
+ * Under `pause` and `alert` the AI keeps deciding, so the guard starts again from the evidence it
+ * has (a drop that persists breaches again, each time with an alert); the re-review list is not
+ * made — the window it would cover is in the audit entry for a person to act on.
  */
-function revertStep(t: Transition, g: GuardUpdate, windowStart: Date, f: SegmentFacts): void {
+function breachStep(t: Transition, g: GuardUpdate, windowStart: Date, f: SegmentFacts): void {
   const s = t.state;
+  const policy = f.rollout.regressionPolicy;
   const from = splitOf(s);
   const to = revertTarget(from, f.rollout.revert);
   const rate = g.window.rate === null ? 'n/a' : g.window.rate.toFixed(3);
+  const outcome =
+    policy === 'revert'
+      ? `reverted to ${describeSplit(to)} and locked until a person resumes`
+      : policy === 'pause'
+        ? `kept at ${describeSplit(from)} with promotions held until a person resumes (regression policy: pause)`
+        : `kept at ${describeSplit(from)} (regression policy: alert only)`;
   const reason =
     `regression guard breached: agreement ${rate} over the last ${g.window.n} comparisons against a baseline of ` +
-    `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)}); reverted to ${describeSplit(to)} and locked until a person resumes`;
+    `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)}); ${outcome}`;
   // Labels arrive late: the window's evidence is about items the AI decided earlier than it opened.
   const rereviewStart = rereviewFrom(windowStart, f.earliestLabelledInWindow);
   const numbers = {
@@ -514,15 +527,22 @@ function revertStep(t: Transition, g: GuardUpdate, windowStart: Date, f: Segment
     stageTotals: f.stageTotals,
     stageBaseline: s.baseline,
   };
-  const auditIndex = moveTo(t, to, f, { actor: CONTROLLER, action: 'stage.reverted', reason, details: { guard: numbers }, pause: { kind: 'guard', reason } });
-  // Reverting the flag does not undo what the AI already decided on its own: those go to people.
-  t.effects.rereview = { from: rereviewStart, auditIndex };
-  t.alert({ kind: 'stage.reverted', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { from, to, guard: numbers }, withRereview: true });
+  if (policy === 'revert') {
+    const auditIndex = moveTo(t, to, f, { actor: CONTROLLER, action: 'stage.reverted', reason, details: { guard: numbers }, pause: { kind: 'guard', reason } });
+    // Reverting the flag does not undo what the AI already decided on its own: those go to people.
+    t.effects.rereview = { from: rereviewStart, auditIndex };
+    t.alert({ kind: 'stage.reverted', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { from, to, guard: numbers }, withRereview: true });
+    return;
+  }
+  t.set({ guardState: watermark(f.stageEvidence), guardWindowStartedAt: null });
+  if (policy === 'pause' && !s.paused) t.set({ paused: true, pauseKind: 'guard', pauseReason: reason, pausedAt: f.now, pausedBy: CONTROLLER.name });
+  t.audit(CONTROLLER, 'guard.breached', reason, { policy, split: from, guard: numbers });
+  t.alert({ kind: 'guard.breached', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { policy, split: from, guard: numbers } });
 }
 
 /**
  * One controller look at a segment: its strategy written if Unleash has none, the threshold kept
- * current, the guard armed and observed (a breach reverts and ends the look), then the gate of the
+ * current, the guard armed and observed (a breach is handled by the regression policy and ends the look), then the gate of the
  * next step judged on the blind evidence of the arm at the current stage — promoted when it passes
  * and nothing holds it, an approval asked when the step needs one.
  */
@@ -550,7 +570,7 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
   armIfNeeded(t, f);
   const breach = observeGuardStep(t, f, guardWindowStart(s));
   if (breach) {
-    revertStep(t, breach, guardWindowStart(s), f);
+    breachStep(t, breach, guardWindowStart(s), f);
     return { ...t.done(), evaluation: null };
   }
 
@@ -662,11 +682,11 @@ export function refreshThreshold(s: SegmentState, f: SegmentFacts): Decision & {
   return { ...t.done(), inForce };
 }
 
-/** The guard's look alone (as in a cycle): armed if it must be, observed, and a revert on a breach. */
+/** The guard's look alone (as in a cycle): armed if it must be, observed, and a breach handled by the regression policy. */
 export function observeGuard(s: SegmentState, f: SegmentFacts): Decision & { breached: boolean } {
   const t = new Transition(s);
   armIfNeeded(t, f);
   const breach = observeGuardStep(t, f, guardWindowStart(s));
-  if (breach) revertStep(t, breach, guardWindowStart(s), f);
+  if (breach) breachStep(t, breach, guardWindowStart(s), f);
   return { ...t.done(), breached: !!breach };
 }

@@ -168,7 +168,15 @@ export const rolloutSchema = z.object({
     .default(guardSchema.parse({}))
     .describe(
       "The regression guard: a CUSUM over the blind labels of a segment's live arm, armed whenever the segment enters supervised or confidence-routed " +
-        '(and, at confidence-routed, for each new threshold). When it crosses its threshold the segment is reverted (rollout.revert) and the auto decisions it covers are listed for re-review.',
+        '(and, at confidence-routed, for each new threshold). When it crosses its threshold, rollout.regressionPolicy says what happens (by default the segment is reverted and the auto decisions it covers are listed for re-review).',
+    ),
+  regressionPolicy: z
+    .enum(['revert', 'pause', 'alert'])
+    .default('revert')
+    .describe(
+      'What a breach of the regression guard does. `revert`: the segment goes down (rollout.revert), is locked until a person resumes, and the `auto` decisions the ' +
+        'breaching evidence covers are listed for re-review. `pause`: the stage and its routing stay, promotions hold until a person resumes, an alert is sent. ' +
+        '`alert`: an alert and an audit entry only. Under `pause` and `alert` the guard starts again after each breach, so a drop that persists alerts again.',
     ),
   revert: z
     .enum(['one-stage', 'to-shadow'])

@@ -1,0 +1,119 @@
+import { UnleashAdminGateway } from '../../src/flags/unleash-admin.gateway';
+import type { SegmentSplit } from '../../src/flags/domain/segment-split';
+import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
+import { setScenario, stackInfo, waitFor } from '../harness/test-env';
+
+/**
+ * The regression policies other than `revert` (rollout-controller.test.ts proves that one), end to
+ * end: the triage workflow says `pause`, the invoice workflow `alert`. Both climb to supervised by
+ * themselves; then the simulated model gets much worse. The guard breaches in both, and each does
+ * what its policy says — and nothing else: no stage moves, in PostgreSQL or in Unleash.
+ */
+jest.setTimeout(600_000);
+
+const TRIAGE_SEGMENT = 'email|eu';
+const INVOICE_SEGMENT = 'invoice|eu';
+const GOOD = { accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 } };
+const DRIFTED = { accuracy: 0.3, confidence: { correctMean: 0.9, wrongMean: 0.88, spread: 0.05 } };
+
+/** Supervised only: the step into confidence-routed waits for more blind labels than the file makes. */
+const rollout = (regressionPolicy: 'pause' | 'alert') => ({
+  rollout: {
+    regressionPolicy,
+    steps: [100],
+    supervisedBlindShare: 0.4,
+    doubleLabelShare: 0,
+    gates: {
+      supervised: { minSample: 60, minDwellMinutes: 0, agreementTarget: 0.8, approval: false },
+      'confidence-routed': { minSample: 1_000_000, minDwellMinutes: 0, agreementTarget: 0.8, approval: false },
+    },
+  },
+});
+
+describe('regression policies', () => {
+  let f: ServiceFixture;
+  let admin: UnleashAdminGateway;
+  let alerts: Array<Record<string, unknown>>;
+  const q = <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => f.q<T>(sql, params);
+  const splitIn = async (workflow: string, segment: string): Promise<SegmentSplit | null> =>
+    (await admin.readWorkflowFlag(workflow)).segments.find((s) => s.segment === segment)?.split ?? null;
+  const segmentRow = async (workflow: string, segment: string) =>
+    (
+      await q<{ stage: string; traffic_pct: number; paused: boolean; pause_kind: string | null }>(
+        `SELECT stage, traffic_pct, paused, pause_kind FROM segments WHERE workflow = $1 AND segment = $2`,
+        [workflow, segment],
+      )
+    )[0];
+  const breaches = (workflow: string) =>
+    q<{ reason: string; details: { policy: string; split: SegmentSplit; guard: { statistic: number; threshold: number } } }>(
+      `SELECT reason, details FROM audit_events WHERE action = 'guard.breached' AND workflow = $1 ORDER BY id`,
+      [workflow],
+    );
+
+  beforeAll(async () => {
+    f = await startServiceFixture({
+      name: 'policies',
+      workflows: { triage: rollout('pause'), invoice: rollout('alert') },
+      scenario: { seed: 4, ...GOOD, latencyMs: 0 },
+      env: { CONTROLLER_INTERVAL_MS: '400', UNLEASH_REFRESH_MS: '500' },
+    });
+    admin = new UnleashAdminGateway({ url: stackInfo().unleash.url, adminToken: stackInfo().unleash.adminToken });
+    alerts = await f.collect(f.topics.alerts);
+    await f.startFloor({
+      generator: { seed: 6, triageShare: 0.5, triageSegments: [['email', 'eu']], invoiceSegments: [['invoice', 'eu']] },
+      agents: { seed: 8, errorRate: 0 },
+      thinkTimeMs: 500,
+      perSecond: 60,
+    });
+  });
+
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('guards both workflows at supervised once they climb there', async () => {
+    for (const [workflow, segment] of [
+      [f.wf.triage, TRIAGE_SEGMENT],
+      [f.wf.invoice, INVOICE_SEGMENT],
+    ]) {
+      await waitFor(
+        `${workflow} at supervised 100 % in Unleash`,
+        async () => {
+          const s = await splitIn(workflow, segment);
+          return s?.stage === 'supervised' && s.trafficPct === 100;
+        },
+        300_000,
+        500,
+      );
+    }
+    await setScenario(f.wf.model, DRIFTED, 'PATCH');
+  });
+
+  it('pause: keeps the stage, holds promotions until a person resumes, and alerts', async () => {
+    await waitFor('the triage guard to breach', async () => (await breaches(f.wf.triage)).length > 0, 240_000, 500);
+    const [breach] = await breaches(f.wf.triage);
+    expect(breach.details.policy).toBe('pause');
+    expect(breach.details.split).toEqual({ stage: 'supervised', trafficPct: 100 });
+    expect(breach.details.guard.statistic).toBeGreaterThanOrEqual(breach.details.guard.threshold);
+    expect(breach.reason).toMatch(/regression guard breached.*promotions held until a person resumes/);
+    expect(await segmentRow(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: true, pause_kind: 'guard' });
+    expect(await splitIn(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
+    await waitFor('the pause alert on Kafka', async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.triage), 30_000);
+  });
+
+  it('alert: an alert and an audit entry, the segment neither moved nor paused', async () => {
+    await waitFor('the invoice guard to breach', async () => (await breaches(f.wf.invoice)).length > 0, 240_000, 500);
+    const [breach] = await breaches(f.wf.invoice);
+    expect(breach.details.policy).toBe('alert');
+    expect(breach.reason).toMatch(/regression policy: alert only/);
+    await waitFor('the alert on Kafka', async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.invoice), 30_000);
+    expect(await segmentRow(f.wf.invoice, INVOICE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: false, pause_kind: null });
+    expect(await splitIn(f.wf.invoice, INVOICE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
+  });
+
+  it('reverted nothing and listed nothing for re-review under either policy', async () => {
+    expect(await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).toEqual([]);
+    expect(await q(`SELECT count(*)::int AS n FROM rereview_items`)).toEqual([{ n: 0 }]);
+    await setScenario(f.wf.model, GOOD, 'PATCH');
+  });
+});
