@@ -123,6 +123,57 @@ describe('buildAnswer', () => {
     }
   });
 
+  describe('with an answer bias', () => {
+    const wrong = (seed: number, answerBias?: { field: string; value: string | number | boolean; share: number }) =>
+      buildAnswer({ kind: 'wrong', truth, schema: triageSchema, confidence: 0.5, answerBias, corruptFields: ['priority'], rng: createRng(seed) });
+
+    it('sets the biased value on its field in about `share` of the wrong answers, even outside corruptFields', () => {
+      const validate = validator(triageSchema);
+      let biased = 0;
+      for (let seed = 0; seed < 1000; seed++) {
+        const { value, corruptedField } = wrong(seed, { field: 'category', value: 'other', share: 0.7 });
+        expect(validate(value)).toBe(true);
+        if (corruptedField === 'category') {
+          expect(value).toMatchObject({ category: 'other', priority: 'high' });
+          biased++;
+        } else {
+          expect(value).toMatchObject({ category: 'billing' });
+          expect(corruptedField).toBe('priority');
+        }
+      }
+      expect(biased / 1000).toBeCloseTo(0.7, 1);
+    });
+
+    it('leaves correct answers alone', () => {
+      const answerBias = { field: 'category', value: 'other', share: 1 };
+      expect(buildAnswer({ kind: 'correct', truth, schema: triageSchema, confidence: 0.9, answerBias, rng: createRng(1) }).value).toMatchObject(truth);
+    });
+
+    it('answers wrong as usual when the bias would not make the answer wrong or valid', () => {
+      for (const answerBias of [
+        { field: 'category', value: 'billing', share: 1 },
+        { field: 'category', value: 'spam', share: 1 },
+        { field: 'category', value: 3, share: 1 },
+        { field: 'team', value: 'other', share: 1 },
+        { field: 'category', value: 'other', share: 0 },
+      ]) {
+        for (let seed = 0; seed < 20; seed++) expect(wrong(seed, answerBias)).toEqual(wrong(seed));
+      }
+    });
+
+    it('biases any field type a schema allows, and without a schema', () => {
+      const claimTruth = { decision: 'approve', amount: 120, urgent: false, handler: 'team-a' };
+      const bias = (field: string, value: string | number | boolean, schema?: JsonSchema) =>
+        buildAnswer({ kind: 'wrong', truth: claimTruth, schema, confidence: 0.5, answerBias: { field, value, share: 1 }, rng: createRng(1) }).value[field];
+      expect(bias('decision', 'escalate', claimSchema)).toBe('escalate');
+      expect(bias('handler', 'team-b', claimSchema)).toBe('team-b');
+      expect(bias('urgent', true, claimSchema)).toBe(true);
+      expect(bias('amount', 0, claimSchema)).toBe(0);
+      expect(typeof bias('amount', 'zero', claimSchema)).toBe('number');
+      expect(bias('decision', 'anything')).toBe('anything');
+    });
+  });
+
   it('handles $ref, nullable, dates, numbers, arrays and booleans', () => {
     const validate = validator(claimSchema);
     const claimTruth = { decision: 'approve', amount: 120, dueDate: '2024-03-30', flags: ['vip'], note: null, urgent: false, handler: 'team-a' };

@@ -6,6 +6,7 @@
  *   "simulation": {"truth": {...decision fields...}, "segment": "email|eu"}
  * (or one level down, e.g. {"input": {..., "simulation": {...}}}). The simulator finds it in the last
  * user message and answers with the truth (correct) or the truth with one field corrupted (wrong).
+ * A scenario's `answerBias` makes a share of the wrong answers land on one value of one field.
  *
  * Confidence model: correct answers draw confidence ~ Normal(correctMean, spread), wrong ones
  * ~ Normal(wrongMean, spread), clipped to [0.01, 0.999] and rounded to 3 decimals. Confidence is thus
@@ -15,7 +16,7 @@
  */
 import { type Rng, intBetween, normal, pick } from './prng';
 import { type JsonSchema, allowsAdditional, enumOf, fill, isSchema, nonNull, numberBounds, propertiesOf, requiredOf, typeOf } from './json-schema';
-import type { Scenario } from './scenario';
+import type { AnswerBias, ConfidenceParams } from './scenario';
 
 export interface Simulation {
   /** The decision the simulated model should reach; null when the item carries no truth. */
@@ -114,7 +115,7 @@ function matchingBrace(text: string, start: number): number {
   return -1;
 }
 
-export function drawConfidence(rng: Rng, correct: boolean, params: Scenario['confidence']): number {
+export function drawConfidence(rng: Rng, correct: boolean, params: ConfidenceParams): number {
   const mean = correct ? params.correctMean : params.wrongMean;
   const value = mean + params.spread * normal(rng);
   return Math.round(Math.min(0.999, Math.max(0.01, value)) * 1000) / 1000;
@@ -129,6 +130,8 @@ export interface AnswerInput {
   schema?: JsonSchema;
   confidence: number;
   corruptFields?: readonly string[];
+  /** Where a wrong answer lands, with some probability (see scenario.ts). */
+  answerBias?: AnswerBias;
   rng: Rng;
 }
 
@@ -185,7 +188,11 @@ export function buildAnswer(input: AnswerInput): Answer {
 
   const truthFields = Object.keys(value).filter((k) => k in truth);
   let corruptedField: string | undefined;
-  if (input.kind === 'wrong') {
+  const bias = input.answerBias;
+  if (input.kind === 'wrong' && bias && bias.share > 0 && biasApplies(bias, truth, truthFields, props, root) && rng() < bias.share) {
+    value[bias.field] = bias.value;
+    corruptedField = bias.field;
+  } else if (input.kind === 'wrong') {
     const allowed = input.corruptFields ? truthFields.filter((f) => input.corruptFields!.includes(f)) : truthFields;
     const candidates = [...allowed];
     while (candidates.length > 0 && corruptedField === undefined) {
@@ -200,6 +207,36 @@ export function buildAnswer(input: AnswerInput): Answer {
   }
   const carrierField = pickCarrier(truthFields, props, root);
   return { value, corruptedField, carrierField, carrierAlternatives: alternativesOf(carrierField, props, root) };
+}
+
+/** Whether `bias` would make the answer wrong on its field and keep it schema-valid. */
+function biasApplies(
+  bias: AnswerBias,
+  truth: Record<string, unknown>,
+  truthFields: readonly string[],
+  props: Record<string, JsonSchema>,
+  root: JsonSchema,
+): boolean {
+  if (!truthFields.includes(bias.field) || sameValue(truth[bias.field], bias.value)) return false;
+  const prop = props[bias.field];
+  if (!prop) return true;
+  const s = nonNull(prop, root);
+  const allowed = enumOf(s, root);
+  if (allowed) return allowed.some((v) => sameValue(v, bias.value));
+  switch (typeOf(s, root)) {
+    case undefined:
+      return true;
+    case 'string':
+      return typeof bias.value === 'string';
+    case 'number':
+      return typeof bias.value === 'number';
+    case 'integer':
+      return Number.isInteger(bias.value);
+    case 'boolean':
+      return typeof bias.value === 'boolean';
+    default:
+      return false;
+  }
 }
 
 function setConfidence(value: Record<string, unknown>, props: Record<string, JsonSchema>, root: JsonSchema, confidence: number, truthKeys: Set<string>): void {

@@ -31,7 +31,14 @@
  * Per request, in this order: 429 (rate429, answered at once with Retry-After), 500 (rate500),
  * hang (rateHang: held open for hangMs, then 504; freed if the client goes away), malformed
  * (malformedRate), else an answer that is correct with the accuracy in force (segment override,
- * drift). Latency applies to everything but 429s.
+ * drift), with a confidence drawn from the confidence parameters in force, a wrong one landing on
+ * `answerBias.value` with the share in force. Latency applies to everything but 429s.
+ *
+ * A drift entry can change accuracy, confidence and the answer mix together, so that a label-free
+ * monitor sees the drift before human labels do, e.g. (PATCH):
+ *   {"drift": [{"atTime": "2026-01-01T12:00:00Z", "accuracy": 0.7,
+ *     "confidence": {"correctMean": 0.8, "wrongMean": 0.5},
+ *     "answerBias": {"field": "category", "value": "other", "share": 0.8}}]}
  *
  * Randomness: see simulate-chat.ts.
  *

@@ -1,6 +1,7 @@
 /**
  * What the MODEL SIMULATOR does for one model name: how often it answers like the ground truth, how
- * confident it says it is, how slow it is, how often it fails and how its quality drifts.
+ * confident it says it is, where its wrong answers land, how slow it is, how often it fails and how
+ * its quality drifts.
  *
  * A scenario is plain JSON (it travels through the control API and the CLI's --scenario file); every
  * field is optional and validated here, and an error names the offending field.
@@ -24,6 +25,20 @@ const latencySchema = z.union(
   { error: "expected milliseconds, {distribution:'uniform',min,max} or {distribution:'lognormal',median,p95}" },
 );
 
+/**
+ * A shift of the answer mix: when the model answers WRONGLY, with probability `share` the wrong
+ * answer sets `field` to `value` instead of corrupting a random field — the way a model on unfamiliar
+ * input falls back on one class (e.g. category "other"). It applies only where it makes the answer
+ * wrong and keeps it schema-valid: the truth has `field`, its value there differs from `value`, and
+ * the response schema (if any) allows `value` on `field`; otherwise the answer is wrong as usual.
+ * It names its field explicitly, so `corruptFields` does not restrict it.
+ */
+const answerBiasSchema = z.strictObject({
+  field: z.string().min(1),
+  value: z.union([z.string(), z.number(), z.boolean()], { error: 'expected a string, number or boolean' }),
+  share: probability,
+});
+
 const driftSchema = z
   .strictObject({
     segment: z.string().min(1).optional(),
@@ -32,10 +47,24 @@ const driftSchema = z
       .string()
       .refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be an ISO 8601 date-time' })
       .optional(),
-    accuracy: probability,
+    /** accuracy, confidence and answerBias: each one given replaces the value in force from then on. */
+    accuracy: probability.optional(),
+    /** Only the parameters it names; the others stay as they were. */
+    confidence: z
+      .strictObject({
+        correctMean: probability.optional(),
+        wrongMean: probability.optional(),
+        spread: z.number().min(0).max(1).optional(),
+      })
+      .optional(),
+    /** `share: 0` ends a bias in force. */
+    answerBias: answerBiasSchema.optional(),
   })
   .refine((d) => d.afterRequests !== undefined || d.atTime !== undefined, {
     message: 'a drift entry needs afterRequests or atTime (or both)',
+  })
+  .refine((d) => d.accuracy !== undefined || d.confidence !== undefined || d.answerBias !== undefined, {
+    message: 'a drift entry needs accuracy, confidence or answerBias (what it changes)',
   });
 
 export const scenarioSchema = z
@@ -48,6 +77,9 @@ export const scenarioSchema = z
     segments: z.record(z.string(), z.strictObject({ accuracy: probability })).default({}),
     /** Fields a wrong answer may corrupt (default: every field of the truth). */
     corruptFields: z.array(z.string().min(1)).min(1).optional(),
+    /** Where wrong answers land on one field (see answerBiasSchema); absent: no preference. */
+    answerBias: answerBiasSchema.optional(),
+    /** Stated confidence ~ Normal(correctMean or wrongMean, spread); see answer.ts. */
     confidence: z
       .strictObject({
         correctMean: probability.default(0.9),
@@ -70,6 +102,11 @@ export const scenarioSchema = z
     /** Probability that a 200 answer is unusable: invalid JSON, or JSON that violates the schema. */
     malformedRate: probability.default(0),
     malformed: z.strictObject({ invalidJsonShare: probability.default(0.5) }).prefault({}),
+    /**
+     * Changes from a request count or a time on: accuracy, confidence and answerBias. Lowering
+     * accuracy alone only shows in agreement with humans; lowering confidence and biasing the answer
+     * mix as well shows to a label-free drift monitor before the labels do.
+     */
     drift: z.array(driftSchema).default([]),
     /** Seed of the per-model PRNG; without one it is derived from the model name. */
     seed: z.number().int().optional(),
@@ -83,6 +120,8 @@ export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Latency = Scenario['latencyMs'];
 export type DriftEntry = Scenario['drift'][number];
+export type ConfidenceParams = Scenario['confidence'];
+export type AnswerBias = z.output<typeof answerBiasSchema>;
 
 export class ScenarioError extends Error {
   constructor(
@@ -132,23 +171,46 @@ export interface DriftCounters {
   segmentRequests: number;
 }
 
+/** How the model answers one request, after segment overrides and drift. */
+export interface AnswerParams {
+  accuracy: number;
+  confidence: ConfidenceParams;
+  answerBias: AnswerBias | undefined;
+}
+
 /**
- * Accuracy in force for one request. Base: the segment override, else `accuracy`. Then each drift
- * entry, in the order listed, that matches (its segment, if any, is this request's segment) and is
- * due (every condition it names holds: at least `afterRequests` earlier requests — of the model, or
- * of the segment when the entry names one — and `now >= atTime`) replaces it; the last due entry wins.
- * A drift entry without a segment therefore overrides per-segment accuracies too.
+ * Answer parameters in force for one request. Base: the segment's accuracy override, else
+ * `accuracy`; `confidence`; `answerBias`. Then each drift entry, in the order listed, that matches
+ * (its segment, if any, is this request's segment) and is due (every condition it names holds: at
+ * least `afterRequests` earlier requests — of the model, or of the segment when the entry names one
+ * — and `now >= atTime`) replaces what it names; for each parameter the last due entry naming it
+ * wins. A drift entry without a segment therefore overrides per-segment accuracies too.
  */
-export function accuracyFor(scenario: Scenario, segment: string | null, counters: DriftCounters, nowMs: number): number {
+export function answerParamsFor(scenario: Scenario, segment: string | null, counters: DriftCounters, nowMs: number): AnswerParams {
   let accuracy = (segment !== null ? scenario.segments[segment]?.accuracy : undefined) ?? scenario.accuracy;
+  let confidence = scenario.confidence;
+  let answerBias = scenario.answerBias;
   for (const entry of scenario.drift) {
     if (entry.segment !== undefined && entry.segment !== segment) continue;
     const seen = entry.segment !== undefined ? counters.segmentRequests : counters.modelRequests;
     if (entry.afterRequests !== undefined && seen < entry.afterRequests) continue;
     if (entry.atTime !== undefined && nowMs < Date.parse(entry.atTime)) continue;
-    accuracy = entry.accuracy;
+    if (entry.accuracy !== undefined) accuracy = entry.accuracy;
+    if (entry.confidence !== undefined) {
+      confidence = {
+        correctMean: entry.confidence.correctMean ?? confidence.correctMean,
+        wrongMean: entry.confidence.wrongMean ?? confidence.wrongMean,
+        spread: entry.confidence.spread ?? confidence.spread,
+      };
+    }
+    if (entry.answerBias !== undefined) answerBias = entry.answerBias;
   }
-  return accuracy;
+  return { accuracy, confidence, answerBias };
+}
+
+/** Accuracy in force for one request (see answerParamsFor). */
+export function accuracyFor(scenario: Scenario, segment: string | null, counters: DriftCounters, nowMs: number): number {
+  return answerParamsFor(scenario, segment, counters, nowMs).accuracy;
 }
 
 export interface FlatIssue {

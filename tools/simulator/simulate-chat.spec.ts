@@ -89,3 +89,95 @@ describe('simulateChat', () => {
     expect(outcomes).toEqual(['ok', 'ok', 'wrong', 'wrong']);
   });
 });
+
+describe('drift without labels', () => {
+  // the support-triage decision (config/workflows.yaml), whose label field is `category`
+  const categories = ['billing', 'technical', 'account', 'shipping', 'returns', 'other'];
+  const priorities = ['low', 'normal', 'high', 'urgent'];
+  const triageSchema: JsonSchema = {
+    type: 'object',
+    additionalProperties: false,
+    required: ['category', 'priority', 'reply', 'confidence'],
+    properties: {
+      category: { type: 'string', enum: categories },
+      priority: { type: 'string', enum: priorities },
+      reply: { type: 'string' },
+      confidence: { type: 'number', minimum: 0, maximum: 1 },
+    },
+  };
+  const steady = { accuracy: 0.92, confidence: { correctMean: 0.9, wrongMean: 0.6, spread: 0.1 } };
+  const drifted = {
+    ...steady,
+    drift: [
+      { afterRequests: 1000, accuracy: 0.7, confidence: { correctMean: 0.8, wrongMean: 0.5 }, answerBias: { field: 'category', value: 'other', share: 0.8 } },
+    ],
+  };
+
+  interface Seen {
+    confidence: number;
+    category: unknown;
+    outcome: string;
+  }
+
+  /** 2,000 answers of one seeded model to tickets whose true categories are spread evenly. */
+  function answers(scenario: Record<string, unknown>): Seen[] {
+    const state = new ModelState('triage-model', 10, 2026);
+    const parsed = parseScenario(scenario);
+    let seq = 0;
+    return Array.from({ length: 2000 }, (_, i) => {
+      const req = parseChatRequest({
+        model: 'triage-model',
+        messages: [
+          { role: 'user', content: JSON.stringify({ ticket: `T-${i}`, simulation: { truth: { category: categories[i % 6], priority: priorities[i % 4] } } }) },
+        ],
+        response_format: { type: 'json_schema', json_schema: { name: 'triage', schema: triageSchema } },
+      });
+      const r = simulateChat(req, {}, state, parsed, { nowMs: 0, nextSeq: () => ++seq });
+      return { confidence: r.record.confidence!, category: (JSON.parse(content(r)) as { category: unknown }).category, outcome: r.record.outcome };
+    });
+  }
+
+  const summary = (seen: Seen[]) => ({
+    meanConfidence: seen.reduce((s, a) => s + a.confidence, 0) / seen.length,
+    otherShare: seen.filter((a) => a.category === 'other').length / seen.length,
+    agreement: seen.filter((a) => a.outcome === 'ok').length / seen.length,
+  });
+
+  /**
+   * Expected share of "other" among the answers: a ticket that is "other" keeps it unless the answer
+   * is wrong on category (half the wrong answers: two decision fields); any other ticket gets it from
+   * the bias, or from an unbiased wrong answer that picks category and then "other" of 5 other values.
+   */
+  const expectedOtherShare = (accuracy: number, share: number) =>
+    (1 / 6) * (1 - (1 - accuracy) / 2) + (5 / 6) * (1 - accuracy) * (share + (1 - share) * (1 / 2) * (1 / 5));
+
+  const steadyRun = answers(steady);
+  const driftedRun = answers(drifted);
+
+  it('answers exactly as without drift until the entry is due', () => {
+    expect(driftedRun.slice(0, 1000)).toEqual(steadyRun.slice(0, 1000));
+  });
+
+  it('lowers confidence, shifts the answer mix towards the biased category and loses agreement after it', () => {
+    const before = summary(driftedRun.slice(0, 1000));
+    const after = summary(driftedRun.slice(1000));
+    // expected means: 0.92×0.9 + 0.08×0.6 ≈ 0.876 (a little less, clipped at 0.999) → 0.7×0.8 + 0.3×0.5 = 0.71
+    expect(before.meanConfidence - after.meanConfidence).toBeGreaterThan(0.14);
+    // expected 0.167 → 0.347; ±0.05 is more than 2.5 standard errors of the difference of two shares of 1,000
+    const expectedRise = expectedOtherShare(0.7, 0.8) - expectedOtherShare(0.92, 0);
+    expect(expectedRise).toBeCloseTo(0.18, 2);
+    expect(after.otherShare - before.otherShare).toBeGreaterThan(expectedRise - 0.05);
+    expect(after.otherShare).toBeCloseTo(expectedOtherShare(0.7, 0.8), 1);
+    expect(before.agreement).toBeCloseTo(0.92, 1);
+    expect(after.agreement).toBeCloseTo(0.7, 1);
+  });
+
+  it('changes nothing without a drift entry', () => {
+    const before = summary(steadyRun.slice(0, 1000));
+    const after = summary(steadyRun.slice(1000));
+    expect(Math.abs(after.meanConfidence - before.meanConfidence)).toBeLessThan(0.02);
+    expect(Math.abs(after.otherShare - before.otherShare)).toBeLessThan(0.04);
+    expect(after.otherShare).toBeCloseTo(expectedOtherShare(0.92, 0), 1);
+    expect(Math.abs(after.agreement - before.agreement)).toBeLessThan(0.04);
+  });
+});

@@ -1,8 +1,8 @@
 /**
  * One chat request to the MODEL SIMULATOR, decided without I/O: which outcome the model's scenario
  * draws (in this order: 429, 500, hang, malformed, else an answer correct with the accuracy in
- * force), the answer and its tokens, the completion body, how long to hold it back and what the
- * request log records. The HTTP server (model-simulator.ts) sends the reply after `delayMs`.
+ * force, its confidence and answer bias also those in force), the answer and its tokens, the
+ * completion body, how long to hold it back and what the request log records. The HTTP server (model-simulator.ts) sends the reply after `delayMs`.
  *
  * Randomness: one seeded stream per model decides errors, malformed output and correctness; latency
  * has a stream of its own so changing latency never changes answers. When a request carries `seed`,
@@ -15,7 +15,7 @@ import type { ModelState, Outcome, RecordEntry } from './model-state';
 import { NO_SEGMENT } from './model-state';
 import { jsonSchemaOf, openAiError, type ChatRequest } from './openai-wire';
 import { createRng, hashString, normal, type Rng } from './prng';
-import { accuracyFor, type Latency, type Scenario } from './scenario';
+import { answerParamsFor, type Latency, type Scenario } from './scenario';
 import { splitTokens, tokenizeJson, withLogprobs, type Token } from './tokens';
 
 export const SIMULATOR_FINGERPRINT = 'understudy-model-simulator';
@@ -46,7 +46,11 @@ export function simulateChat(request: ChatRequest, body: unknown, state: ModelSt
   const segment = sim?.segment ?? null;
   const segKey = segment ?? NO_SEGMENT;
   const segmentRequests = state.segmentCounts.get(segKey) ?? 0;
-  const accuracy = accuracyFor(scenario, segment, { modelRequests: state.requestCount, segmentRequests }, ctx.nowMs);
+  const {
+    accuracy,
+    confidence: confidenceParams,
+    answerBias,
+  } = answerParamsFor(scenario, segment, { modelRequests: state.requestCount, segmentRequests }, ctx.nowMs);
   state.requestCount++;
   state.segmentCounts.set(segKey, segmentRequests + 1);
 
@@ -101,9 +105,9 @@ export function simulateChat(request: ChatRequest, body: unknown, state: ModelSt
     request.seed != null ? createRng(hashString(JSON.stringify(request.messages), hashString(String(request.seed), state.seedBase))) : state.answerRng;
   const correct = arng() < accuracy;
   const kind: AnswerKind = sim?.truth ? (correct ? 'correct' : 'wrong') : 'no-truth';
-  const confidence = drawConfidence(arng, correct, scenario.confidence);
+  const confidence = drawConfidence(arng, correct, confidenceParams);
   const schema = jsonSchemaOf(request);
-  const answer = buildAnswer({ kind, truth: sim?.truth ?? null, schema, confidence, corruptFields: scenario.corruptFields, rng: arng });
+  const answer = buildAnswer({ kind, truth: sim?.truth ?? null, schema, confidence, corruptFields: scenario.corruptFields, answerBias, rng: arng });
 
   let tokens: Token[];
   let malformedKind: string | undefined;
