@@ -13,6 +13,7 @@ import { BudgetClaims1796500000000 } from './1796500000000-BudgetClaims';
 import { PlanSafeQueueIndexes1796600000000 } from './1796600000000-PlanSafeQueueIndexes';
 import { EvidenceHour1796700000000 } from './1796700000000-EvidenceHour';
 import { RollupHourDeletes1796800000000 } from './1796800000000-RollupHourDeletes';
+import { CriticalClassEvidence1796900000000 } from './1796900000000-CriticalClassEvidence';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   PlanSafeQueueIndexes1796600000000,
   EvidenceHour1796700000000,
   RollupHourDeletes1796800000000,
+  CriticalClassEvidence1796900000000,
 ];

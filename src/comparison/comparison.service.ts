@@ -69,6 +69,7 @@ export class ComparisonService {
         fields: c.fieldAgreement,
         aiLabel: c.aiLabel,
         humanLabel: c.humanLabel,
+        critical: c.critical,
       });
       this.metrics.comparisons.inc({ workflow: c.workflow, segment: c.segment, result: c.agree ? 'agree' : 'disagree' });
     }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
 import type { ParityPair } from '../stats/domain';
+import type { ClassCounts } from './domain/critical-classes';
 import type { Arm, ArmEvidence } from './domain/evidence';
 
 export type { ArmEvidence };
@@ -42,6 +43,20 @@ export class EvidenceRepository {
       [workflow, segment, version, arms, from],
     );
     return r;
+  }
+
+  /** Blind labels per critical class of some arms, for items the AI decided from a minute on (the class guards' evidence). */
+  async criticalClasses(workflow: string, segment: string, version: number, arms: readonly Arm[], from: Date, tx?: Tx): Promise<ClassCounts> {
+    const m = tx ?? this.dataSource.manager;
+    const [r] = await m.query(
+      `SELECT understudy_class_counts_sum_agg(critical) AS counts
+       FROM evidence_minute
+       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND arm = ANY($4::text[]) AND minute >= date_trunc('minute', $5::timestamptz)
+         AND critical <> '{}'`,
+      [workflow, segment, version, arms, from],
+    );
+    const counts = (r?.counts ?? {}) as Record<string, Array<number | string>>;
+    return Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, [Number(v[0]), Number(v[1]), Number(v[2])]]));
   }
 
   /** Blind and anchored labels per arm, for people (the segment view). */

@@ -55,11 +55,11 @@ export class RollupRepository {
     if (evidence.length > 0) {
       await tx.query(
         `INSERT INTO evidence_minute AS e (workflow, segment, workflow_version, arm, minute, blind_n, blind_agree, anchored_n, anchored_agree,
-           anchored_overridden, conf_n, conf_agree, last_label_at)
+           anchored_overridden, conf_n, conf_agree, critical, last_label_at)
          SELECT workflow, segment, version, arm, minute, "blindN", "blindAgree", "anchoredN", "anchoredAgree", "anchoredOverridden",
-           "confN", "confAgree", now()
+           "confN", "confAgree", critical, now()
          FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, segment text, version int, arm text, minute timestamptz, "blindN" bigint,
-           "blindAgree" bigint, "anchoredN" bigint, "anchoredAgree" bigint, "anchoredOverridden" bigint, "confN" bigint[], "confAgree" bigint[])
+           "blindAgree" bigint, "anchoredN" bigint, "anchoredAgree" bigint, "anchoredOverridden" bigint, "confN" bigint[], "confAgree" bigint[], critical jsonb)
          ON CONFLICT (workflow, segment, workflow_version, arm, minute) DO UPDATE SET
            blind_n = e.blind_n + EXCLUDED.blind_n,
            blind_agree = e.blind_agree + EXCLUDED.blind_agree,
@@ -68,6 +68,7 @@ export class RollupRepository {
            anchored_overridden = e.anchored_overridden + EXCLUDED.anchored_overridden,
            conf_n = understudy_array_add(e.conf_n, EXCLUDED.conf_n),
            conf_agree = understudy_array_add(e.conf_agree, EXCLUDED.conf_agree),
+           critical = CASE WHEN EXCLUDED.critical = '{}' THEN e.critical ELSE understudy_class_counts_add(e.critical, EXCLUDED.critical) END,
            last_label_at = now()`,
         [JSON.stringify(evidence)],
       );

@@ -11,9 +11,10 @@ import type { FlagGateway } from '../flags/flag-gateway';
 import { FLAG_GATEWAY } from '../flags/flags.module';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
 import { AlertService } from './alert.service';
+import { classGuardsNeedArming } from './domain/class-guards';
 import { createFlagWriter, FlagWriter, OwedFlagWrite } from './domain/flag-write';
 import { createSegmentEffects, EffectTarget, SegmentEffects } from './domain/segment-effects';
-import { calibrationFrom, Effects, guardWindowStart, SegmentFacts } from './domain/segment-machine';
+import { calibrationFrom, Effects, evidenceWindowStart, SegmentFacts } from './domain/segment-machine';
 import { SegmentRepository, SegmentState } from './segment.repository';
 
 export type { OwedFlagWrite };
@@ -62,13 +63,25 @@ export class SegmentDecisions {
     const windowStart = new Date(now.getTime() - r.thresholdWindowDays * 86_400_000);
     const baseline = await this.evidence.arms(workflow, segment, v, ['shadow', 'supervised'], windowStart, tx);
     const earliestLabelledInWindow =
-      s.stage === 'shadow' ? null : await this.evidence.earliestDecisionLabelledSince(workflow, segment, v, s.stage, guardWindowStart(s), tx);
+      s.stage === 'shadow' ? null : await this.evidence.earliestDecisionLabelledSince(workflow, segment, v, s.stage, evidenceWindowStart(s), tx);
     const calibration = await this.evidence.calibrationBins(workflow, segment, v, calibrationFrom(s, r, now), tx);
     const parityAsked = r.gates.supervised.humanParityMargin !== undefined || r.gates['confidence-routed'].humanParityMargin !== undefined;
     const parityPairs = parityAsked ? await this.evidence.parityPairs(workflow, segment, v, windowStart, tx) : null;
     const audits =
       s.threshold !== null && s.thresholdUpdatedAt
         ? await this.evidence.arms(workflow, segment, v, ['confidence-routed'], new Date(s.thresholdUpdatedAt), tx)
+        : null;
+    const classes = champion.definition.decision.criticalClasses;
+    const critical =
+      classes.length > 0 && s.stage !== 'shadow'
+        ? {
+            classes,
+            stage: await this.evidence.criticalClasses(workflow, segment, v, [s.stage], stageStart, tx),
+            // Read only when the guards are armed (the next look after a stage move).
+            baseline: classGuardsNeedArming(s.stage, classes, s.classGuards)
+              ? await this.evidence.criticalClasses(workflow, segment, v, ['shadow', 'supervised'], windowStart, tx)
+              : {},
+          }
         : null;
     return {
       now,
@@ -84,6 +97,7 @@ export class SegmentDecisions {
       calibration,
       auditsAbove: audits ? { n: audits.blindN, agree: audits.blindAgree } : null,
       parityPairs,
+      critical,
     };
   }
 

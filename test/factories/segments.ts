@@ -44,6 +44,7 @@ export function segmentState(over: Partial<SegmentState> = {}): SegmentState {
     thresholdSource: 'none',
     thresholdDetails: null,
     thresholdUpdatedAt: null,
+    classGuards: null,
     createdAt: T0,
     updatedAt: T0,
     ...over,
@@ -79,6 +80,7 @@ export function segmentFacts(over: Partial<SegmentFacts> = {}): SegmentFacts {
     calibration: { n: new Array(20).fill(0), correct: new Array(20).fill(0) },
     auditsAbove: null,
     parityPairs: null,
+    critical: null,
     ...over,
   };
 }

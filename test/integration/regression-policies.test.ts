@@ -4,17 +4,26 @@ import { ServiceFixture, startServiceFixture } from '../harness/service-fixture'
 import { setScenario, stackInfo, waitFor } from '../harness/test-env';
 
 /**
- * The regression policies other than `revert` (rollout-controller.test.ts proves that one), end to
- * end: the triage workflow says `pause`, the invoice workflow `alert`. Both climb to supervised by
- * themselves; then the simulated model gets much worse. The guard breaches in both, and each does
- * what its policy says — and nothing else: no stage moves, in PostgreSQL or in Unleash.
+ * The regression policies other than `revert` (rollout-controller.test.ts proves that one) and the
+ * critical classes' guards, end to end. The triage workflow says `alert` and names `urgent` priority
+ * a critical class; the invoice workflow says `pause`. Both climb to supervised by themselves; then
+ * the simulated model gets worse, every wrong triage answer marking the ticket `low`. The invoice
+ * guard breaches and pauses; in triage the overall guard may alert first (nothing moves under
+ * `alert`, so every guard keeps watching) and the urgent class's own guard breaches on its recall.
+ * Each policy does what it says and nothing else: no stage moves, in PostgreSQL or in Unleash.
+ * (That a class's guard catches a collapse while overall agreement holds is specified in
+ * src/rollout/domain/segment-machine.spec.ts; its delay is measured by `npm run bench`.)
  */
 jest.setTimeout(600_000);
 
 const TRIAGE_SEGMENT = 'email|eu';
 const INVOICE_SEGMENT = 'invoice|eu';
 const GOOD = { accuracy: 0.95, confidence: { correctMean: 0.9, wrongMean: 0.5, spread: 0.08 } };
-const DRIFTED = { accuracy: 0.3, confidence: { correctMean: 0.9, wrongMean: 0.88, spread: 0.05 } };
+const DRIFTED = {
+  accuracy: 0.3,
+  confidence: { correctMean: 0.9, wrongMean: 0.88, spread: 0.05 },
+  answerBias: { field: 'priority', value: 'low', share: 1 },
+};
 
 /** Supervised only: the step into confidence-routed waits for more blind labels than the file makes. */
 const rollout = (regressionPolicy: 'pause' | 'alert') => ({
@@ -45,7 +54,7 @@ describe('regression policies', () => {
       )
     )[0];
   const breaches = (workflow: string) =>
-    q<{ reason: string; details: { policy: string; split: SegmentSplit; guard: { statistic: number; threshold: number } } }>(
+    q<{ reason: string; details: { policy: string; split: SegmentSplit; guard: { statistic: number; threshold: number; class?: string; stream?: string } } }>(
       `SELECT reason, details FROM audit_events WHERE action = 'guard.breached' AND workflow = $1 ORDER BY id`,
       [workflow],
     );
@@ -53,7 +62,10 @@ describe('regression policies', () => {
   beforeAll(async () => {
     f = await startServiceFixture({
       name: 'policies',
-      workflows: { triage: rollout('pause'), invoice: rollout('alert') },
+      workflows: {
+        triage: { ...rollout('alert'), decision: { criticalClasses: [{ field: 'priority', value: 'urgent' }] } },
+        invoice: rollout('pause'),
+      },
       scenario: { seed: 4, ...GOOD, latencyMs: 0 },
       env: { CONTROLLER_INTERVAL_MS: '400', UNLEASH_REFRESH_MS: '500' },
     });
@@ -86,29 +98,47 @@ describe('regression policies', () => {
         500,
       );
     }
+  });
+
+  it('arms the urgent class’s own guard at supervised', async () => {
+    type Guards = Record<string, { stage: string }> | null;
+    const guards = async () =>
+      (await q<{ class_guards: Guards }>(`SELECT class_guards FROM segments WHERE workflow = $1 AND segment = $2`, [f.wf.triage, TRIAGE_SEGMENT]))[0]
+        .class_guards;
+    await waitFor('the class guards to be armed', async () => (await guards()) !== null, 30_000, 250);
+    const armed = await guards();
+    expect(Object.keys(armed!)).toEqual(['priority=urgent']);
+    expect(armed!['priority=urgent'].stage).toBe('supervised');
     await setScenario(f.wf.model, DRIFTED, 'PATCH');
   });
 
   it('pause: keeps the stage, holds promotions until a person resumes, and alerts', async () => {
-    await waitFor('the triage guard to breach', async () => (await breaches(f.wf.triage)).length > 0, 240_000, 500);
-    const [breach] = await breaches(f.wf.triage);
+    await waitFor('the invoice guard to breach', async () => (await breaches(f.wf.invoice)).length > 0, 240_000, 500);
+    const [breach] = await breaches(f.wf.invoice);
     expect(breach.details.policy).toBe('pause');
     expect(breach.details.split).toEqual({ stage: 'supervised', trafficPct: 100 });
     expect(breach.details.guard.statistic).toBeGreaterThanOrEqual(breach.details.guard.threshold);
-    expect(breach.reason).toMatch(/regression guard breached.*promotions held until a person resumes/);
-    expect(await segmentRow(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: true, pause_kind: 'guard' });
-    expect(await splitIn(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
-    await waitFor('the pause alert on Kafka', async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.triage), 30_000);
+    expect(breach.reason).toMatch(/regression guard breached.*promotions held until a person resumes \(regression policy: pause\)/);
+    expect(await segmentRow(f.wf.invoice, INVOICE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: true, pause_kind: 'guard' });
+    expect(await splitIn(f.wf.invoice, INVOICE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
+    await waitFor('the pause alert on Kafka', async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.invoice), 30_000);
   });
 
-  it('alert: an alert and an audit entry, the segment neither moved nor paused', async () => {
-    await waitFor('the invoice guard to breach', async () => (await breaches(f.wf.invoice)).length > 0, 240_000, 500);
-    const [breach] = await breaches(f.wf.invoice);
+  it('a critical-class collapse trips its guard; alert: an alert and an audit entry, the segment neither moved nor paused', async () => {
+    const urgentBreach = async () => (await breaches(f.wf.triage)).find((b) => b.details.guard.class === 'priority=urgent');
+    await waitFor('the urgent class’s guard to breach', async () => (await urgentBreach()) !== undefined, 240_000, 500);
+    const breach = (await urgentBreach())!;
     expect(breach.details.policy).toBe('alert');
-    expect(breach.reason).toMatch(/regression policy: alert only/);
-    await waitFor('the alert on Kafka', async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.invoice), 30_000);
-    expect(await segmentRow(f.wf.invoice, INVOICE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: false, pause_kind: null });
-    expect(await splitIn(f.wf.invoice, INVOICE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
+    expect(breach.details.guard.stream).toBe('recall');
+    expect(breach.details.guard.statistic).toBeGreaterThanOrEqual(breach.details.guard.threshold);
+    expect(breach.reason).toMatch(/^critical-class guard breached: recall of priority=urgent .*\(regression policy: alert only\)$/);
+    await waitFor(
+      'the class’s alert on Kafka',
+      async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.triage && /priority=urgent/.test(String(a.summary))),
+      30_000,
+    );
+    expect(await segmentRow(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: false, pause_kind: null });
+    expect(await splitIn(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
   });
 
   it('reverted nothing and listed nothing for re-review under either policy', async () => {

@@ -26,6 +26,7 @@
  */
 
 import type { HumanKind } from '../comparison.types';
+import { addClassFlags, ClassCounts, ClassFlags } from './critical-classes';
 
 export type EvidenceKind = 'blind' | 'anchored' | 'unsampled';
 export type Arm = 'shadow' | 'supervised' | 'confidence-routed';
@@ -80,6 +81,8 @@ export interface EvidenceRow {
   /** Calibrating labels per confidence bin (the threshold's calibration set). */
   confN: number[];
   confAgree: number[];
+  /** Blind labels per critical class: [person chose it, AI chose it, both did] (critical-classes.ts). */
+  critical: ClassCounts;
 }
 
 export interface LabelFacts {
@@ -95,6 +98,7 @@ export interface LabelFacts {
   verdict: 'accepted' | 'overridden' | null;
   agree: boolean;
   confidence: number | null;
+  critical?: ClassFlags;
 }
 
 /** The minute an instant falls in (rollups and evidence are kept per minute). */
@@ -132,6 +136,7 @@ export class EvidenceAccumulator {
         anchoredOverridden: 0,
         confN: new Array(this.bins).fill(0),
         confAgree: new Array(this.bins).fill(0),
+        critical: {},
       };
       this.rows.set(k, r);
     }
@@ -139,6 +144,7 @@ export class EvidenceAccumulator {
     if (kind === 'blind') {
       r.blindN++;
       r.blindAgree += a;
+      addClassFlags(r.critical, l.critical);
       if (l.confidence !== null && calibrates(kind, arm, l.routeThreshold)) {
         const b = this.binOf(l.confidence);
         r.confN[b]++;

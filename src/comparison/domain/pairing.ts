@@ -1,6 +1,7 @@
 import type { FieldMatch, WorkflowDefinition } from '../../workflows/domain/workflow-definition';
 import type { AiDecisionForComparison, HumanDecisionForComparison } from '../comparison.types';
 import { compareDecisions, labelOf } from './compare-decisions';
+import { ClassFlags, classFlags } from './critical-classes';
 import { Arm, armOf, classifyLabel, EvidenceKind } from './evidence';
 
 /**
@@ -29,6 +30,8 @@ export interface NewComparison {
   aiLabel: string | null;
   humanLabel: string | null;
   confidence: number | null;
+  /** Which of the workflow's critical classes the person and the AI chose (critical-classes.ts). */
+  critical: ClassFlags;
 }
 
 export interface NewHumanPair {
@@ -88,6 +91,7 @@ export function comparisonsOf(ai: AiDecisionForComparison[], humans: HumanDecisi
         aiLabel: labelOf(d.decision, def.decision.labelField),
         humanLabel: labelOf(h.decision, def.decision.labelField),
         confidence: d.confidence,
+        critical: classFlags(def.decision.criticalClasses ?? [], d.decision, h.decision),
       });
     }
   }

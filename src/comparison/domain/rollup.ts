@@ -2,6 +2,7 @@
  * Rollups: counters per (workflow, segment, version, minute), added up in memory for a batch
  * and written with one upsert, so reports and gates read a few rows instead of raw comparisons.
  */
+import type { ClassFlags } from './critical-classes';
 import { EvidenceAccumulator, EvidenceKind, EvidenceRow, minuteOf } from './evidence';
 
 export const CONFIDENCE_BINS = 20;
@@ -196,6 +197,8 @@ export interface ComparisonFacts {
   fields: Record<string, boolean>;
   aiLabel: string | null;
   humanLabel: string | null;
+  /** Which critical classes the person and the AI chose (absent: the workflow names none). */
+  critical?: ClassFlags;
 }
 
 export interface AiCallFacts {
@@ -285,6 +288,7 @@ export class RollupAccumulator {
       verdict: c.verdict,
       agree: c.agree,
       confidence: c.confidence,
+      critical: c.critical,
     });
   }
 

@@ -21,11 +21,11 @@ import {
 
 const triage = {
   comparator: { fields: { category: { match: 'exact' as const, caseInsensitive: false }, priority: { match: 'exact' as const, caseInsensitive: false } } },
-  decision: { schema: {}, labelField: 'category' },
+  decision: { schema: {}, labelField: 'category', criticalClasses: [] },
 };
 const triageV2 = {
   comparator: { fields: { category: { match: 'exact' as const, caseInsensitive: false }, team: { match: 'exact' as const, caseInsensitive: false } } },
-  decision: { schema: {} },
+  decision: { schema: {}, criticalClasses: [{ field: 'escalation', value: 'legal', minDetectableDrop: 0.2, target: 0.8 }] },
 };
 
 describe('the cut-off of a retention', () => {
@@ -50,9 +50,9 @@ describe('the cut-off of a retention', () => {
 });
 
 describe('the decision fields statistics keep', () => {
-  it('are the compared fields and the label field of every version', () => {
+  it('are the compared fields, the label field and the critical classes’ fields of every version', () => {
     expect(keptDecisionFields([triage])).toEqual(['category', 'priority']);
-    expect(keptDecisionFields([triage, triageV2])).toEqual(['category', 'priority', 'team']);
+    expect(keptDecisionFields([triage, triageV2])).toEqual(['category', 'escalation', 'priority', 'team']);
     expect(keptDecisionFields([])).toEqual([]);
   });
 });

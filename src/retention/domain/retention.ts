@@ -50,12 +50,13 @@ export function retentionEnabled(policy: Pick<RetentionPolicy, 'inputDays' | 'mo
   return c.inputs !== null || c.modelOutputs !== null;
 }
 
-/** The decision fields statistics rely on: every compared field and the label field, of every version given. */
+/** The decision fields statistics rely on: every compared field, the label field and the critical classes' fields, of every version given. */
 export function keptDecisionFields(definitions: Array<Pick<WorkflowDefinition, 'comparator' | 'decision'>>): string[] {
   const kept = new Set<string>();
   for (const d of definitions) {
     for (const field of Object.keys(d.comparator.fields)) kept.add(field);
     if (d.decision.labelField) kept.add(d.decision.labelField);
+    for (const c of d.decision.criticalClasses) kept.add(c.field);
   }
   return [...kept].sort();
 }

@@ -330,6 +330,34 @@ describe('the regression guard’s look', () => {
     expect(persists.effects.alerts.map((a) => a.kind)).toEqual(['guard.breached']);
   });
 
+  it('arms a guard of its own for each critical class, and reverts when a rare class collapses while overall agreement holds', () => {
+    const urgent = { field: 'priority', value: 'urgent', minDetectableDrop: 0.2, target: 0.8 };
+    const critical = (stage: Record<string, [number, number, number]>) => ({
+      classes: [urgent],
+      stage,
+      baseline: { 'priority=urgent': [500, 460, 450] as [number, number, number] },
+    });
+    const s = guarded({ stage: 'supervised', trafficPct: 100, lastEvaluatedAt: minutesAfter(55) });
+    const armed = observeGuard(s, segmentFacts({ critical: critical({}) }));
+    expect(armed.breached).toBe(false);
+    expect(armed.state.classGuards).toEqual({ 'priority=urgent': expect.objectContaining({ stage: 'supervised', totals: [0, 0, 0] }) });
+    expect(armed.effects.audit).toEqual([
+      expect.objectContaining({ action: 'guard.armed', reason: expect.stringMatching(/^critical-class guards armed for supervised: priority=urgent recall/) }),
+    ]);
+    // 400 blind labels at 0.95 overall — but of the 60 urgent items the AI found 20.
+    const d = observeGuard(armed.state, segmentFacts({ stageEvidence: evidence(400, 380), critical: critical({ 'priority=urgent': [60, 22, 20] }) }));
+    expect(d.breached).toBe(true);
+    expect(d.state).toMatchObject({ stage: 'shadow', paused: true, pauseKind: 'guard', classGuards: null });
+    expect(d.effects.audit[0]).toMatchObject({
+      action: 'stage.reverted',
+      reason: expect.stringMatching(
+        /^critical-class guard breached: recall of priority=urgent 0\.333 over the last 60 blind items people put in priority=urgent/,
+      ),
+      details: expect.objectContaining({ guard: expect.objectContaining({ class: 'priority=urgent', stream: 'recall' }) }),
+    });
+    expect(d.effects.rereview).not.toBeNull();
+  });
+
   it('under the pause policy leaves a person’s hold as it was', () => {
     const s = guarded({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'hold', pauseReason: 'quarter end', pausedBy: 'pat' });
     const d = observeGuard(s, withPolicy('pause', { stageEvidence: evidence(200, 100) }));

@@ -5,6 +5,7 @@ import type { SegmentSplit } from '../../flags/domain/segment-split';
 import { GuardParams, GuardUpdate, initialGuardState, ParityPair, recommendThreshold, updateGuard } from '../../stats/domain';
 import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
 import { CrossSegmentControl, evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
+import { armClassGuards, ClassBreach, ClassGuardFacts, classGuardsNeedArming, earliestClassWindow, observeClassGuards } from './class-guards';
 import { armGuard, GuardBaseline, GuardedStage, needsArming, rereviewFrom } from './guard-arming';
 import type { FlagChange } from './reconcile';
 import { SegmentCounts, since, ZERO_COUNTS } from './segment-counts';
@@ -85,6 +86,8 @@ export interface SegmentFacts {
   auditsAbove: { n: number; agree: number } | null;
   /** Blind double-labelled items over the threshold window, in the order they became known (null: no gate asks for human parity). */
   parityPairs: ParityPair[] | null;
+  /** The critical classes' blind labels (null: the workflow names none); see domain/class-guards.ts. */
+  critical: ClassGuardFacts | null;
 }
 
 /** What the controller knows beyond the segment: Unleash, the kill switch and the budget. */
@@ -139,6 +142,13 @@ const iso = (d: Date | string): string => new Date(d).toISOString();
 export function guardWindowStart(s: SegmentState): Date {
   if (s.guardState && s.guardState.s > 0 && s.guardWindowStartedAt) return new Date(s.guardWindowStartedAt);
   return new Date(s.lastEvaluatedAt ?? s.stageStartedAt);
+}
+
+/** The earliest window any guard (overall or a critical class's) has open: where the re-review list's search for labelled decisions starts. */
+export function evidenceWindowStart(s: SegmentState): Date {
+  const overall = guardWindowStart(s);
+  const classes = earliestClassWindow(s.classGuards);
+  return classes && classes < overall ? classes : overall;
 }
 
 /** Where the threshold's calibration set starts: the window, or the last withdrawal by audits if later. */
@@ -202,7 +212,15 @@ function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions
   });
   let armed: Record<string, unknown> | null = null;
   if (stageChanged) {
-    t.set({ stageStartedAt: f.now, guardState: watermark(f.minuteEvidence[to.stage]), guardWindowStartedAt: null, guardParams: null, baseline: null });
+    // The critical classes' guards are armed at the next look, watermarked on the new stage's evidence then.
+    t.set({
+      stageStartedAt: f.now,
+      guardState: watermark(f.minuteEvidence[to.stage]),
+      guardWindowStartedAt: null,
+      guardParams: null,
+      baseline: null,
+      classGuards: null,
+    });
     if (to.stage !== 'shadow') {
       const g = armFor(t.state, to.stage, f);
       t.set({ guardParams: g.params, baseline: g.baseline });
@@ -289,6 +307,7 @@ export function resume(s: SegmentState, actor: Actor, reason: string, f: Segment
     stepBase: { ...f.stageTotals, rangeStart: iso(s.stageStartedAt) },
     guardState: watermark(f.stageEvidence),
     guardWindowStartedAt: null,
+    classGuards: null,
   });
   t.audit(actor, 'segment.resumed', reason, { was: { kind: s.pauseKind, reason: s.pauseReason } });
   return t.done();
@@ -372,7 +391,7 @@ export function adoptOperatorChange(s: SegmentState, c: Exclude<FlagChange, { ki
       flagSplit: c.irregular ? { ...after, irregular: c.irregular } : after,
       stepStartedAt: f.now,
       lastVerdict: null,
-      ...(stageChanged ? { stageStartedAt: f.now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null } : {}),
+      ...(stageChanged ? { stageStartedAt: f.now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null, classGuards: null } : {}),
       stepBase: { ...(stageChanged ? f.minuteTotals : f.stageTotals), rangeStart: iso(stageChanged ? f.now : s.stageStartedAt) },
       guardState: watermark(stageChanged ? f.minuteEvidence[after.stage] : f.stageEvidence),
       guardWindowStartedAt: null,
@@ -460,10 +479,30 @@ function refreshThresholdStep(t: Transition, f: SegmentFacts): number | null {
 /** Every stage above shadow is guarded, whoever put the segment there (and re-armed after a threshold move). */
 function armIfNeeded(t: Transition, f: SegmentFacts): void {
   const s = t.state;
-  if (!needsArming(s.stage, s.guardParams, s.baseline)) return;
-  const g = armFor(s, s.stage, f);
-  t.set({ guardParams: g.params, baseline: g.baseline });
-  t.audit(CONTROLLER, 'guard.armed', `regression guard armed for ${s.stage}: ${g.baseline.detail}`, { baseline: g.baseline, params: g.params });
+  if (needsArming(s.stage, s.guardParams, s.baseline)) {
+    const g = armFor(s, s.stage, f);
+    t.set({ guardParams: g.params, baseline: g.baseline });
+    t.audit(CONTROLLER, 'guard.armed', `regression guard armed for ${s.stage}: ${g.baseline.detail}`, { baseline: g.baseline, params: g.params });
+  }
+  if (f.critical && classGuardsNeedArming(t.state.stage, f.critical.classes, t.state.classGuards)) {
+    const entries = armClassGuards(f.critical.classes, t.state.stage, f.critical, f.rollout.guard, f.now);
+    t.set({ classGuards: entries });
+    const summary = Object.entries(entries)
+      .map(([name, e]) => `${name} recall: ${e.baseline.recall.detail}; precision: ${e.baseline.precision.detail}`)
+      .join(' · ');
+    t.audit(CONTROLLER, 'guard.armed', `critical-class guards armed for ${t.state.stage}: ${summary}`, {
+      classes: Object.fromEntries(Object.entries(entries).map(([name, e]) => [name, { baseline: e.baseline, params: e.params }])),
+    });
+  }
+}
+
+/** The critical classes' look: a breach is handled like the overall guard's, by the regression policy. */
+function observeClassGuardsStep(t: Transition, f: SegmentFacts): ClassBreach | null {
+  const s = t.state;
+  if (s.stage === 'shadow' || !s.classGuards || !f.critical) return null;
+  const look = observeClassGuards(s.classGuards, f.critical.stage, f.now);
+  t.set({ classGuards: look.entries });
+  return look.breach;
 }
 
 /**
@@ -489,8 +528,56 @@ function observeGuardStep(t: Transition, f: SegmentFacts, windowStart: Date): Gu
   return null;
 }
 
+/** What breached, in words and numbers, and the window its evidence opened at. */
+interface Breach {
+  what: string;
+  numbers: Record<string, unknown>;
+  windowStart: Date;
+}
+
+function agreementBreach(s: SegmentState, g: GuardUpdate, windowStart: Date, f: SegmentFacts): Breach {
+  const rate = g.window.rate === null ? 'n/a' : g.window.rate.toFixed(3);
+  return {
+    what:
+      `regression guard breached: agreement ${rate} over the last ${g.window.n} comparisons against a baseline of ` +
+      `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)})`,
+    numbers: {
+      statistic: g.statistic,
+      threshold: g.threshold,
+      baseline: g.baseline,
+      alternative: g.alternative,
+      window: g.window,
+      stageTotals: f.stageTotals,
+      stageBaseline: s.baseline,
+    },
+    windowStart,
+  };
+}
+
+function classBreach(b: ClassBreach): Breach {
+  const g = b.update[b.stream];
+  const rate = g.window.rate === null ? 'n/a' : g.window.rate.toFixed(3);
+  const over = b.stream === 'recall' ? `items people put in ${b.name}` : `items the AI put in ${b.name}`;
+  return {
+    what:
+      `critical-class guard breached: ${b.stream} of ${b.name} ${rate} over the last ${g.window.n} blind ${over}, against a baseline of ` +
+      `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)})`,
+    numbers: {
+      class: b.name,
+      stream: b.stream,
+      statistic: g.statistic,
+      threshold: g.threshold,
+      baseline: g.baseline,
+      alternative: g.alternative,
+      window: g.window,
+    },
+    windowStart: b.windowStartedAt,
+  };
+}
+
 /**
- * A breach, handled as the workflow's regression policy says (rollout.regressionPolicy):
+ * A breach — of the overall guard or of a critical class's — handled as the workflow's regression
+ * policy says (rollout.regressionPolicy):
  * - `revert`: one stage down (or to shadow), locked until a person resumes; every `auto` decision
  *   from the earliest AI decision the breaching evidence covers goes to re-review.
  * - `pause`: the stage and its routing stay; promotions hold until a person resumes; alerted.
@@ -499,34 +586,21 @@ function observeGuardStep(t: Transition, f: SegmentFacts, windowStart: Date): Gu
  * has (a drop that persists breaches again, each time with an alert); the re-review list is not
  * made — the window it would cover is in the audit entry for a person to act on.
  */
-function breachStep(t: Transition, g: GuardUpdate, windowStart: Date, f: SegmentFacts): void {
+function breachStep(t: Transition, b: Breach, f: SegmentFacts): void {
   const s = t.state;
   const policy = f.rollout.regressionPolicy;
   const from = splitOf(s);
   const to = revertTarget(from, f.rollout.revert);
-  const rate = g.window.rate === null ? 'n/a' : g.window.rate.toFixed(3);
   const outcome =
     policy === 'revert'
       ? `reverted to ${describeSplit(to)} and locked until a person resumes`
       : policy === 'pause'
         ? `kept at ${describeSplit(from)} with promotions held until a person resumes (regression policy: pause)`
         : `kept at ${describeSplit(from)} (regression policy: alert only)`;
-  const reason =
-    `regression guard breached: agreement ${rate} over the last ${g.window.n} comparisons against a baseline of ` +
-    `${g.baseline.toFixed(3)} (CUSUM ${g.statistic.toFixed(2)} ≥ ${g.threshold.toFixed(2)}); ${outcome}`;
+  const reason = `${b.what}; ${outcome}`;
   // Labels arrive late: the window's evidence is about items the AI decided earlier than it opened.
-  const rereviewStart = rereviewFrom(windowStart, f.earliestLabelledInWindow);
-  const numbers = {
-    statistic: g.statistic,
-    threshold: g.threshold,
-    baseline: g.baseline,
-    alternative: g.alternative,
-    window: g.window,
-    windowStartedAt: windowStart.toISOString(),
-    rereviewFrom: rereviewStart.toISOString(),
-    stageTotals: f.stageTotals,
-    stageBaseline: s.baseline,
-  };
+  const rereviewStart = rereviewFrom(b.windowStart, f.earliestLabelledInWindow);
+  const numbers = { ...b.numbers, windowStartedAt: b.windowStart.toISOString(), rereviewFrom: rereviewStart.toISOString() };
   if (policy === 'revert') {
     const auditIndex = moveTo(t, to, f, { actor: CONTROLLER, action: 'stage.reverted', reason, details: { guard: numbers }, pause: { kind: 'guard', reason } });
     // Reverting the flag does not undo what the AI already decided on its own: those go to people.
@@ -534,10 +608,27 @@ function breachStep(t: Transition, g: GuardUpdate, windowStart: Date, f: Segment
     t.alert({ kind: 'stage.reverted', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { from, to, guard: numbers }, withRereview: true });
     return;
   }
-  t.set({ guardState: watermark(f.stageEvidence), guardWindowStartedAt: null });
   if (policy === 'pause' && !s.paused) t.set({ paused: true, pauseKind: 'guard', pauseReason: reason, pausedAt: f.now, pausedBy: CONTROLLER.name });
   t.audit(CONTROLLER, 'guard.breached', reason, { policy, split: from, guard: numbers });
   t.alert({ kind: 'guard.breached', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { policy, split: from, guard: numbers } });
+}
+
+/** The guards' look: armed if they must be, the overall guard then the critical classes' observed; the breach handled, if any. */
+function guardsStep(t: Transition, s: SegmentState, f: SegmentFacts): boolean {
+  armIfNeeded(t, f);
+  const breach = observeGuardStep(t, f, guardWindowStart(s));
+  if (breach) {
+    // Under pause and alert the AI keeps deciding: the overall guard starts again from here.
+    if (f.rollout.regressionPolicy !== 'revert') t.set({ guardState: watermark(f.stageEvidence), guardWindowStartedAt: null });
+    breachStep(t, agreementBreach(t.state, breach, guardWindowStart(s), f), f);
+    return true;
+  }
+  const cls = observeClassGuardsStep(t, f);
+  if (cls) {
+    breachStep(t, classBreach(cls), f);
+    return true;
+  }
+  return false;
 }
 
 /**
@@ -567,12 +658,7 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
   // A segment's first step counts from the start of its range.
   t.set({ lastEvaluatedAt: f.now, ...(stepBase ? {} : { stepBase: { ...ZERO_COUNTS, rangeStart } }) });
 
-  armIfNeeded(t, f);
-  const breach = observeGuardStep(t, f, guardWindowStart(s));
-  if (breach) {
-    breachStep(t, breach, guardWindowStart(s), f);
-    return { ...t.done(), evaluation: null };
-  }
+  if (guardsStep(t, s, f)) return { ...t.done(), evaluation: null };
 
   // The gate judges the arm at the current stage on items the AI decided during this step.
   const e = f.stepEvidence;
@@ -685,8 +771,6 @@ export function refreshThreshold(s: SegmentState, f: SegmentFacts): Decision & {
 /** The guard's look alone (as in a cycle): armed if it must be, observed, and a breach handled by the regression policy. */
 export function observeGuard(s: SegmentState, f: SegmentFacts): Decision & { breached: boolean } {
   const t = new Transition(s);
-  armIfNeeded(t, f);
-  const breach = observeGuardStep(t, f, guardWindowStart(s));
-  if (breach) breachStep(t, breach, guardWindowStart(s), f);
-  return { ...t.done(), breached: !!breach };
+  const breached = guardsStep(t, s, f);
+  return { ...t.done(), breached };
 }

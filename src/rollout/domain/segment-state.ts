@@ -1,7 +1,7 @@
 import type { SegmentSplit } from '../../flags/domain/segment-split';
 import type { Stage } from '../../flags/domain/stage';
-import type { GuardParams, GuardState } from '../../stats/domain';
-import type { GuardBaseline } from './guard-arming';
+import type { ClassGuardParams, ClassGuardState, GuardParams, GuardState } from '../../stats/domain';
+import type { GuardBaseline, GuardedStage } from './guard-arming';
 import type { SegmentCounts } from './segment-counts';
 
 export type KnownSplit = SegmentSplit & { irregular?: string; pending?: boolean; writtenAt?: string };
@@ -43,6 +43,20 @@ export interface SegmentState {
   thresholdSource: 'none' | 'computed' | 'fixed';
   thresholdDetails: Record<string, unknown> | null;
   thresholdUpdatedAt: Date | null;
+  /** The critical classes' own guards (recall and precision), by class name; null until armed above shadow. */
+  classGuards: Record<string, ClassGuardEntry> | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/** One critical class's guard: armed for a stage on the class's blind labels before it (domain/class-guards.ts). */
+export interface ClassGuardEntry {
+  stage: GuardedStage;
+  params: ClassGuardParams;
+  state: ClassGuardState;
+  /** The class's blind counts of the live arm since the stage began, when the guard (re)started: its watermark. */
+  totals: [number, number, number];
+  baseline: { recall: GuardBaseline; precision: GuardBaseline };
+  /** When the current window opened (a statistic above zero), for the re-review list. */
+  windowStartedAt: string | null;
 }

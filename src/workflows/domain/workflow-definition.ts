@@ -135,7 +135,15 @@ const guardSchema = z.object({
         "the true baseline is only its Wilson lower bound at this confidence. With too few blind labels (under 100) or too uncertain a baseline, the stage's target is " +
         "defended instead (the supervised gate's agreementTarget, or accuracyTarget).",
     ),
-  threshold: z.number().gt(0).optional().describe('A fixed CUSUM threshold h instead of the one derived from targetArl0 and the baseline. Off when absent.'),
+  threshold: z
+    .number()
+    .gt(0)
+    .max(30)
+    .optional()
+    .describe(
+      'A fixed CUSUM threshold h instead of the one derived from targetArl0 and the baseline. Off when absent. At most 30: the in-control run length is at least e^h ' +
+        "blind labels (e^30 ≈ 10^13), and the guard's risk arithmetic grows with h (a threshold of 10^6 once stopped every controller cycle).",
+    ),
 });
 export type GuardConfig = z.infer<typeof guardSchema>;
 
@@ -315,6 +323,32 @@ export const workflowDefinitionSchema = z.object({
         .optional()
         .describe(
           "A categorical property of decision.schema (e.g. category) whose values give the reports' confusion matrix and Cohen's kappa. None when absent.",
+        ),
+      criticalClasses: z
+        .array(
+          z.object({
+            field: z.string().min(1).describe('A property of decision.schema.'),
+            value: z.union([z.string(), z.number(), z.boolean()]).describe('The answer on that field whose mistakes cost more (equal values only).'),
+            minDetectableDrop: z
+              .number()
+              .gt(0)
+              .lt(1)
+              .default(0.2)
+              .describe("The drop in the class's blind recall or precision below its baseline that its guard is tuned to catch fastest."),
+            target: z
+              .number()
+              .gt(0)
+              .lt(1)
+              .default(0.8)
+              .describe('The recall and precision defended while fewer than 100 blind labels of the class measure a baseline.'),
+          }),
+        )
+        .max(10)
+        .default([])
+        .describe(
+          'Answers whose mistakes cost more (e.g. priority `urgent`, queue `fraud`). Each gets a regression guard of its own on its blind recall and precision, so the collapse ' +
+            'of a rare class is caught while overall agreement still looks fine; a breach is handled as rollout.regressionPolicy says. Armed with the overall guard ' +
+            '(rollout.guard: targetArl0, baselineConfidence) on the blind labels of the class over thresholdWindowDays before the stage. None when empty.',
         ),
     })
     .describe('What the AI answers.'),
@@ -507,6 +541,14 @@ export function parseWorkflowDefinition(raw: unknown, where = 'workflow'): Workf
     if (def.decision.labelField && !(def.decision.labelField in schema.properties)) {
       issues.push({ path: 'decision.labelField', message: `"${def.decision.labelField}" is not a property of decision.schema` });
     }
+    def.decision.criticalClasses.forEach((c, i) => {
+      if (!(c.field in schema.properties!))
+        issues.push({ path: `decision.criticalClasses.${i}.field`, message: `"${c.field}" is not a property of decision.schema` });
+    });
+    const names = def.decision.criticalClasses.map((c) => `${c.field}=${String(c.value)}`);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) issues.push({ path: `decision.criticalClasses.${i}`, message: `${n} is named twice` });
+    });
     if ('confidence' in schema.properties && def.model.confidence !== 'logprobs') {
       issues.push({ path: 'decision.schema', message: '"confidence" is reserved for the model\'s self-reported confidence' });
     }
