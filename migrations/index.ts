@@ -14,6 +14,7 @@ import { PlanSafeQueueIndexes1796600000000 } from './1796600000000-PlanSafeQueue
 import { EvidenceHour1796700000000 } from './1796700000000-EvidenceHour';
 import { RollupHourDeletes1796800000000 } from './1796800000000-RollupHourDeletes';
 import { CriticalClassEvidence1796900000000 } from './1796900000000-CriticalClassEvidence';
+import { Guardrails1797000000000 } from './1797000000000-Guardrails';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   EvidenceHour1796700000000,
   RollupHourDeletes1796800000000,
   CriticalClassEvidence1796900000000,
+  Guardrails1797000000000,
 ];

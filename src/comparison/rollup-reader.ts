@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../database/sql';
-import { CONFIDENCE_BINS, LATENCY_BUCKETS_MS, type RollupGroupSums, type RollupTotals } from './domain/rollup';
+import { CONFIDENCE_BINS, LATENCY_BUCKETS_MS, type ModelCallTotals, type RollupGroupSums, type RollupTotals } from './domain/rollup';
 import { arraySum, periodSource, ROLLUP_TABLES, type PeriodScope } from './period-source';
 
 export type { RollupGroupSums, RollupTotals };
@@ -72,6 +72,21 @@ export class RollupReader {
       [workflow, segment, version, rangeStart],
     );
     return r;
+  }
+
+  /** A version's model calls in a segment from a minute on, as the guardrails judge them (rollout/domain/guardrails.ts). */
+  async modelCalls(workflow: string, segment: string, version: number, rangeStart: Date, tx?: Tx): Promise<ModelCallTotals> {
+    const m = tx ?? this.dataSource.manager;
+    const [r] = await m.query(
+      `SELECT coalesce(sum(ai_calls), 0)::float8 AS "aiCalls", coalesce(sum(ai_failed), 0)::float8 AS "aiFailed",
+              coalesce(sum(ai_invalid), 0)::float8 AS "aiInvalid", coalesce(sum(cost_usd), 0)::float8 AS "costUsd",
+              understudy_array_sum_agg(latency_hist) AS "latencyHist"
+       FROM rollup_minute
+       WHERE workflow = $1 AND segment = $2 AND workflow_version = $3 AND minute >= date_trunc('minute', $4::timestamptz)`,
+      [workflow, segment, version, rangeStart],
+    );
+    const hist = ((r?.latencyHist ?? []) as Array<string | number>).map(Number);
+    return { aiCalls: r.aiCalls, aiFailed: r.aiFailed, aiInvalid: r.aiInvalid, costUsd: r.costUsd, latencyHist: hist };
   }
 
   /** A version's counts in a segment over the last hour (by the database's clock). */

@@ -83,6 +83,9 @@ export class SegmentDecisions {
               : {},
           }
         : null;
+    const g = r.guardrails;
+    const guardrailTotals =
+      s.stage !== 'shadow' && (g.errorRate || g.latencyP95Ms || g.costPerItemUsd) ? await this.rollups.modelCalls(workflow, segment, v, stageStart, tx) : null;
     return {
       now,
       version: v,
@@ -98,6 +101,7 @@ export class SegmentDecisions {
       auditsAbove: audits ? { n: audits.blindN, agree: audits.blindAgree } : null,
       parityPairs,
       critical,
+      guardrailTotals,
     };
   }
 

@@ -13,7 +13,7 @@ const COLUMNS = `workflow, segment, workflow_version AS version, stage, traffic_
   approved_step AS "approvedStep", last_verdict AS "lastVerdict", last_evaluated_at AS "lastEvaluatedAt", baseline,
   guard_state AS "guardState", guard_params AS "guardParams", guard_window_started_at AS "guardWindowStartedAt", threshold,
   threshold_source AS "thresholdSource", threshold_details AS "thresholdDetails", threshold_updated_at AS "thresholdUpdatedAt",
-  class_guards AS "classGuards", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  class_guards AS "classGuards", guardrail_state AS "guardrailState", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 const FIELD_TO_COLUMN: Record<string, string> = {
   version: 'workflow_version',
@@ -41,6 +41,7 @@ const FIELD_TO_COLUMN: Record<string, string> = {
   thresholdDetails: 'threshold_details',
   thresholdUpdatedAt: 'threshold_updated_at',
   classGuards: 'class_guards',
+  guardrailState: 'guardrail_state',
 };
 const JSON_FIELDS = new Set([
   'flagSplit',
@@ -53,6 +54,7 @@ const JSON_FIELDS = new Set([
   'guardParams',
   'thresholdDetails',
   'classGuards',
+  'guardrailState',
 ]);
 
 @Injectable()

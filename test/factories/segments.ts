@@ -45,6 +45,7 @@ export function segmentState(over: Partial<SegmentState> = {}): SegmentState {
     thresholdDetails: null,
     thresholdUpdatedAt: null,
     classGuards: null,
+    guardrailState: null,
     createdAt: T0,
     updatedAt: T0,
     ...over,
@@ -81,6 +82,7 @@ export function segmentFacts(over: Partial<SegmentFacts> = {}): SegmentFacts {
     auditsAbove: null,
     parityPairs: null,
     critical: null,
+    guardrailTotals: null,
     ...over,
   };
 }

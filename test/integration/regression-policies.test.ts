@@ -11,6 +11,8 @@ import { setScenario, stackInfo, waitFor } from '../harness/test-env';
  * guard breaches and pauses; in triage the overall guard may alert first (nothing moves under
  * `alert`, so every guard keeps watching) and the urgent class's own guard breaches on its recall.
  * Each policy does what it says and nothing else: no stage moves, in PostgreSQL or in Unleash.
+ * Last, the model starts answering invalid output: triage's error-rate guardrail breaches and, by
+ * its own policy, pauses the segment although the workflow's policy only alerts.
  * (That a class's guard catches a collapse while overall agreement holds is specified in
  * src/rollout/domain/segment-machine.spec.ts; its delay is measured by `npm run bench`.)
  */
@@ -29,6 +31,8 @@ const DRIFTED = {
 const rollout = (regressionPolicy: 'pause' | 'alert') => ({
   rollout: {
     regressionPolicy,
+    // The error-rate guardrail pauses whatever the workflow's policy says.
+    guardrails: { errorRate: { max: 0.1, policy: 'pause' } },
     steps: [100],
     supervisedBlindShare: 0.4,
     doubleLabelShare: 0,
@@ -63,7 +67,10 @@ describe('regression policies', () => {
     f = await startServiceFixture({
       name: 'policies',
       workflows: {
-        triage: { ...rollout('alert'), decision: { criticalClasses: [{ field: 'priority', value: 'urgent' }] } },
+        triage: {
+          ...rollout('alert'),
+          decision: { criticalClasses: [{ field: 'priority', value: 'urgent' }] },
+        },
         invoice: rollout('pause'),
       },
       scenario: { seed: 4, ...GOOD, latencyMs: 0 },
@@ -145,5 +152,17 @@ describe('regression policies', () => {
     expect(await q(`SELECT id FROM audit_events WHERE action = 'stage.reverted'`)).toEqual([]);
     expect(await q(`SELECT count(*)::int AS n FROM rereview_items`)).toEqual([{ n: 0 }]);
     await setScenario(f.wf.model, GOOD, 'PATCH');
+  });
+
+  it('an error-rate guardrail breach goes by the guardrail’s own policy (pause), not the workflow’s (alert)', async () => {
+    await setScenario(f.wf.model, { malformedRate: 0.6 }, 'PATCH');
+    const railBreach = async () => (await breaches(f.wf.triage)).find((b) => (b.details.guard as { guardrail?: string }).guardrail === 'errorRate');
+    await waitFor('the error-rate guardrail to breach', async () => (await railBreach()) !== undefined, 240_000, 500);
+    const breach = (await railBreach())!;
+    expect(breach.details.policy).toBe('pause');
+    expect(breach.reason).toMatch(/^guardrail breached: .*promotions held until a person resumes \(regression policy: pause\)$/);
+    expect(await segmentRow(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', traffic_pct: 100, paused: true, pause_kind: 'guard' });
+    expect(await splitIn(f.wf.triage, TRIAGE_SEGMENT)).toEqual({ stage: 'supervised', trafficPct: 100 });
+    await setScenario(f.wf.model, { malformedRate: 0 }, 'PATCH');
   });
 });

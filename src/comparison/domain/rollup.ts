@@ -21,6 +21,16 @@ export interface RollupTotals {
   aiFailures: number;
 }
 
+/** Model calls of a version in a segment over a range, with their latency histogram (what the guardrails judge). */
+export interface ModelCallTotals {
+  aiCalls: number;
+  aiFailed: number;
+  aiInvalid: number;
+  costUsd: number;
+  /** Calls per LATENCY_BUCKETS_MS bucket; the last counts those above the last bound. */
+  latencyHist: number[];
+}
+
 /**
  * The sums of a group of rollup rows; `Hist` and `Fields` are how the latency histogram and the
  * per-field agreement arrive (as the database returns them: text and possibly null).

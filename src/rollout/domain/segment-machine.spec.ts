@@ -358,6 +358,37 @@ describe('the regression guard’s look', () => {
     expect(d.effects.rereview).not.toBeNull();
   });
 
+  it('judges guardrails beyond agreement above shadow: a breach goes by the guardrail’s own policy, without a re-review list', () => {
+    const hist = (fast: number, slow: number) => [fast, 0, 0, 0, 0, 0, 0, 0, 0, 0, slow];
+    const calls = (n: number, failed: number) => ({ aiCalls: n, aiFailed: failed, aiInvalid: 0, costUsd: n * 0.001, latencyHist: hist(n, 0) });
+    const rollout = {
+      ...testRollout,
+      guardrails: { errorRate: { max: 0.05 }, latencyP95Ms: { max: 5000, policy: 'alert' as const }, confidence: 0.99, minCalls: 200 },
+    };
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 100, threshold: 0.8, thresholdSource: 'fixed', lastEvaluatedAt: minutesAfter(55) });
+    // 3 % errors over 1,000 calls: nothing to do.
+    const quiet = observeGuard(s, segmentFacts({ rollout, guardrailTotals: calls(1000, 30) }));
+    expect(quiet.breached).toBe(false);
+    // 30 % errors: the workflow's policy (revert); the model's errors are not the AI's answers, so nothing is re-reviewed.
+    const d = observeGuard(s, segmentFacts({ rollout, guardrailTotals: calls(1000, 300) }));
+    expect(d.breached).toBe(true);
+    expect(d.state).toMatchObject({ stage: 'supervised', paused: true, pauseKind: 'guard', guardrailState: null });
+    expect(d.effects.audit[0]).toMatchObject({
+      action: 'stage.reverted',
+      reason: expect.stringMatching(/^guardrail breached: /),
+      details: { guard: expect.objectContaining({ guardrail: 'errorRate' }) },
+    });
+    expect(d.effects.rereview).toBeNull();
+    expect(d.effects.alerts[0]).not.toHaveProperty('withRereview');
+    // Slow calls go by the latency guardrail's own policy (alert), which restarts it: the same calls do not breach twice.
+    const slow = { ...calls(1000, 0), latencyHist: hist(500, 500) };
+    const a = observeGuard(s, segmentFacts({ rollout, guardrailTotals: slow }));
+    expect(a.breached).toBe(true);
+    expect(a.state).toMatchObject({ stage: 'confidence-routed', paused: false, guardrailState: { latencyP95Ms: slow } });
+    expect(a.effects.audit[0]).toMatchObject({ action: 'guard.breached', details: { policy: 'alert' } });
+    expect(observeGuard(a.state, segmentFacts({ rollout, guardrailTotals: slow })).breached).toBe(false);
+  });
+
   it('under the pause policy leaves a person’s hold as it was', () => {
     const s = guarded({ stage: 'supervised', trafficPct: 100, paused: true, pauseKind: 'hold', pauseReason: 'quarter end', pausedBy: 'pat' });
     const d = observeGuard(s, withPolicy('pause', { stageEvidence: evidence(200, 100) }));

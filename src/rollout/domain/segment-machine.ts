@@ -7,6 +7,7 @@ import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
 import { CrossSegmentControl, evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
 import { armClassGuards, ClassBreach, ClassGuardFacts, classGuardsNeedArming, earliestClassWindow, observeClassGuards } from './class-guards';
 import { armGuard, GuardBaseline, GuardedStage, needsArming, rereviewFrom } from './guard-arming';
+import { evaluateGuardrails, GuardrailBreach, GuardrailEvaluation, GuardrailTotals, RegressionPolicy, restartGuardrail } from './guardrails';
 import type { FlagChange } from './reconcile';
 import { SegmentCounts, since, ZERO_COUNTS } from './segment-counts';
 import type { PauseKind, SegmentState } from './segment-state';
@@ -88,6 +89,8 @@ export interface SegmentFacts {
   parityPairs: ParityPair[] | null;
   /** The critical classes' blind labels (null: the workflow names none); see domain/class-guards.ts. */
   critical: ClassGuardFacts | null;
+  /** The live stage's model calls since it began (null: in shadow, or no guardrail configured); see domain/guardrails.ts. */
+  guardrailTotals: GuardrailTotals | null;
 }
 
 /** What the controller knows beyond the segment: Unleash, the kill switch and the budget. */
@@ -220,6 +223,7 @@ function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions
       guardParams: null,
       baseline: null,
       classGuards: null,
+      guardrailState: null,
     });
     if (to.stage !== 'shadow') {
       const g = armFor(t.state, to.stage, f);
@@ -391,7 +395,9 @@ export function adoptOperatorChange(s: SegmentState, c: Exclude<FlagChange, { ki
       flagSplit: c.irregular ? { ...after, irregular: c.irregular } : after,
       stepStartedAt: f.now,
       lastVerdict: null,
-      ...(stageChanged ? { stageStartedAt: f.now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null, classGuards: null } : {}),
+      ...(stageChanged
+        ? { stageStartedAt: f.now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null, classGuards: null, guardrailState: null }
+        : {}),
       stepBase: { ...(stageChanged ? f.minuteTotals : f.stageTotals), rangeStart: iso(stageChanged ? f.now : s.stageStartedAt) },
       guardState: watermark(stageChanged ? f.minuteEvidence[after.stage] : f.stageEvidence),
       guardWindowStartedAt: null,
@@ -532,7 +538,9 @@ function observeGuardStep(t: Transition, f: SegmentFacts, windowStart: Date): Gu
 interface Breach {
   what: string;
   numbers: Record<string, unknown>;
-  windowStart: Date;
+  /** Where the re-review list starts on a revert (null: the breach is not about the AI's answers, nothing is re-reviewed). */
+  windowStart: Date | null;
+  policy: RegressionPolicy;
 }
 
 function agreementBreach(s: SegmentState, g: GuardUpdate, windowStart: Date, f: SegmentFacts): Breach {
@@ -551,10 +559,11 @@ function agreementBreach(s: SegmentState, g: GuardUpdate, windowStart: Date, f: 
       stageBaseline: s.baseline,
     },
     windowStart,
+    policy: f.rollout.regressionPolicy,
   };
 }
 
-function classBreach(b: ClassBreach): Breach {
+function classBreach(b: ClassBreach, f: SegmentFacts): Breach {
   const g = b.update[b.stream];
   const rate = g.window.rate === null ? 'n/a' : g.window.rate.toFixed(3);
   const over = b.stream === 'recall' ? `items people put in ${b.name}` : `items the AI put in ${b.name}`;
@@ -572,7 +581,12 @@ function classBreach(b: ClassBreach): Breach {
       window: g.window,
     },
     windowStart: b.windowStartedAt,
+    policy: f.rollout.regressionPolicy,
   };
+}
+
+function guardrailBreach(b: GuardrailBreach): Breach {
+  return { what: `guardrail breached: ${b.reading.detail}`, numbers: { guardrail: b.name, reading: b.reading }, windowStart: null, policy: b.policy };
 }
 
 /**
@@ -588,7 +602,7 @@ function classBreach(b: ClassBreach): Breach {
  */
 function breachStep(t: Transition, b: Breach, f: SegmentFacts): void {
   const s = t.state;
-  const policy = f.rollout.regressionPolicy;
+  const policy = b.policy;
   const from = splitOf(s);
   const to = revertTarget(from, f.rollout.revert);
   const outcome =
@@ -599,13 +613,21 @@ function breachStep(t: Transition, b: Breach, f: SegmentFacts): void {
         : `kept at ${describeSplit(from)} (regression policy: alert only)`;
   const reason = `${b.what}; ${outcome}`;
   // Labels arrive late: the window's evidence is about items the AI decided earlier than it opened.
-  const rereviewStart = rereviewFrom(b.windowStart, f.earliestLabelledInWindow);
-  const numbers = { ...b.numbers, windowStartedAt: b.windowStart.toISOString(), rereviewFrom: rereviewStart.toISOString() };
+  const rereviewStart = b.windowStart ? rereviewFrom(b.windowStart, f.earliestLabelledInWindow) : null;
+  const numbers = {
+    ...b.numbers,
+    ...(b.windowStart ? { windowStartedAt: b.windowStart.toISOString(), rereviewFrom: rereviewStart!.toISOString() } : {}),
+  };
   if (policy === 'revert') {
     const auditIndex = moveTo(t, to, f, { actor: CONTROLLER, action: 'stage.reverted', reason, details: { guard: numbers }, pause: { kind: 'guard', reason } });
     // Reverting the flag does not undo what the AI already decided on its own: those go to people.
-    t.effects.rereview = { from: rereviewStart, auditIndex };
-    t.alert({ kind: 'stage.reverted', summary: `${s.workflow} / ${s.segment}: ${reason}`, details: { from, to, guard: numbers }, withRereview: true });
+    if (rereviewStart) t.effects.rereview = { from: rereviewStart, auditIndex };
+    t.alert({
+      kind: 'stage.reverted',
+      summary: `${s.workflow} / ${s.segment}: ${reason}`,
+      details: { from, to, guard: numbers },
+      ...(rereviewStart ? { withRereview: true as const } : {}),
+    });
     return;
   }
   if (policy === 'pause' && !s.paused) t.set({ paused: true, pauseKind: 'guard', pauseReason: reason, pausedAt: f.now, pausedBy: CONTROLLER.name });
@@ -625,10 +647,38 @@ function guardsStep(t: Transition, s: SegmentState, f: SegmentFacts): boolean {
   }
   const cls = observeClassGuardsStep(t, f);
   if (cls) {
-    breachStep(t, classBreach(cls), f);
+    breachStep(t, classBreach(cls, f), f);
+    return true;
+  }
+  const rail = guardrailsStep(t, f);
+  if (rail) {
+    breachStep(t, guardrailBreach(rail), f);
     return true;
   }
   return false;
+}
+
+/** The guardrails' look (error rate, p95 latency, cost per call): the first breach, its guardrail restarted. */
+function guardrailsStep(t: Transition, f: SegmentFacts): GuardrailBreach | null {
+  const e = guardrailEvaluation(t.state, f);
+  if (!e || e.breaches.length === 0) return null;
+  const b = e.breaches[0];
+  // Under pause and alert the AI keeps calling the model: the guardrail counts from here.
+  t.set({ guardrailState: restartGuardrail(t.state.guardrailState ?? {}, b.name, f.guardrailTotals!) });
+  return b;
+}
+
+/** The guardrails' readings for this look, or null above shadow without any guardrail configured. */
+export function guardrailEvaluation(s: SegmentState, f: SegmentFacts): GuardrailEvaluation | null {
+  const g = f.rollout.guardrails;
+  if (s.stage === 'shadow' || !f.guardrailTotals || !(g.errorRate || g.latencyP95Ms || g.costPerItemUsd)) return null;
+  try {
+    return evaluateGuardrails(g, f.guardrailTotals, s.guardrailState ?? {}, f.rollout.regressionPolicy);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    // Watermarks above the totals (minutes removed from the rollups since): count from the stage's start.
+    return evaluateGuardrails(g, f.guardrailTotals, {}, f.rollout.regressionPolicy);
+  }
 }
 
 /**
@@ -710,6 +760,7 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
       evaluatedAt: f.now.toISOString(),
       counts,
       budget: c.budget,
+      guardrails: guardrailEvaluation(t.state, f)?.readings ?? null,
     },
   });
 

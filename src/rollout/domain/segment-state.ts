@@ -2,6 +2,7 @@ import type { SegmentSplit } from '../../flags/domain/segment-split';
 import type { Stage } from '../../flags/domain/stage';
 import type { ClassGuardParams, ClassGuardState, GuardParams, GuardState } from '../../stats/domain';
 import type { GuardBaseline, GuardedStage } from './guard-arming';
+import type { GuardrailState } from './guardrails';
 import type { SegmentCounts } from './segment-counts';
 
 export type KnownSplit = SegmentSplit & { irregular?: string; pending?: boolean; writtenAt?: string };
@@ -45,6 +46,8 @@ export interface SegmentState {
   thresholdUpdatedAt: Date | null;
   /** The critical classes' own guards (recall and precision), by class name; null until armed above shadow. */
   classGuards: Record<string, ClassGuardEntry> | null;
+  /** The guardrails' watermarks (domain/guardrails.ts); null: every guardrail counts from the stage's start. */
+  guardrailState: GuardrailState | null;
   createdAt: Date;
   updatedAt: Date;
 }

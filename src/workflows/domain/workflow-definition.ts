@@ -147,6 +147,14 @@ const guardSchema = z.object({
 });
 export type GuardConfig = z.infer<typeof guardSchema>;
 
+const guardrailLimit = (max: z.ZodNumber, description: string) =>
+  z
+    .object({
+      max: max.describe(description),
+      policy: z.enum(['revert', 'pause', 'alert']).optional().describe("What a breach does; the workflow's regressionPolicy when absent."),
+    })
+    .describe(description);
+
 export const rolloutSchema = z.object({
   steps: z
     .array(z.number().int().min(1).max(100))
@@ -185,6 +193,29 @@ export const rolloutSchema = z.object({
       'What a breach of the regression guard does. `revert`: the segment goes down (rollout.revert), is locked until a person resumes, and the `auto` decisions the ' +
         'breaching evidence covers are listed for re-review. `pause`: the stage and its routing stay, promotions hold until a person resumes, an alert is sent. ' +
         '`alert`: an alert and an audit entry only. Under `pause` and `alert` the guard starts again after each breach, so a drop that persists alerts again.',
+    ),
+  guardrails: z
+    .object({
+      errorRate: guardrailLimit(z.number().gt(0).lt(1), 'Most share of model calls that fail or answer invalid output (e.g. 0.05).').optional(),
+      latencyP95Ms: guardrailLimit(
+        z.number().positive(),
+        "Most p95 of the model's latency in ms, judged at the latency histogram's next bucket bound up.",
+      ).optional(),
+      costPerItemUsd: guardrailLimit(z.number().positive(), 'Most mean cost per model call in USD.').optional(),
+      confidence: z
+        .number()
+        .gt(0.5)
+        .lt(1)
+        .default(0.99)
+        .describe(
+          '1 − the chance of a false breach of the error-rate and latency guardrails over a stage (split between them); their bounds are anytime-valid, so every look may judge.',
+        ),
+      minCalls: z.number().int().min(1).default(200).describe('Fewest model calls since the stage began (or the last breach) before a guardrail is judged.'),
+    })
+    .default({ confidence: 0.99, minCalls: 200 })
+    .describe(
+      "Guardrails beyond agreement, judged on the model calls of a segment's stage above shadow every cycle: each has its own maximum and policy (default: regressionPolicy). " +
+        'None when absent. See rollout/domain/guardrails.ts.',
     ),
   revert: z
     .enum(['one-stage', 'to-shadow'])
