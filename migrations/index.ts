@@ -15,6 +15,7 @@ import { EvidenceHour1796700000000 } from './1796700000000-EvidenceHour';
 import { RollupHourDeletes1796800000000 } from './1796800000000-RollupHourDeletes';
 import { CriticalClassEvidence1796900000000 } from './1796900000000-CriticalClassEvidence';
 import { Guardrails1797000000000 } from './1797000000000-Guardrails';
+import { DriftMonitors1797100000000 } from './1797100000000-DriftMonitors';
 
 /** Every migration, in order. A merged migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   RollupHourDeletes1796800000000,
   CriticalClassEvidence1796900000000,
   Guardrails1797000000000,
+  DriftMonitors1797100000000,
 ];

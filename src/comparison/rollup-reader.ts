@@ -89,6 +89,23 @@ export class RollupReader {
     return { aiCalls: r.aiCalls, aiFailed: r.aiFailed, aiInvalid: r.aiInvalid, costUsd: r.costUsd, latencyHist: hist };
   }
 
+  /**
+   * Valid answers per decision cell (confidence bin × answer) of a version in a segment, in the
+   * minutes [from, to) — to null: up to now. What the label-free drift monitors watch.
+   */
+  async decisionCells(workflow: string, segment: string, version: number, from: Date, to: Date | null, tx?: Tx): Promise<Record<string, number>> {
+    const m = tx ?? this.dataSource.manager;
+    const rows: Array<{ key: string; n: number }> = await m.query(
+      `SELECT c.key, sum(c.value::bigint)::float8 AS n
+       FROM rollup_minute r, jsonb_each_text(r.decision_cells) c
+       WHERE r.workflow = $1 AND r.segment = $2 AND r.workflow_version = $3 AND r.minute >= date_trunc('minute', $4::timestamptz)
+         AND ($5::timestamptz IS NULL OR r.minute < date_trunc('minute', $5::timestamptz)) AND r.decision_cells <> '{}'
+       GROUP BY c.key`,
+      [workflow, segment, version, from, to],
+    );
+    return Object.fromEntries(rows.map((r) => [r.key, Number(r.n)]));
+  }
+
   /** A version's counts in a segment over the last hour (by the database's clock). */
   async lastHour(workflow: string, segment: string, version: number): Promise<RollupLastHour> {
     const [m] = await this.dataSource.query(

@@ -12,15 +12,15 @@ export class RollupRepository {
         `INSERT INTO rollup_minute AS r (workflow, segment, workflow_version, minute, n, agree, n_independent, agree_independent,
            n_review, agree_review, n_overridden, n_audit, agree_audit, n_review_routed, agree_review_routed, conf_n, conf_agree, field_agree, hh_n, hh_agree,
            ai_calls, ai_ok, ai_invalid, ai_failed, ai_skipped, prompt_tokens, completion_tokens, cost_usd, latency_sum_ms,
-           latency_hist, routed)
+           latency_hist, routed, decision_cells)
          SELECT workflow, segment, version, minute, n, agree, "nIndependent", "agreeIndependent", "nReview", "agreeReview",
            "nOverridden", "nAudit", "agreeAudit", "nReviewRouted", "agreeReviewRouted", "confN", "confAgree", "fieldAgree", "hhN", "hhAgree", "aiCalls", "aiOk",
-           "aiInvalid", "aiFailed", "aiSkipped", "promptTokens", "completionTokens", "costUsd", "latencySumMs", "latencyHist", routed
+           "aiInvalid", "aiFailed", "aiSkipped", "promptTokens", "completionTokens", "costUsd", "latencySumMs", "latencyHist", routed, "decisionCells"
          FROM jsonb_to_recordset($1::jsonb) AS x(workflow text, segment text, version int, minute timestamptz, n bigint, agree bigint,
            "nIndependent" bigint, "agreeIndependent" bigint, "nReview" bigint, "agreeReview" bigint, "nOverridden" bigint,
            "nAudit" bigint, "agreeAudit" bigint, "nReviewRouted" bigint, "agreeReviewRouted" bigint, "confN" bigint[], "confAgree" bigint[], "fieldAgree" jsonb, "hhN" bigint,
            "hhAgree" bigint, "aiCalls" bigint, "aiOk" bigint, "aiInvalid" bigint, "aiFailed" bigint, "aiSkipped" bigint,
-           "promptTokens" bigint, "completionTokens" bigint, "costUsd" numeric, "latencySumMs" bigint, "latencyHist" bigint[], routed jsonb)
+           "promptTokens" bigint, "completionTokens" bigint, "costUsd" numeric, "latencySumMs" bigint, "latencyHist" bigint[], routed jsonb, "decisionCells" jsonb)
          ON CONFLICT (workflow, segment, workflow_version, minute) DO UPDATE SET
            n = r.n + EXCLUDED.n,
            agree = r.agree + EXCLUDED.agree,
@@ -48,7 +48,8 @@ export class RollupRepository {
            cost_usd = r.cost_usd + EXCLUDED.cost_usd,
            latency_sum_ms = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
            latency_hist = understudy_array_add(r.latency_hist, EXCLUDED.latency_hist),
-           routed = understudy_jsonb_add(r.routed, EXCLUDED.routed)`,
+           routed = understudy_jsonb_add(r.routed, EXCLUDED.routed),
+           decision_cells = CASE WHEN EXCLUDED.decision_cells = '{}' THEN r.decision_cells ELSE understudy_jsonb_add(r.decision_cells, EXCLUDED.decision_cells) END`,
         [JSON.stringify(rows)],
       );
     }

@@ -113,7 +113,7 @@ export class DecisionWriter implements OnModuleDestroy {
         outcomes.push(decidedOutcome(d));
         if (!id) continue; // a late duplicate of a decision another worker already stored
         const r = d.record;
-        acc.addAiCall(decidedCall(d, now));
+        acc.addAiCall(decidedCall(d, now, this.workflows.version(d.job.workflow, d.job.version)?.definition.decision.labelField));
         if (this.isChampion(d)) {
           routable.push({
             aiDecisionId: id,

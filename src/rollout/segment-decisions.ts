@@ -12,6 +12,7 @@ import { FLAG_GATEWAY } from '../flags/flags.module';
 import type { WorkflowVersion } from '../workflows/domain/workflow-definition';
 import { AlertService } from './alert.service';
 import { classGuardsNeedArming } from './domain/class-guards';
+import { DriftFacts, driftNeedsArming } from './domain/drift-watch';
 import { createFlagWriter, FlagWriter, OwedFlagWrite } from './domain/flag-write';
 import { createSegmentEffects, EffectTarget, SegmentEffects } from './domain/segment-effects';
 import { calibrationFrom, Effects, evidenceWindowStart, SegmentFacts } from './domain/segment-machine';
@@ -86,6 +87,7 @@ export class SegmentDecisions {
     const g = r.guardrails;
     const guardrailTotals =
       s.stage !== 'shadow' && (g.errorRate || g.latencyP95Ms || g.costPerItemUsd) ? await this.rollups.modelCalls(workflow, segment, v, stageStart, tx) : null;
+    const drift = r.monitors.enabled && s.stage !== 'shadow' ? await this.driftFacts(tx, champion, s, stageStart, windowStart) : null;
     return {
       now,
       version: v,
@@ -102,6 +104,23 @@ export class SegmentDecisions {
       parityPairs,
       critical,
       guardrailTotals,
+      drift,
+    };
+  }
+
+  /** The decisions the drift monitor watches: the stage's, and (when it is armed) the window's before the stage. */
+  private async driftFacts(tx: Tx, champion: WorkflowVersion, s: SegmentState, stageStart: Date, windowStart: Date): Promise<DriftFacts> {
+    const { workflow, segment } = s;
+    const v = champion.version;
+    const def = champion.definition;
+    const field = def.decision.labelField;
+    const property = field ? ((def.decision.schema as { properties?: Record<string, { enum?: unknown[] }> }).properties?.[field] ?? null) : null;
+    const answers = (property?.enum ?? []).map((a) => (typeof a === 'string' ? a : JSON.stringify(a)));
+    const arming = driftNeedsArming(s.stage, s.driftMonitor, def.rollout.monitors);
+    return {
+      answers,
+      stageCells: await this.rollups.decisionCells(workflow, segment, v, stageStart, null, tx),
+      referenceCells: arming ? await this.rollups.decisionCells(workflow, segment, v, windowStart, stageStart, tx) : null,
     };
   }
 

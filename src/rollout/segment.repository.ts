@@ -13,7 +13,8 @@ const COLUMNS = `workflow, segment, workflow_version AS version, stage, traffic_
   approved_step AS "approvedStep", last_verdict AS "lastVerdict", last_evaluated_at AS "lastEvaluatedAt", baseline,
   guard_state AS "guardState", guard_params AS "guardParams", guard_window_started_at AS "guardWindowStartedAt", threshold,
   threshold_source AS "thresholdSource", threshold_details AS "thresholdDetails", threshold_updated_at AS "thresholdUpdatedAt",
-  class_guards AS "classGuards", guardrail_state AS "guardrailState", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  class_guards AS "classGuards", guardrail_state AS "guardrailState",
+  drift_monitor AS "driftMonitor", audit_factor AS "auditFactor", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 const FIELD_TO_COLUMN: Record<string, string> = {
   version: 'workflow_version',
@@ -42,6 +43,8 @@ const FIELD_TO_COLUMN: Record<string, string> = {
   thresholdUpdatedAt: 'threshold_updated_at',
   classGuards: 'class_guards',
   guardrailState: 'guardrail_state',
+  driftMonitor: 'drift_monitor',
+  auditFactor: 'audit_factor',
 };
 const JSON_FIELDS = new Set([
   'flagSplit',
@@ -55,6 +58,7 @@ const JSON_FIELDS = new Set([
   'thresholdDetails',
   'classGuards',
   'guardrailState',
+  'driftMonitor',
 ]);
 
 @Injectable()
@@ -165,7 +169,7 @@ export class SegmentRepository {
   async routingStates(keys?: Array<{ workflow: string; segment: string }>, tx?: Tx): Promise<StoredSegmentRouting[]> {
     const m = tx ?? this.dataSource.manager;
     const columns = `workflow, segment, threshold, threshold_source AS "thresholdSource",
-      CASE WHEN flag_split IS NULL THEN NULL ELSE stage END AS stage, workflow_version AS version`;
+      CASE WHEN flag_split IS NULL THEN NULL ELSE stage END AS stage, workflow_version AS version, audit_factor AS "auditFactor"`;
     if (!keys) return m.query(`SELECT ${columns} FROM segments`);
     return m.query(`SELECT ${columns} FROM segments JOIN jsonb_to_recordset($1::jsonb) AS k(workflow text, segment text) USING (workflow, segment)`, [
       JSON.stringify(keys),

@@ -11,6 +11,8 @@ import { MetricsService } from '../metrics/metrics.service';
 import { DirectOutboxRow, OutboxRelay } from '../outbox/outbox.relay';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { WorkflowRegistry } from '../workflows/workflow-registry.service';
+import type { RolloutConfig } from '../workflows/domain/workflow-definition';
+import { raisedShare } from './domain/blind-share';
 import { conservativeStage, decideRoute, Route, stableDraw, storedStageFor } from './domain/decide-route';
 import { RoutingRepository } from './routing.repository';
 import { SegmentStateCache } from './segment-state.cache';
@@ -27,6 +29,8 @@ export interface RoutingEvent {
   decision: Record<string, unknown> | null;
   confidence: number | null;
   threshold: number | null;
+  /** The share of the stage's items drawn for a blind label (audit) when this one was routed: raised after a drift alarm; null outside supervised and confidence-routed. */
+  blindShare: number | null;
   aiDecisionId: string;
   model: string;
   promptVersion: string;
@@ -60,7 +64,7 @@ export class RoutingService implements RoutingPlanner {
     const now = this.clock.now();
     // The kill switch holds if either Unleash or PostgreSQL says so.
     const killSwitch = this.flags.killSwitch() || (await this.segments.killSwitch());
-    const routes: Array<{ d: RoutableDecision; route: Route; threshold: number | null }> = [];
+    const routes: Array<{ d: RoutableDecision; route: Route; threshold: number | null; blindShare: number | null }> = [];
     for (const d of decisions) {
       const def = this.workflows.version(d.workflow, d.version)?.definition;
       const seg = await this.segments.get(d.workflow, d.segment);
@@ -70,21 +74,22 @@ export class RoutingService implements RoutingPlanner {
         valid: d.valid,
         confidence: d.confidence,
         threshold: seg.threshold,
-        auditShare: def?.rollout.auditShare ?? 0.05,
-        supervisedBlindShare: def?.rollout.supervisedBlindShare ?? 0.1,
+        // A drift alarm raises the segment's blind share (rollout/domain/drift-watch.ts).
+        auditShare: raisedShare(def?.rollout.auditShare ?? 0.05, seg.auditFactor, def?.rollout.monitors.auditCap ?? 1),
+        supervisedBlindShare: raisedShare(def?.rollout.supervisedBlindShare ?? 0.1, seg.auditFactor, def?.rollout.monitors.auditCap ?? 1),
         doubleLabelShare: def?.rollout.doubleLabelShare ?? 0,
         stale: this.config.routing.maxDelayMs > 0 && now.getTime() - d.receivedAt.getTime() > this.config.routing.maxDelayMs,
         auditDraw: stableDraw(d.itemId, `audit:${d.workflow}`),
         doubleLabelDraw: stableDraw(d.itemId, `double-label:${d.workflow}`),
       });
-      routes.push({ d, route, threshold: seg.threshold });
+      routes.push({ d, route, threshold: seg.threshold, blindShare: blindShareOf(route.stage, def?.rollout, seg.auditFactor) });
       routed.set(d.aiDecisionId, { action: route.action, stage: route.stage, threshold: seg.threshold });
       acc.addRouted({ workflow: d.workflow, segment: d.segment, version: d.version, at: now, action: route.action });
       this.metrics.routed.inc({ workflow: d.workflow, segment: d.segment, action: route.action });
     }
     const topic = this.config.kafka.topics.routing;
     const outgoing = routes.filter((r) => r.route.action !== 'none');
-    const events: RoutingEvent[] = outgoing.map(({ d, route, threshold }) => ({
+    const events: RoutingEvent[] = outgoing.map(({ d, route, threshold, blindShare }) => ({
       eventId: `routing-${d.aiDecisionId}`,
       itemId: d.itemId,
       workflow: d.workflow,
@@ -94,6 +99,7 @@ export class RoutingService implements RoutingPlanner {
       decision: route.action === 'audit' || route.action === 'double-label' ? null : d.decision,
       confidence: d.confidence,
       threshold,
+      blindShare,
       aiDecisionId: d.aiDecisionId,
       model: d.model,
       promptVersion: d.promptVersion,
@@ -128,4 +134,12 @@ export class RoutingService implements RoutingPlanner {
     // second read of rows just written. Shadow batches write none.
     return { routes: routed, committed: () => this.relay.committed(rows) };
   }
+}
+
+/** The blind share in force for an item routed under `stage`. */
+function blindShareOf(stage: string | null, rollout: RolloutConfig | undefined, factor: number | null): number | null {
+  if (!rollout) return null;
+  if (stage === 'confidence-routed') return raisedShare(rollout.auditShare, factor, rollout.monitors.auditCap);
+  if (stage === 'supervised') return raisedShare(rollout.supervisedBlindShare, factor, rollout.monitors.auditCap);
+  return null;
 }

@@ -16,6 +16,8 @@ export interface SegmentRouting {
   stage: Stage | null;
   /** The workflow version that earned the stage (null: not recorded yet). */
   version: number | null;
+  /** The factor the stage's blind share is multiplied by after a drift alarm (null: the base share). */
+  auditFactor: number | null;
 }
 
 const REFRESH_MS = 1000;
@@ -43,7 +45,7 @@ export class SegmentStateCache implements OnModuleDestroy {
 
   async get(workflow: string, segment: string): Promise<SegmentRouting> {
     await this.ensureFresh();
-    return this.state.get(`${workflow}\u0001${segment}`) ?? { threshold: null, thresholdSource: 'none', stage: null, version: null };
+    return this.state.get(`${workflow}\u0001${segment}`) ?? { threshold: null, thresholdSource: 'none', stage: null, version: null, auditFactor: null };
   }
 
   /** The kill switch as stored in PostgreSQL (the flag's own state is checked beside it). */
@@ -76,7 +78,7 @@ export class SegmentStateCache implements OnModuleDestroy {
       this.state = new Map(
         rows.map((r) => [
           `${r.workflow}\u0001${r.segment}`,
-          { threshold: r.threshold, thresholdSource: r.thresholdSource, stage: r.stage, version: r.version },
+          { threshold: r.threshold, thresholdSource: r.thresholdSource, stage: r.stage, version: r.version, auditFactor: r.auditFactor ?? null },
         ]),
       );
       this.storedKillSwitch = killSwitch;

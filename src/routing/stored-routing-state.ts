@@ -10,6 +10,8 @@ export interface StoredSegmentRouting {
   /** The stage as decided in PostgreSQL; null while nothing was decided for the segment. */
   stage: Stage | null;
   version: number | null;
+  /** The factor the stage's blind share is multiplied by after a drift alarm (null: the base share). */
+  auditFactor: number | null;
 }
 
 /**

@@ -46,6 +46,8 @@ export function segmentState(over: Partial<SegmentState> = {}): SegmentState {
     thresholdUpdatedAt: null,
     classGuards: null,
     guardrailState: null,
+    driftMonitor: null,
+    auditFactor: null,
     createdAt: T0,
     updatedAt: T0,
     ...over,
@@ -83,6 +85,7 @@ export function segmentFacts(over: Partial<SegmentFacts> = {}): SegmentFacts {
     parityPairs: null,
     critical: null,
     guardrailTotals: null,
+    drift: null,
     ...over,
   };
 }

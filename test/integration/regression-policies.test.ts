@@ -136,9 +136,12 @@ describe('regression policies', () => {
     await waitFor('the urgent class’s guard to breach', async () => (await urgentBreach()) !== undefined, 240_000, 500);
     const breach = (await urgentBreach())!;
     expect(breach.details.policy).toBe('alert');
-    expect(breach.details.guard.stream).toBe('recall');
+    // Both streams collapse here (urgent tickets marked low; low tickets' wrong answers land anywhere, urgent too): either may breach first.
+    expect(['recall', 'precision']).toContain(breach.details.guard.stream);
     expect(breach.details.guard.statistic).toBeGreaterThanOrEqual(breach.details.guard.threshold);
-    expect(breach.reason).toMatch(/^critical-class guard breached: recall of priority=urgent .*\(regression policy: alert only\)$/);
+    expect(breach.reason).toMatch(
+      new RegExp(`^critical-class guard breached: ${breach.details.guard.stream} of priority=urgent .*\\(regression policy: alert only\\)$`),
+    );
     await waitFor(
       'the class’s alert on Kafka',
       async () => alerts.some((a) => a.kind === 'guard.breached' && a.workflow === f.wf.triage && /priority=urgent/.test(String(a.summary))),

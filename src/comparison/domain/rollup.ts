@@ -93,6 +93,8 @@ export interface RollupRow extends RollupKey {
   latencySumMs: number;
   latencyHist: number[];
   routed: Record<string, number>;
+  /** Valid answers per decision cell (decisionCellKey): what the drift monitors watch. */
+  decisionCells: Record<string, number>;
 }
 
 export interface ConfusionCell {
@@ -187,6 +189,7 @@ function emptyRow(key: RollupKey): RollupRow {
     latencySumMs: 0,
     latencyHist: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0),
     routed: {},
+    decisionCells: {},
   };
 }
 
@@ -221,6 +224,17 @@ export interface AiCallFacts {
   completionTokens: number;
   costUsd: number;
   latencyMs: number | null;
+  /** The answer's cell for the label-free drift monitors (decisionCellKey), when it was valid and had a confidence. */
+  cell?: string | null;
+}
+
+/** Confidence bins of the label-free decision monitor (rollout/domain/drift-watch.ts). */
+export const MONITOR_CONFIDENCE_BINS = 10;
+
+/** A decision's cell for the drift monitors: its confidence bin (of 10) and its answer on the label field (empty without one). */
+export function decisionCellKey(confidence: number, answer: string | null): string {
+  const bin = Math.min(MONITOR_CONFIDENCE_BINS - 1, Math.max(0, Math.floor(confidence * MONITOR_CONFIDENCE_BINS)));
+  return `${bin}|${answer ?? ''}`;
 }
 
 /** Adds up a batch's facts into rollup rows, evidence rows, confusion cells and version pairs. */
@@ -350,6 +364,7 @@ export class RollupAccumulator {
       r.latencySumMs += c.latencyMs;
       r.latencyHist[latencyBucket(c.latencyMs)]++;
     }
+    if (c.cell) r.decisionCells[c.cell] = (r.decisionCells[c.cell] ?? 0) + 1;
   }
 
   addRouted(p: { workflow: string; segment: string; version: number; at: Date; action: string }): void {

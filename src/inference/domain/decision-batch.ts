@@ -1,4 +1,5 @@
-import type { AiCallFacts } from '../../comparison/domain/rollup';
+import { labelOf } from '../../comparison/domain/compare-decisions';
+import { type AiCallFacts, decisionCellKey } from '../../comparison/domain/rollup';
 import type { Amount } from './budget-ledger';
 import type { ClaimedJob, FinishedJob, JobOutcome } from './job';
 
@@ -33,9 +34,10 @@ export function decidedOutcome(d: Decided): JobOutcome {
   return { id: d.job.id, state: d.record.valid ? 'completed' : 'failed', error: d.record.error };
 }
 
-/** The model call of a stored decision, as the rollups count it. */
-export function decidedCall(d: Decided, at: Date): AiCallFacts {
+/** The model call of a stored decision, as the rollups count it; a valid answer with a confidence also counts in its drift-monitor cell. */
+export function decidedCall(d: Decided, at: Date, labelField?: string): AiCallFacts {
   const r = d.record;
+  const cell = r.valid && r.confidence !== null && r.decision ? decisionCellKey(r.confidence, labelOf(r.decision, labelField)) : null;
   return {
     workflow: d.job.workflow,
     segment: d.job.segment,
@@ -46,6 +48,7 @@ export function decidedCall(d: Decided, at: Date): AiCallFacts {
     completionTokens: r.completionTokens,
     costUsd: r.costUsd,
     latencyMs: r.latencyMs,
+    cell,
   };
 }
 

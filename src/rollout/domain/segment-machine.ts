@@ -2,11 +2,12 @@ import type { Actor } from '../../audit/domain/actor';
 import type { Arm, ArmEvidence } from '../../comparison/domain/evidence';
 import { DomainError, ErrorCode } from '../../common/domain-error';
 import type { SegmentSplit } from '../../flags/domain/segment-split';
-import { GuardParams, GuardUpdate, initialGuardState, ParityPair, recommendThreshold, updateGuard } from '../../stats/domain';
+import { DEFAULT_AUDIT_POLICY, GuardParams, GuardUpdate, initialGuardState, ParityPair, recommendThreshold, updateGuard } from '../../stats/domain';
 import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
 import { CrossSegmentControl, evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
 import { armClassGuards, ClassBreach, ClassGuardFacts, classGuardsNeedArming, earliestClassWindow, observeClassGuards } from './class-guards';
 import { armGuard, GuardBaseline, GuardedStage, needsArming, rereviewFrom } from './guard-arming';
+import { armDrift, auditFactorOf, DriftFacts, driftNeedsArming, lookDrift } from './drift-watch';
 import { evaluateGuardrails, GuardrailBreach, GuardrailEvaluation, GuardrailTotals, RegressionPolicy, restartGuardrail } from './guardrails';
 import type { FlagChange } from './reconcile';
 import { SegmentCounts, since, ZERO_COUNTS } from './segment-counts';
@@ -91,6 +92,8 @@ export interface SegmentFacts {
   critical: ClassGuardFacts | null;
   /** The live stage's model calls since it began (null: in shadow, or no guardrail configured); see domain/guardrails.ts. */
   guardrailTotals: GuardrailTotals | null;
+  /** The AI's decisions for the label-free drift monitor (null: in shadow, or monitors off); see domain/drift-watch.ts. */
+  drift: DriftFacts | null;
 }
 
 /** What the controller knows beyond the segment: Unleash, the kill switch and the budget. */
@@ -224,6 +227,8 @@ function moveTo(t: Transition, to: SegmentSplit, f: SegmentFacts, o: MoveOptions
       baseline: null,
       classGuards: null,
       guardrailState: null,
+      driftMonitor: null,
+      auditFactor: null,
     });
     if (to.stage !== 'shadow') {
       const g = armFor(t.state, to.stage, f);
@@ -396,7 +401,15 @@ export function adoptOperatorChange(s: SegmentState, c: Exclude<FlagChange, { ki
       stepStartedAt: f.now,
       lastVerdict: null,
       ...(stageChanged
-        ? { stageStartedAt: f.now, guardParams: guard?.params ?? null, baseline: guard?.baseline ?? null, classGuards: null, guardrailState: null }
+        ? {
+            stageStartedAt: f.now,
+            guardParams: guard?.params ?? null,
+            baseline: guard?.baseline ?? null,
+            classGuards: null,
+            guardrailState: null,
+            driftMonitor: null,
+            auditFactor: null,
+          }
         : {}),
       stepBase: { ...(stageChanged ? f.minuteTotals : f.stageTotals), rangeStart: iso(stageChanged ? f.now : s.stageStartedAt) },
       guardState: watermark(stageChanged ? f.minuteEvidence[after.stage] : f.stageEvidence),
@@ -658,6 +671,61 @@ function guardsStep(t: Transition, s: SegmentState, f: SegmentFacts): boolean {
   return false;
 }
 
+/**
+ * The label-free drift monitor's look (domain/drift-watch.ts): armed on the decisions before the
+ * stage, fed the stage's decisions; an alarm is alerted, audited and raises the blind share, which
+ * goes back once the blind labels since rule out the guard's drop.
+ */
+function driftStep(t: Transition, f: SegmentFacts): void {
+  const s = t.state;
+  const config = f.rollout.monitors;
+  if (!f.drift || s.stage === 'shadow' || !config.enabled) {
+    if (s.driftMonitor || s.auditFactor !== null) t.set({ driftMonitor: null, auditFactor: null });
+    return;
+  }
+  const blind = { n: f.stageEvidence.blindN, agree: f.stageEvidence.blindAgree };
+  if (driftNeedsArming(s.stage, s.driftMonitor, config)) {
+    t.set({ driftMonitor: armDrift(s.stage, f.drift, blind, config), auditFactor: null });
+    return;
+  }
+  const w = t.state.driftMonitor!;
+  const base = s.stage === 'confidence-routed' ? f.rollout.auditShare : f.rollout.supervisedBlindShare;
+  const policy = {
+    baseShare: Math.max(base, 1e-9),
+    factor: config.auditFactor,
+    cap: Math.max(config.auditCap, base),
+    clearConfidence: DEFAULT_AUDIT_POLICY.clearConfidence,
+  };
+  const look = lookDrift(w, f.drift, blind, s.guardParams, policy, config, f.now);
+  t.set({ driftMonitor: look.watch, auditFactor: auditFactorOf(look.watch, config) });
+  if (look.alarm) {
+    const r = look.alarm;
+    const leading = r.leading
+      .slice(0, 3)
+      .map((d) => `${d.name}: ${(100 * (d.recentShare ?? 0)).toFixed(1)} % recently against ${(100 * d.referenceShare).toFixed(1)} % in the reference`)
+      .join('; ');
+    const share = raisedShareText(base, look.watch.audit.raised ? config.auditFactor : null, config.auditCap);
+    const reason =
+      `label-free drift monitor alarmed after ${r.n} decisions (evidence ${r.statistic?.toFixed(1)} ≥ ${r.threshold.toFixed(1)} nats): ${leading}; ` +
+      `blind share ${share} until the blind labels since rule out a drop`;
+    const details = { statistic: r.statistic, threshold: r.threshold, n: r.n, leading: r.leading, auditFactor: t.state.auditFactor, blindShare: share };
+    t.audit(CONTROLLER, 'monitor.alarm', reason, details);
+    t.alert({ kind: 'monitor.alarm', summary: `${s.workflow} / ${s.segment}: ${reason}`, details });
+  }
+  if (look.cleared) {
+    const c = look.cleared;
+    const reason =
+      `blind share back to ${(100 * base).toFixed(0)} %: ${c.agree}/${c.n} blind labels since the alarm put agreement at or above ` +
+      `${c.lowerBound?.toFixed(3)} (the guard's drop is ${c.needed.toFixed(3)}); the monitor takes its reference again from the next decisions`;
+    t.audit(CONTROLLER, 'monitor.all-clear', reason, { ...c });
+  }
+}
+
+function raisedShareText(base: number, factor: number | null, cap: number): string {
+  const share = factor === null ? base : Math.max(base, Math.min(cap, base * factor));
+  return `${(100 * base).toFixed(0)} % → ${(100 * share).toFixed(0)} %`;
+}
+
 /** The guardrails' look (error rate, p95 latency, cost per call): the first breach, its guardrail restarted. */
 function guardrailsStep(t: Transition, f: SegmentFacts): GuardrailBreach | null {
   const e = guardrailEvaluation(t.state, f);
@@ -709,6 +777,7 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
   t.set({ lastEvaluatedAt: f.now, ...(stepBase ? {} : { stepBase: { ...ZERO_COUNTS, rangeStart } }) });
 
   if (guardsStep(t, s, f)) return { ...t.done(), evaluation: null };
+  driftStep(t, f);
 
   // The gate judges the arm at the current stage on items the AI decided during this step.
   const e = f.stepEvidence;
@@ -739,7 +808,9 @@ export function decideCycle(s: SegmentState, f: SegmentFacts, c: CycleContext): 
           ? 'the workflow flag is disabled in Unleash: humans only'
           : c.killSwitchOn
             ? 'the kill switch is on'
-            : null;
+            : t.state.auditFactor !== null && f.rollout.monitors.holdPromotions
+              ? 'a drift monitor alarmed: promotions wait until the blind labels since rule out a drop (rollout.monitors.holdPromotions)'
+              : null;
   const counts = {
     arm: s.stage,
     n: e.blindN,

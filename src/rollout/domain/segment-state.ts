@@ -2,6 +2,7 @@ import type { SegmentSplit } from '../../flags/domain/segment-split';
 import type { Stage } from '../../flags/domain/stage';
 import type { ClassGuardParams, ClassGuardState, GuardParams, GuardState } from '../../stats/domain';
 import type { GuardBaseline, GuardedStage } from './guard-arming';
+import type { DriftWatch } from './drift-watch';
 import type { GuardrailState } from './guardrails';
 import type { SegmentCounts } from './segment-counts';
 
@@ -48,6 +49,10 @@ export interface SegmentState {
   classGuards: Record<string, ClassGuardEntry> | null;
   /** The guardrails' watermarks (domain/guardrails.ts); null: every guardrail counts from the stage's start. */
   guardrailState: GuardrailState | null;
+  /** The label-free drift monitor and its adaptive audit (domain/drift-watch.ts); null in shadow or until armed. */
+  driftMonitor: DriftWatch | null;
+  /** The factor routing multiplies the stage's blind share by (null: the base share); raised by a monitor's alarm. */
+  auditFactor: number | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -217,6 +217,42 @@ export const rolloutSchema = z.object({
       "Guardrails beyond agreement, judged on the model calls of a segment's stage above shadow every cycle: each has its own maximum and policy (default: regressionPolicy). " +
         'None when absent. See rollout/domain/guardrails.ts.',
     ),
+  monitors: z
+    .object({
+      enabled: z.boolean().default(true).describe('Watch the AI’s decisions for drift that needs no label, above shadow.'),
+      targetArl0: z
+        .number()
+        .int()
+        .min(10_000)
+        .default(500_000)
+        .describe(
+          'Expected decisions between false alarms of the label-free monitor, however often it looks (at 2,000 a day, 500,000 is 4 per 1,000 segment-days).',
+        ),
+      minReference: z
+        .number()
+        .int()
+        .min(100)
+        .default(1000)
+        .describe("Fewest decisions in the monitor's reference (the window before the stage); with fewer, the stage's first decisions complete it."),
+      auditFactor: z
+        .number()
+        .min(1)
+        .default(8)
+        .describe('After an alarm the segment’s blind share (auditShare at confidence-routed, supervisedBlindShare at supervised) is multiplied by this…'),
+      auditCap: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.4)
+        .describe('…up to this share, until the blind labels since the alarm rule out the drop the guard is tuned for.'),
+      holdPromotions: z.boolean().default(false).describe('Promotions wait while a monitor’s alarm keeps the blind share raised.'),
+    })
+    .default({ enabled: true, targetArl0: 500_000, minReference: 1000, auditFactor: 8, auditCap: 0.4, holdPromotions: false })
+    .describe(
+      "Early warning without labels: a drift monitor over the AI's decisions (confidence × answer on decision.labelField) against the window the stage was promoted on, " +
+        'with a stated false-alarm rate under continuous looks. An alarm alerts, is audited, and raises the segment’s blind share so the regression guard hears more; ' +
+        'back to the base share once the blind labels since the alarm rule out the drop the guard is tuned for. See rollout/domain/drift-watch.ts.',
+    ),
   revert: z
     .enum(['one-stage', 'to-shadow'])
     .default('one-stage')
