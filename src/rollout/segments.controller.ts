@@ -13,6 +13,7 @@ import { WorkflowRegistry } from '../workflows/workflow-registry.service';
 import { KillSwitchDto, RollbackDto, ThresholdDto } from './dto/actions.dto';
 import { KillSwitchChangeResponse, KillSwitchResponse, RolloutRiskResponse } from './dto/rollout.response';
 import { RereviewItemView, ResolvedRereviewView, SegmentDetailView, SegmentView } from './dto/segment.response';
+import { watchView } from './domain/watch-view';
 import { RolloutService } from './rollout.service';
 import { SegmentRepository, SegmentState } from './segment.repository';
 
@@ -30,6 +31,10 @@ export class SegmentsController {
     private readonly workflows: WorkflowRegistry,
   ) {}
 
+  private present(s: SegmentState) {
+    return { ...view(s), ...watchView(s, this.workflows.activeOf(s.workflow)?.champion.definition.rollout) };
+  }
+
   private known(workflow: string) {
     const a = this.workflows.activeOf(workflow);
     if (!a) throw new DomainError(ErrorCode.NotFound, `workflow ${workflow} was not found`);
@@ -43,7 +48,7 @@ export class SegmentsController {
   @ApiErrors(404)
   async list(@Param('workflow') workflow: string) {
     this.known(workflow);
-    return (await this.segments.list(workflow)).map(view);
+    return (await this.segments.list(workflow)).map((x) => this.present(x));
   }
 
   @Get('workflows/:workflow/segments/:segment')
@@ -54,7 +59,7 @@ export class SegmentsController {
   async get(@Param('workflow') workflow: string, @Param('segment') segment: string) {
     const { state: s, lastHour: m, openRereviewItems, arms } = await this.rollout.detail(workflow, segment);
     return {
-      ...view(s),
+      ...this.present(s),
       lastHour: {
         ...m,
         agreement: wilsonInterval(m.agree, m.n),
@@ -79,7 +84,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
   @ApiErrors(400, 404, 409)
   async promote(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
-    return view(await this.rollout.promote(w, s, actorOf(p), dto.reason));
+    return this.present(await this.rollout.promote(w, s, actorOf(p), dto.reason));
   }
 
   @Post('workflows/:workflow/segments/:segment/approve')
@@ -89,7 +94,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
   @ApiErrors(400, 404, 409)
   async approve(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
-    return view(await this.rollout.approve(w, s, actorOf(p), dto.reason));
+    return this.present(await this.rollout.approve(w, s, actorOf(p), dto.reason));
   }
 
   @Post('workflows/:workflow/segments/:segment/hold')
@@ -99,7 +104,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
   @ApiErrors(400, 404, 409)
   async hold(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
-    return view(await this.rollout.hold(w, s, actorOf(p), dto.reason));
+    return this.present(await this.rollout.hold(w, s, actorOf(p), dto.reason));
   }
 
   @Post('workflows/:workflow/segments/:segment/resume')
@@ -109,7 +114,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
   @ApiErrors(400, 404, 409)
   async resume(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ReasonDto, @CurrentPrincipal() p: Principal) {
-    return view(await this.rollout.resume(w, s, actorOf(p), dto.reason));
+    return this.present(await this.rollout.resume(w, s, actorOf(p), dto.reason));
   }
 
   @Post('workflows/:workflow/segments/:segment/rollback')
@@ -119,7 +124,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
   @ApiErrors(400, 404, 409)
   async rollback(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: RollbackDto, @CurrentPrincipal() p: Principal) {
-    return view(await this.rollout.rollback(w, s, actorOf(p), dto.reason, dto.toShadow ?? false));
+    return this.present(await this.rollout.rollback(w, s, actorOf(p), dto.reason, dto.toShadow ?? false));
   }
 
   @Put('workflows/:workflow/segments/:segment/threshold')
@@ -128,7 +133,7 @@ export class SegmentsController {
   @ApiOkResponse({ type: SegmentView, description: 'The segment after the action' })
   @ApiErrors(400, 404, 409)
   async threshold(@Param('workflow') w: string, @Param('segment') s: string, @Body() dto: ThresholdDto, @CurrentPrincipal() p: Principal) {
-    return view(await this.rollout.setThreshold(w, s, dto.threshold, actorOf(p), dto.reason));
+    return this.present(await this.rollout.setThreshold(w, s, dto.threshold, actorOf(p), dto.reason));
   }
 
   @Get('workflows/:workflow/segments/:segment/rereview')

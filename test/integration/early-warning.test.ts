@@ -1,5 +1,6 @@
+import { OpenApiContract } from '../harness/openapi-contract';
 import { ServiceFixture, startServiceFixture } from '../harness/service-fixture';
-import { setScenario, waitFor } from '../harness/test-env';
+import { api, createToken, setScenario, waitFor } from '../harness/test-env';
 
 /**
  * Early warning without labels, end to end: a segment at supervised, watched by the label-free
@@ -98,6 +99,22 @@ describe('early warning without labels', () => {
     );
     const [row] = await q<{ audit_factor: number }>(`SELECT audit_factor FROM segments WHERE workflow = $1 AND segment = $2`, [f.wf.triage, SEGMENT]);
     expect(row.audit_factor).toBe(8);
+  });
+
+  it('shows the monitor’s numbers and the raised share in the API, as the OpenAPI document describes them', async () => {
+    const contract = new OpenApiContract((await api(f.service.url, 'GET', '/docs-json')).body);
+    const token = createToken(f.db.url, 'analyst');
+    const path = `/api/workflows/${f.wf.triage}/segments/${encodeURIComponent(SEGMENT)}`;
+    const res = await api(f.service.url, 'GET', path, { token });
+    expect(contract.problems('GET', path, res)).toEqual([]);
+    // Unless the guard has reverted the segment already (the next test), the alarm's raise is in force.
+    if (res.body.stage === 'supervised') {
+      expect(res.body.monitor).toMatchObject({ status: 'watching', raised: true });
+      expect(res.body.monitor.threshold).toBeCloseTo(Math.log(500_000), 6);
+      expect(res.body.blindShare).toBeCloseTo(0.4, 9);
+    } else {
+      expect(res.body).toMatchObject({ stage: 'shadow', monitor: null, blindShare: null });
+    }
   });
 
   it('reverts once the regression guard, hearing more blind labels, confirms the drop', async () => {

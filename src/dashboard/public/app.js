@@ -633,6 +633,28 @@
     } else {
       rows.push(['Regression guard', s.stage === 'shadow' ? 'not armed in shadow (nothing leaves Understudy)' : 'not armed yet', null]);
     }
+    for (const c of s.classGuards || []) {
+      const stream = (name, g) => `${name} CUSUM ${fixed(g.statistic, 2)} of ${fixed(g.threshold, 2)} (from ${pct(g.baseline)} to ${pct(g.alternative)})`;
+      rows.push([`Critical class ${c.name}`, `${stream('recall', c.recall)} · ${stream('precision', c.precision)}`, null]);
+    }
+    const m = s.monitor;
+    if (m) {
+      const state =
+        m.status === 'collecting'
+          ? `collecting its reference (${int(m.referenceN)} decisions so far)`
+          : `evidence of a shift ${isNum(m.statistic) ? fixed(m.statistic, 1) : '0'} of ${fixed(m.threshold, 1)} nats to alarm, over ${int(m.n)} decisions against ${int(m.referenceN)}`;
+      const leading = (m.leading || [])
+        .slice(0, 3)
+        .map((d) => `${d.name}: ${isNum(d.recentShare) ? pct(d.recentShare) : '—'} recently, ${pct(d.referenceShare)} in the reference`)
+        .join('; ');
+      rows.push([
+        'Drift monitor (no labels)',
+        `${state}${m.raised ? ` · ALARMED: blind share raised to ${pct(s.blindShare)}` : ''}`,
+        [leading, m.raised ? `${int(m.labelsSinceRaise)} blind labels since the alarm, ${int(m.agreeSinceRaise)} agreed.` : ''].filter(Boolean).join(' ') ||
+          null,
+      ]);
+    }
+    for (const g of (s.gate && s.gate.guardrails) || []) rows.push([`Guardrail ${g.name}`, g.detail, null]);
     return h(
       'dl',
       { class: 'numbers small', 'data-testid': 'segment-numbers' },
@@ -1069,6 +1091,9 @@
     'stage.rolled-back': 'Rolled back',
     'stage.reverted': 'Reverted by the regression guard',
     'guard.breached': 'Regression guard breached (policy: pause or alert)',
+    'guard.armed': 'Guard armed',
+    'monitor.alarm': 'Drift monitor alarmed: blind share raised',
+    'monitor.all-clear': 'Drift monitor all-clear: blind share back to base',
     'segment.approved': 'Approved',
     'segment.awaiting-approval': 'Awaiting approval',
     'segment.discovered': 'Segment discovered',

@@ -174,6 +174,14 @@ export class GateStatusView {
 
   @ApiProperty({ type: () => GateBudgetView, required: false })
   budget?: GateBudgetView;
+
+  @ApiProperty({
+    type: () => [GuardrailReadingView],
+    nullable: true,
+    required: false,
+    description: 'The guardrails beyond agreement at this look (null: none configured, or in shadow)',
+  })
+  guardrails?: GuardrailReadingView[] | null;
 }
 
 /** What the regression guard defends and where the number came from (rollout/domain/guard-arming.ts). */
@@ -313,6 +321,15 @@ export class SegmentView {
 
   @ApiProperty({ type: () => ThresholdDetailsView, nullable: true })
   thresholdDetails!: ThresholdDetailsView | null;
+
+  @ApiProperty({ type: () => DriftMonitorView, nullable: true, description: 'null in shadow, with monitors off, or before it is armed' })
+  monitor!: DriftMonitorView | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'The blind share in force (raised after a drift alarm); null in shadow' })
+  blindShare!: number | null;
+
+  @ApiProperty({ type: () => [ClassGuardView], description: 'The critical classes’ own guards (empty: none named, or in shadow)' })
+  classGuards!: ClassGuardView[];
 }
 
 /** The champion's rollups of the segment over the last hour. */
@@ -412,4 +429,134 @@ export class ResolvedRereviewView {
 
   @ApiProperty()
   itemId!: string;
+}
+
+/** One guardrail beyond agreement at the last look (rollout/domain/guardrails.ts). */
+export class GuardrailLatencyView {
+  @ApiProperty({ type: Number, nullable: true, description: 'The latency-bucket bound actually judged: the smallest at or above max' })
+  judgedAboveMs!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'The p95 interpolated from the histogram, for people (not what is judged)' })
+  p95Ms!: number | null;
+}
+
+export class GuardrailReadingView {
+  @ApiProperty({ enum: ['errorRate', 'latencyP95Ms', 'costPerItemUsd'] })
+  name!: string;
+
+  @ApiProperty({ description: 'Model calls since the stage began or the guardrail last restarted' })
+  n!: number;
+
+  @ApiProperty({ type: Number, nullable: true })
+  observed!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'What is compared with the limit: an anytime lower bound (cost: the mean)' })
+  bound!: number | null;
+
+  @ApiProperty()
+  max!: number;
+
+  @ApiProperty()
+  limit!: number;
+
+  @ApiProperty({ type: Number, nullable: true })
+  confidence!: number | null;
+
+  @ApiProperty({ type: () => GuardrailLatencyView, required: false })
+  latency?: GuardrailLatencyView;
+
+  @ApiProperty()
+  judged!: boolean;
+
+  @ApiProperty()
+  breached!: boolean;
+
+  @ApiProperty({ enum: ['stage', 'restart'] })
+  since!: string;
+
+  @ApiProperty()
+  detail!: string;
+}
+
+/** A direction the drift monitor watches, by evidence. */
+export class DriftDirectionView {
+  @ApiProperty({ example: 'confidence < 0.7 · other' })
+  name!: string;
+
+  @ApiProperty({ description: 'Its share of the reference decisions' })
+  referenceShare!: number;
+
+  @ApiProperty({ description: 'The upper bound of that share the monitor bets against' })
+  upper!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Its share among recent decisions (half-life 500)' })
+  recentShare!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'ln of its part of the evidence (nats)' })
+  evidence!: number | null;
+
+  @ApiProperty()
+  alternative!: number;
+}
+
+/** The label-free drift monitor of the segment's stage and the blind share it raised (rollout/domain/drift-watch.ts). */
+export class DriftMonitorView {
+  @ApiProperty({ enum: ['collecting', 'watching'], description: 'collecting: the reference has fewer decisions than rollout.monitors.minReference' })
+  status!: string;
+
+  @ApiProperty({ description: 'Decisions in the reference' })
+  referenceN!: number;
+
+  @ApiProperty({ description: 'Decisions watched since the monitor (re)started' })
+  n!: number;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'ln of the evidence of a shift (nats)' })
+  statistic!: number | null;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'ln of rollout.monitors.targetArl0: it alarms there' })
+  threshold!: number | null;
+
+  @ApiProperty({ type: () => [DriftDirectionView] })
+  leading!: DriftDirectionView[];
+
+  @ApiProperty({ description: 'The blind share is raised after an alarm' })
+  raised!: boolean;
+
+  @ApiProperty({ type: String, format: 'date-time', nullable: true })
+  raisedAt!: string | null;
+
+  @ApiProperty({ description: 'Blind labels since the raise, and their agreements (the all-clear’s evidence)' })
+  labelsSinceRaise!: number;
+
+  @ApiProperty()
+  agreeSinceRaise!: number;
+}
+
+/** One stream of a critical class's guard. */
+export class ClassStreamView {
+  @ApiProperty()
+  statistic!: number;
+
+  @ApiProperty()
+  threshold!: number;
+
+  @ApiProperty()
+  baseline!: number;
+
+  @ApiProperty()
+  alternative!: number;
+
+  @ApiProperty({ enum: ['measured', 'target'], required: false })
+  source?: string;
+}
+
+export class ClassGuardView {
+  @ApiProperty({ example: 'priority=urgent' })
+  name!: string;
+
+  @ApiProperty({ type: () => ClassStreamView, description: 'Of the blind labels whose person chose the class, did the AI?' })
+  recall!: ClassStreamView;
+
+  @ApiProperty({ type: () => ClassStreamView, description: 'Of the blind labels where the AI chose the class, did the person?' })
+  precision!: ClassStreamView;
 }
