@@ -56,6 +56,8 @@ interface Timeline {
   confidenceRoutedAt?: number;
   topAt?: number;
   driftAt?: number;
+  /** The label-free drift monitor's first alarm on the showcase after the drift. */
+  alarmAt?: number;
   revertAt?: number;
 }
 
@@ -554,6 +556,13 @@ class Demo {
         this.writeState();
       }
     }
+    if (e.action === 'monitor.alarm' && this.phase === 'drifting' && this.timeline.alarmAt === undefined) {
+      this.timeline.alarmAt = at;
+      this.say(
+        `${clock()}  ▶ EARLY WARNING ${Math.round((at - (this.timeline.driftAt ?? at)) / 1000)} s into the drift, before any label: the AI's answers and confidence moved. ` +
+          `${show.segment}'s blind audit share is raised so the regression guard hears more.`,
+      );
+    }
     if (e.action === 'stage.reverted') {
       if (this.phase === 'drifting') {
         this.timeline.revertAt = at;
@@ -687,7 +696,7 @@ class Demo {
     const t = this.timeline;
     return (
       `timeline from the first work item: first promotion ${this.elapsed(t.firstPromotionAt)}, confidence-routed ${this.elapsed(t.confidenceRoutedAt)}, ` +
-      `top ${this.elapsed(t.topAt)}, drift ${this.elapsed(t.driftAt)}, revert ${this.elapsed(t.revertAt)} (set-up took ${Math.round(((t.workStartedAt ?? this.startedAt) - this.startedAt) / 1000)} s)`
+      `top ${this.elapsed(t.topAt)}, drift ${this.elapsed(t.driftAt)}, early warning ${this.elapsed(t.alarmAt)}, revert ${this.elapsed(t.revertAt)} (set-up took ${Math.round(((t.workStartedAt ?? this.startedAt) - this.startedAt) / 1000)} s)`
     );
   }
 

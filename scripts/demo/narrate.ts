@@ -68,6 +68,12 @@ export function describeAuditEvent(e: AuditEvent): string | null {
     }
     case 'stage.reverted':
       return `${t}  REVERTED      ${where(e)}: ${describeSplit(d.from as Split)} → ${describeSplit(d.to as Split)} — ${shorten(e.reason, 400)}`;
+    case 'monitor.alarm':
+      return `${t}  EARLY WARNING ${where(e)}: ${shorten(e.reason, 400)}`;
+    case 'monitor.all-clear':
+      return `${t}  ALL CLEAR     ${where(e)}: ${shorten(e.reason, 300)}`;
+    case 'guard.breached':
+      return `${t}  GUARD BREACH  ${where(e)}: ${shorten(e.reason, 400)}`;
     case 'stage.rolled-back':
       return `${t}  ROLLED BACK   ${where(e)}: ${describeSplit(d.from as Split)} → ${describeSplit(d.to as Split)} by ${by}: ${shorten(e.reason)}`;
     case 'flag.operator-change':

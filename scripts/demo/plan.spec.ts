@@ -89,7 +89,10 @@ describe('the demo plan', () => {
     expect(scenario.segments[SHOWCASE_SEGMENT]!.accuracy).toBe(0.96);
     expect(scenario.segments['phone|apac']!.accuracy).toBe(0.7);
     const drifted = parseScenario({ ...simulatorScenario(normal), ...driftPatch(normal, new Date('2026-11-23T12:00:00Z')) });
-    expect(drifted.drift).toEqual([{ segment: SHOWCASE_SEGMENT, atTime: '2026-11-23T12:00:00.000Z', accuracy: 0.5 }]);
+    // Wrong answers slide to `other`: the answer mix moves, which the label-free drift monitor sees before any label.
+    expect(drifted.drift).toEqual([
+      { segment: SHOWCASE_SEGMENT, atTime: '2026-11-23T12:00:00.000Z', accuracy: 0.5, answerBias: { field: 'category', value: 'other', share: 0.8 } },
+    ]);
     expect(drifted.confidence.wrongMean).toBeGreaterThan(0.85); // confidently wrong: audits above the threshold see it
   });
 

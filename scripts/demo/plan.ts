@@ -128,6 +128,7 @@ export function simulatorScenario(plan: DemoPlan): ScenarioInput {
 
 /** The simulator's confidence model: calibrated, and — once the model drifts — confidently wrong. */
 export const CALIBRATED_CONFIDENCE = { correctMean: 0.9, wrongMean: 0.6, spread: 0.1 };
+export const DRIFT_ANSWER_BIAS = { field: 'category', value: 'other', share: 0.8 };
 export const DRIFTED_CONFIDENCE = { correctMean: 0.9, wrongMean: 0.88, spread: 0.06 };
 
 /**
@@ -137,7 +138,8 @@ export const DRIFTED_CONFIDENCE = { correctMean: 0.9, wrongMean: 0.88, spread: 0
  */
 export function driftPatch(plan: DemoPlan, now: Date): Record<string, unknown> {
   return {
-    drift: [{ segment: plan.showcase.segment, atTime: now.toISOString(), accuracy: plan.driftAccuracy }],
+    // Wrong answers slide to `other` (a model meeting inputs it does not know): the answer mix moves, so the label-free drift monitor warns before labels arrive.
+    drift: [{ segment: plan.showcase.segment, atTime: now.toISOString(), accuracy: plan.driftAccuracy, answerBias: DRIFT_ANSWER_BIAS }],
     confidence: DRIFTED_CONFIDENCE,
   };
 }

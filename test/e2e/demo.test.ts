@@ -31,7 +31,7 @@ interface DemoState {
   workflows: { triage: string; invoice: string };
   killSwitchFlag: string;
   showcase: { workflow: string; segment: string };
-  timeline: { workStartedAt: number; firstPromotionAt: number; confidenceRoutedAt: number; topAt: number; driftAt: number; revertAt: number };
+  timeline: { workStartedAt: number; firstPromotionAt: number; confidenceRoutedAt: number; topAt: number; driftAt: number; alarmAt: number; revertAt: number };
   finished?: boolean;
 }
 
@@ -171,6 +171,12 @@ describe('npm run demo -- --fast', () => {
     expect(reverts[0].reason).toMatch(/regression guard breached/);
     // The revert came after the drift, not before it.
     expect(state.timeline.revertAt).toBeGreaterThanOrEqual(state.timeline.driftAt);
+    // And the label-free drift monitor warned first: an alarm, the blind share raised, then the revert.
+    const alarms = events.filter((e) => e.action === 'monitor.alarm');
+    expect(alarms.length).toBeGreaterThanOrEqual(1);
+    expect(alarms[0].reason).toMatch(/^label-free drift monitor alarmed .*blind share 20 % → 40 %/);
+    expect(Number(alarms[0].id)).toBeLessThan(Number(reverts[0].id));
+    expect(state.timeline.alarmAt).toBeGreaterThanOrEqual(state.timeline.driftAt);
     expect(state.timeline.driftAt).toBeGreaterThanOrEqual(state.timeline.topAt);
 
     // Unleash itself shows the reverted split, where ops look.
