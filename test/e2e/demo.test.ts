@@ -174,7 +174,8 @@ describe('npm run demo -- --fast', () => {
     // And the label-free drift monitor warned first: an alarm, the blind share raised, then the revert.
     const alarms = events.filter((e) => e.action === 'monitor.alarm');
     expect(alarms.length).toBeGreaterThanOrEqual(1);
-    expect(alarms[0].reason).toMatch(/^label-free drift monitor alarmed .*blind share 20 % → 40 %/);
+    // (Fast mode audits half the items already, above the 40 % cap: the share stays; the normal demo raises 20 % → 40 %.)
+    expect(alarms[0].reason).toMatch(/^label-free drift monitor alarmed after \d+ decisions .*; blind share (\d+ % → 40 %|stays at \d+ %)/);
     expect(Number(alarms[0].id)).toBeLessThan(Number(reverts[0].id));
     expect(state.timeline.alarmAt).toBeGreaterThanOrEqual(state.timeline.driftAt);
     expect(state.timeline.driftAt).toBeGreaterThanOrEqual(state.timeline.topAt);

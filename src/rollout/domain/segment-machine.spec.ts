@@ -398,6 +398,41 @@ describe('the regression guard’s look', () => {
   });
 });
 
+describe('the label-free drift monitor in the controller’s cycle', () => {
+  const answers = ['billing', 'technical'];
+  const steady = { '9|billing': 450, '9|technical': 450, '5|billing': 50, '5|technical': 50 };
+  const drifted = { '9|billing': 200, '9|technical': 200, '3|billing': 300, '3|technical': 300 };
+  const rollout = { ...testRollout, auditShare: 0.05 };
+
+  it('arms on the decisions before the stage, then alarms on a shift: alerted, audited, the blind share raised for routing', () => {
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 100, threshold: 0.8, thresholdSource: 'fixed', lastEvaluatedAt: minutesAfter(55) });
+    const armed = decideCycle(s, segmentFacts({ rollout, drift: { answers, stageCells: {}, referenceCells: steady } }), CYCLE);
+    expect(armed.state.driftMonitor).toMatchObject({ stage: 'confidence-routed', answers });
+    expect(armed.state.driftMonitor!.params).not.toBeNull();
+    expect(armed.state.auditFactor).toBeNull();
+    const d = decideCycle(armed.state, segmentFacts({ rollout, drift: { answers, stageCells: drifted, referenceCells: null } }), CYCLE);
+    expect(d.state.auditFactor).toBe(8);
+    const alarm = d.effects.audit.find((a) => a.action === 'monitor.alarm');
+    expect(alarm?.reason).toMatch(
+      /^label-free drift monitor alarmed after 1000 decisions \(evidence [\d.]+ ≥ 13\.1 nats\): confidence < 0\.6: 60\.0 % recently against 10\.0 % in the reference.*; blind share 5 % → 40 % until/,
+    );
+    expect(d.effects.alerts.map((a) => a.kind)).toContain('monitor.alarm');
+    // A revert or any stage move drops the monitor and its raise with the stage.
+    const moved = rollback(d.state, PM, 'back', true, segmentFacts({ rollout }));
+    expect(moved.state).toMatchObject({ stage: 'shadow', driftMonitor: null, auditFactor: null });
+  });
+
+  it('says so when the base share is already at the cap, and holds promotions while raised if the workflow asks', () => {
+    const high = { ...testRollout, auditShare: 0.5, monitors: { ...testRollout.monitors, holdPromotions: true } };
+    const s = guarded({ stage: 'confidence-routed', trafficPct: 50, threshold: 0.8, thresholdSource: 'fixed', lastEvaluatedAt: minutesAfter(55) });
+    const armed = decideCycle(s, segmentFacts({ rollout: high, drift: { answers, stageCells: {}, referenceCells: steady } }), CYCLE);
+    const d = decideCycle(armed.state, segmentFacts({ rollout: high, drift: { answers, stageCells: drifted, referenceCells: null }, ...strongStep() }), CYCLE);
+    expect(d.effects.audit.find((a) => a.action === 'monitor.alarm')?.reason).toMatch(/blind share stays at 50 % \(already at or above the cap of 40 %\)/);
+    expect(d.state.lastVerdict).toMatchObject({ holdReason: expect.stringMatching(/^a drift monitor alarmed: promotions wait/) });
+    expect(d.effects.audit.map((a) => a.action)).not.toContain('stage.promoted');
+  });
+});
+
 describe('the controller’s cycle', () => {
   it('writes the strategy of a segment Unleash has not seen, owed until Unleash confirms it', () => {
     const d = decideCycle(segmentState({ flagSplit: null }), segmentFacts(), { ...CYCLE, hasStrategy: false });

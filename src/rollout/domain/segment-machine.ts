@@ -723,6 +723,7 @@ function driftStep(t: Transition, f: SegmentFacts): void {
 
 function raisedShareText(base: number, factor: number | null, cap: number): string {
   const share = factor === null ? base : Math.max(base, Math.min(cap, base * factor));
+  if (share <= base) return `stays at ${(100 * base).toFixed(0)} % (already at or above the cap of ${(100 * cap).toFixed(0)} %)`;
   return `${(100 * base).toFixed(0)} % → ${(100 * share).toFixed(0)} %`;
 }
 
