@@ -7,6 +7,7 @@ import type { RolloutConfig } from '../../workflows/domain/workflow-definition';
 import { CrossSegmentControl, evaluateStep, StepEvaluation, StepEvidence } from './evaluate-segment';
 import { armClassGuards, ClassBreach, ClassGuardFacts, classGuardsNeedArming, earliestClassWindow, observeClassGuards } from './class-guards';
 import { armGuard, GuardBaseline, GuardedStage, needsArming, rereviewFrom } from './guard-arming';
+import { raisedShare } from '../../routing/domain/blind-share';
 import { armDrift, auditFactorOf, DriftFacts, driftNeedsArming, lookDrift } from './drift-watch';
 import { evaluateGuardrails, GuardrailBreach, GuardrailEvaluation, GuardrailTotals, RegressionPolicy, restartGuardrail } from './guardrails';
 import type { FlagChange } from './reconcile';
@@ -722,7 +723,7 @@ function driftStep(t: Transition, f: SegmentFacts): void {
 }
 
 function raisedShareText(base: number, factor: number | null, cap: number): string {
-  const share = factor === null ? base : Math.max(base, Math.min(cap, base * factor));
+  const share = raisedShare(base, factor, cap);
   if (share <= base) return `stays at ${(100 * base).toFixed(0)} % (already at or above the cap of ${(100 * cap).toFixed(0)} %)`;
   return `${(100 * base).toFixed(0)} % → ${(100 * share).toFixed(0)} %`;
 }
